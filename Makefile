@@ -1,0 +1,64 @@
+# Eos: `make demo` shows it working on a local sandbox; `make test` runs the whole suite.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SRC    := $(shell find csrc eos -name '*.[ch]' -o -name '*.py') setup.py pyproject.toml
+PYTEST := $(PY) -m pytest
+
+.PHONY: all install build test test-unit test-asan valgrind ctest demo demo-stop bench clean
+
+all: build
+
+$(VENV)/.deps: scripts/install-deps scripts/debian-packages.txt requirements-test.txt
+	bash scripts/install-deps
+	touch $@
+
+install: $(VENV)/.built
+
+# An editable install: the extension is built in place (eos/_eos*.so), so the tests, salt-call
+# and the daemons all import the same build.
+$(VENV)/.editable: $(VENV)/.deps setup.py pyproject.toml
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
+	touch $@
+
+$(VENV)/.built: $(VENV)/.editable $(SRC)
+	$(PY) setup.py -q build_ext --inplace --force
+	touch $@
+
+build: install
+
+# C tests of the library without Python, then the Python suite (unit, functional, integration).
+test: install ctest
+	$(PYTEST) tests
+
+test-unit: install
+	$(PYTEST) tests/unit
+
+ctest: $(VENV)/.deps
+	$(MAKE) -C csrc/tests run
+
+# The suite against an ASan/UBSan build of the extension.
+test-asan: $(VENV)/.editable
+	EOS_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
+	rm -f $(VENV)/.built
+	$(MAKE) -C csrc/tests run-asan
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	EOS_ASAN=1 $(PYTEST) tests -p no:randomly
+
+# The C tests and the binding's leak check under valgrind.
+valgrind: install
+	$(MAKE) -C csrc/tests run-valgrind
+	bash scripts/valgrind-binding
+
+demo: install
+	bash scripts/demo start
+
+demo-stop:
+	bash scripts/demo stop
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build *.egg-info eos/*.so $(VENV)/.built
+	$(MAKE) -C csrc/tests clean

@@ -1,0 +1,35 @@
+/* Shared pieces of the Python binding. Each concern lives in its own py_<concern>.c and
+ * exposes eos_py_add_<concern>(module), called from module.c. */
+#ifndef EOS_PY_H
+#define EOS_PY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "eos/err.h"
+
+/* Raise the OSError subclass matching e->code (FileNotFoundError, PermissionError, ...)
+ * with errno, message and path; returns NULL for "return eos_py_raise(&e);". */
+PyObject *eos_py_raise(const struct eos_err *e);
+
+/* PyArg "O&" converter: str, bytes or os.PathLike to a bytes object (like
+ * PyUnicode_FSConverter, which it wraps); use PyBytes_AS_STRING on the result. */
+int eos_py_path(PyObject *o, void *result);
+
+/* Build a str from file system bytes without failing on non-UTF-8 names
+ * (surrogateescape, as os.fsdecode does). */
+PyObject *eos_py_fsstr(const char *s);
+
+/* Dict helpers that steal the value reference; return -1 on error. */
+int eos_py_set(PyObject *d, const char *key, PyObject *value);
+int eos_py_set_u64(PyObject *d, const char *key, unsigned long long v);
+int eos_py_set_i64(PyObject *d, const char *key, long long v);
+int eos_py_set_str(PyObject *d, const char *key, const char *s);     /* NULL -> None */
+int eos_py_set_fsstr(PyObject *d, const char *key, const char *s);   /* NULL -> None */
+int eos_py_set_bool(PyObject *d, const char *key, int v);
+int eos_py_set_double(PyObject *d, const char *key, double v);
+
+int eos_py_add_size(PyObject *m);
+int eos_py_add_spawn(PyObject *m);
+
+#endif

@@ -1,0 +1,28 @@
+/* The eos._eos module: only the list of concerns; each adds its own functions. */
+#include "eos_py.h"
+
+typedef int (*eos_py_adder)(PyObject *);
+
+static const eos_py_adder adders[] = {
+	eos_py_add_size,
+	eos_py_add_spawn,
+};
+
+static struct PyModuleDef moduledef = {
+	PyModuleDef_HEAD_INIT, "eos._eos", "The eos storage library (C).", -1,
+	NULL, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__eos(void)
+{
+	PyObject *m = PyModule_Create(&moduledef);
+	if (!m)
+		return NULL;
+	for (size_t i = 0; i < sizeof(adders) / sizeof(adders[0]); i++) {
+		if (adders[i](m) < 0) {
+			Py_DECREF(m);
+			return NULL;
+		}
+	}
+	return m;
+}

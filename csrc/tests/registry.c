@@ -1,0 +1,15 @@
+/* The C tests, in the order they run. */
+#include <stddef.h>
+
+#include "check.h"
+
+void test_size_parse(void);
+void test_size_format(void);
+void test_spawn(void);
+
+const struct eos_test eos_tests[] = {
+	{"size_parse", test_size_parse},
+	{"size_format", test_size_format},
+	{"spawn", test_spawn},
+	{NULL, NULL},
+};

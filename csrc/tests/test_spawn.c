@@ -1,0 +1,27 @@
+#include <errno.h>
+#include <string.h>
+
+#include "check.h"
+#include "eos/spawn.h"
+
+void test_spawn(void)
+{
+	struct eos_run run = EOS_RUN_INIT;
+	struct eos_err e;
+	const char *echo[] = {"echo", "a b;c", NULL};
+	CHECK(eos_spawn(echo, &run, &e) == 0 && run.status == 0);
+	CHECK(run.out.data && strcmp(run.out.data, "a b;c\n") == 0);  /* no shell: ';' is data */
+
+	const char *fail[] = {"ls", "/nonexistent-eos-path", NULL};
+	CHECK(eos_spawn_ok(fail, &run, &e) == -EIO);
+	CHECK(strstr(e.msg, "nonexistent-eos-path") != NULL);
+
+	const char *missing[] = {"eos-no-such-program", NULL};
+	CHECK(eos_spawn(missing, &run, &e) == -ENOENT);
+
+	const char *slow[] = {"sleep", "10", NULL};
+	run.timeout_ms = 100;
+	CHECK(eos_spawn(slow, &run, &e) == -ETIMEDOUT);
+	CHECK(run.elapsed_ms < 5000);
+	eos_run_free(&run);
+}

@@ -1,0 +1,68 @@
+"""Shared fixtures: a private mount namespace for the whole run, real loop devices, real
+Salt (salt-call --local and in-process loaders) with this repository's salt/ tree."""
+import os
+
+import pytest
+
+from tests.support import blockdev, mountns, saltenv
+
+
+def pytest_configure(config):
+    # Before any test mounts anything, and before any thread exists (unshare needs that).
+    reason = mountns.enter_private_mount_namespace()
+    config._eos_ns_reason = reason
+
+
+@pytest.fixture
+def loops(tmp_path, request):
+    """Factory for loop devices with real filesystems; everything detached afterwards."""
+    reason = blockdev.loop_skip_reason() or request.config._eos_ns_reason
+    if reason:
+        pytest.skip(reason)
+    factory = blockdev.LoopFactory(str(tmp_path))
+    yield factory
+    errors = factory.cleanup()
+    assert not errors, f"cleanup failed: {errors}"
+
+
+@pytest.fixture
+def salt_local(tmp_path):
+    """A local minion config; call it with salt_local.call('eos_storage.usage', path)."""
+    confdir = saltenv.minion_config(str(tmp_path / "salt"))
+
+    class Local:
+        conf = confdir
+
+        @staticmethod
+        def call(*args, **kw):
+            return saltenv.salt_call(confdir, *args, **kw)
+
+        @staticmethod
+        def pillar(data):
+            saltenv.write_pillar(confdir, data)
+
+    return Local
+
+
+@pytest.fixture(scope="session")
+def minion_opts(tmp_path_factory):
+    import salt.config
+
+    root = str(tmp_path_factory.mktemp("salt-loader"))
+    confdir = saltenv.minion_config(root)
+    return salt.config.minion_config(os.path.join(confdir, "minion"))
+
+
+@pytest.fixture(scope="session")
+def loaders(minion_opts):
+    """Salt's real loaders in-process (pytest-salt-factories), for fast functional tests."""
+    from saltfactories.utils.functional import Loaders
+
+    return Loaders(minion_opts)
+
+
+@pytest.fixture(autouse=True)
+def _reset_loaders(request):
+    yield
+    if "loaders" in request.fixturenames:
+        request.getfixturevalue("loaders").reset_state()
