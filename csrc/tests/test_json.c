@@ -1,0 +1,35 @@
+#include <errno.h>
+#include <string.h>
+
+#include "check.h"
+#include "eos/json.h"
+
+void test_json(void)
+{
+	struct eos_err e;
+	struct eos_json *j;
+	const char *doc = "{\"report\": [{\"pv\": [{\"pv_name\":\"/dev/loop0\", \"pv_size\":\"104857600B\","
+			  " \"n\": 42, \"u\": \"caf\\u00e9 \\ud83d\\ude00\", \"ok\": true, \"x\": null}]}]}";
+	CHECK(eos_json_parse(doc, strlen(doc), "lvm", &j, &e) == 0);
+	const struct eos_json *rep = eos_json_get(j, "report");
+	CHECK(rep && rep->type == EOS_JSON_ARRAY && rep->n == 1);
+	const struct eos_json *pv = eos_json_get(rep->child, "pv")->child;
+	uint64_t v;
+	CHECK(strcmp(eos_json_str(pv, "pv_name"), "/dev/loop0") == 0);
+	CHECK(eos_json_u64(pv, "pv_size", &v) == 0 && v == 104857600ULL);
+	CHECK(eos_json_u64(pv, "n", &v) == 0 && v == 42);
+	CHECK(eos_json_u64(pv, "x", &v) == -ENOENT);
+	CHECK(eos_json_u64(pv, "pv_name", &v) == -EINVAL);
+	CHECK(strcmp(eos_json_str(pv, "u"), "caf\xc3\xa9 \xf0\x9f\x98\x80") == 0);
+	CHECK(eos_json_get(pv, "ok")->boolean == 1);
+	eos_json_free(j);
+
+	const char *bad[] = {"", "{", "[1,]", "{\"a\" 1}", "\"abc", "[1] x", "tru", NULL};
+	for (int i = 0; bad[i]; i++) {
+		CHECK(eos_json_parse(bad[i], strlen(bad[i]), "t", &j, &e) == -EINVAL);
+		CHECK(strstr(e.msg, "offset") != NULL);
+	}
+	char deep[600];
+	memset(deep, '[', sizeof(deep));
+	CHECK(eos_json_parse(deep, sizeof(deep), "t", &j, &e) == -EINVAL);
+}
