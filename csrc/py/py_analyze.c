@@ -1,0 +1,422 @@
+/* Binding for thresholds, growth samples and the storage analysis. */
+#include "eos_py.h"
+#include "eos/analyze.h"
+#include "eos/growth.h"
+#include "eos/thresholds.h"
+
+static double round2(double x)
+{
+	return (double)(long long)(x * 100.0 + (x < 0 ? -0.5 : 0.5)) / 100.0;
+}
+
+static PyObject *raise_einval(const char *fmt, PyObject *obj)
+{
+	struct eos_err e;
+	PyObject *r = PyObject_Repr(obj);
+	const char *s = r ? PyUnicode_AsUTF8(r) : NULL;
+	if (!s) {
+		Py_XDECREF(r);
+		return NULL;
+	}
+	eos_err_clear(&e);
+	eos_fail(&e, EINVAL, NULL, fmt, s);
+	Py_DECREF(r);
+	return eos_py_raise(&e);
+}
+
+/* node_count: a positive int (not a bool); an integer-valued string as pillar may hold it. */
+static int node_count_arg(PyObject *o, long *out)
+{
+	if (!o || o == Py_None) {
+		*out = 1;
+		return 0;
+	}
+	if (PyLong_Check(o) && !PyBool_Check(o)) {
+		int overflow = 0;
+		long v = PyLong_AsLongAndOverflow(o, &overflow);
+		if (v == -1 && PyErr_Occurred())
+			return -1;
+		if (!overflow && v >= 1) {
+			*out = v;
+			return 0;
+		}
+	}
+	raise_einval("eos:cluster:node_count must be a whole number >= 1, got %s", o);
+	return -1;
+}
+
+/* The tier's defaults for node_count merged with a dict of overrides, into t. */
+static int thresholds_arg(PyObject *node_count, PyObject *ov, struct eos_thresholds *t)
+{
+	long nodes;
+	struct eos_err e;
+	eos_err_clear(&e);
+	if (node_count_arg(node_count, &nodes))
+		return -1;
+	if (eos_thresholds_for_nodes(nodes, t, &e)) {
+		eos_py_raise(&e);
+		return -1;
+	}
+	if (!ov || ov == Py_None)
+		return 0;
+	if (!PyDict_Check(ov)) {
+		raise_einval("eos:storage:thresholds must be a mapping of level to percent, got %s", ov);
+		return -1;
+	}
+	Py_ssize_t n = PyDict_Size(ov), pos = 0, i = 0;
+	struct eos_threshold_override *v = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*v));
+	PyObject **keep = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*keep));
+	PyObject *key, *val;
+	int r = -1;
+	if (!v || !keep) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	while (PyDict_Next(ov, &pos, &key, &val)) {
+		if (!PyUnicode_Check(key)) {
+			raise_einval("eos:storage:thresholds: keys must be level names, got %s", key);
+			goto out;
+		}
+		int number = (PyLong_Check(val) || PyFloat_Check(val)) && !PyBool_Check(val);
+		/* Numbers as written; anything else quoted by repr, so 'high' reads as a string. */
+		keep[i] = number ? PyObject_Str(val) : PyObject_Repr(val);
+		if (!keep[i])
+			goto out;
+		v[i].key = PyUnicode_AsUTF8(key);
+		v[i].text = PyUnicode_AsUTF8(keep[i]);
+		if (!v[i].key || !v[i].text)
+			goto out;
+		v[i].is_number = number;
+		if (number) {
+			v[i].value = PyFloat_AsDouble(val);
+			if (v[i].value == -1.0 && PyErr_Occurred()) {
+				PyErr_Clear();
+				v[i].is_number = 0;  /* an int too large for a double */
+			}
+		}
+		i++;
+	}
+	if (eos_thresholds_apply(t, v, (size_t)i, &e)) {
+		eos_py_raise(&e);
+		goto out;
+	}
+	r = 0;
+out:
+	if (keep)
+		for (Py_ssize_t k = 0; k < n; k++)
+			Py_XDECREF(keep[k]);
+	PyMem_Free(keep);
+	PyMem_Free(v);
+	return r;
+}
+
+static PyObject *thresholds_dict(const struct eos_thresholds *t)
+{
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	if (eos_py_set_i64(d, "node_count", t->node_count) ||
+	    eos_py_set_str(d, "tier", eos_tier_name(t->tier)))
+		goto fail;
+	for (int l = EOS_LEVEL_WARNING; l < EOS_LEVEL_COUNT; l++)
+		if (eos_py_set_double(d, eos_level_name((enum eos_level)l), t->pct[l]))
+			goto fail;
+	if (eos_py_set_u64(d, "check_interval", t->check_interval) ||
+	    eos_py_set_double(d, "hysteresis", t->hysteresis))
+		goto fail;
+	return d;
+fail:
+	Py_DECREF(d);
+	return NULL;
+}
+
+static PyObject *py_thresholds(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"node_count", "thresholds", NULL};
+	PyObject *nodes = NULL, *ov = NULL;
+	struct eos_thresholds t;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO:thresholds", kwlist, &nodes, &ov))
+		return NULL;
+	if (thresholds_arg(nodes, ov, &t))
+		return NULL;
+	return thresholds_dict(&t);
+}
+
+static int level_arg(PyObject *o, enum eos_level *out)
+{
+	if (o == NULL || o == Py_None) {
+		*out = EOS_LEVEL_COUNT;  /* no previous level */
+		return 0;
+	}
+	const char *s = PyUnicode_Check(o) ? PyUnicode_AsUTF8(o) : NULL;
+	struct eos_err e;
+	eos_err_clear(&e);
+	if (!s) {
+		if (!PyErr_Occurred())
+			raise_einval("a level name is a string, got %s", o);
+		return -1;
+	}
+	if (eos_level_parse(s, out, &e)) {
+		eos_py_raise(&e);
+		return -1;
+	}
+	return 0;
+}
+
+static PyObject *py_level(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"pct", "node_count", "thresholds", "previous", "band", NULL};
+	double pct, band = -1;
+	PyObject *nodes = NULL, *ov = NULL, *prev = NULL, *bando = NULL;
+	struct eos_thresholds t;
+	enum eos_level p, l;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "d|OOOO:level", kwlist, &pct, &nodes, &ov, &prev,
+					 &bando))
+		return NULL;
+	if (thresholds_arg(nodes, ov, &t) || level_arg(prev, &p))
+		return NULL;
+	if (bando && bando != Py_None) {
+		band = PyFloat_AsDouble(bando);
+		if (band == -1.0 && PyErr_Occurred())
+			return NULL;
+		if (!(band >= 0 && band <= 50))
+			return raise_einval("hysteresis band must be 0..50 points, got %s", bando);
+	}
+	l = p == EOS_LEVEL_COUNT ? eos_level_eval(&t, pct) : eos_level_eval_hyst(&t, pct, p, band);
+	return PyUnicode_FromString(eos_level_name(l));
+}
+
+static PyObject *growth_dict(const struct eos_growth *g)
+{
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	if (eos_py_set_u64(d, "samples", g->samples) ||
+	    eos_py_set_double(d, "span_seconds", round2(g->span)) ||
+	    eos_py_set(d, "bytes_per_hour", g->has_rate ? PyFloat_FromDouble(round2(g->bytes_per_hour))
+							: Py_NewRef(Py_None)) ||
+	    eos_py_set(d, "seconds_to_full", g->has_eta ? PyLong_FromDouble(g->seconds_to_full)
+							: Py_NewRef(Py_None))) {
+		Py_DECREF(d);
+		return NULL;
+	}
+	return d;
+}
+
+static PyObject *py_growth(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"samples", "avail", "window", NULL};
+	PyObject *seq;
+	unsigned long long avail = 0;
+	double window = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|Kd:growth", kwlist, &seq, &avail, &window))
+		return NULL;
+	PyObject *fast = PySequence_Fast(seq, "samples must be a sequence of (time, used_bytes)");
+	if (!fast)
+		return NULL;
+	Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+	struct eos_sample *v = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*v));
+	if (!v) {
+		Py_DECREF(fast);
+		return PyErr_NoMemory();
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "dK:sample", &v[i].t, &v[i].used)) {
+			PyMem_Free(v);
+			Py_DECREF(fast);
+			return NULL;
+		}
+	}
+	struct eos_growth g;
+	eos_growth_compute(v, (size_t)n, window, avail, &g);
+	PyMem_Free(v);
+	Py_DECREF(fast);
+	return growth_dict(&g);
+}
+
+static PyObject *py_record_sample(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"cachedir", "target", "used", "size", "time", NULL};
+	PyObject *cachedir = NULL, *target = NULL;
+	struct eos_sample s;
+	struct eos_err e;
+	int r;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&KKd:record_sample", kwlist, eos_py_path,
+					 &cachedir, eos_py_path, &target, &s.used, &s.size, &s.t))
+		goto fail;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	r = eos_samples_append(PyBytes_AS_STRING(cachedir), PyBytes_AS_STRING(target), &s, &e);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(cachedir);
+	Py_DECREF(target);
+	if (r)
+		return eos_py_raise(&e);
+	Py_RETURN_NONE;
+fail:
+	Py_XDECREF(cachedir);
+	Py_XDECREF(target);
+	return NULL;
+}
+
+static PyObject *xpath_dict(const struct eos_xpath *x)
+{
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	if (eos_py_set_str(d, "kind", eos_xpath_kind_name(x->kind)) ||
+	    eos_py_set_fsstr(d, "device", x->device) ||
+	    eos_py_set_fsstr(d, "target", x->target) ||
+	    eos_py_set_u64(d, "available", x->available) ||
+	    (x->kind == EOS_XPATH_BTRFS_DEVICE && eos_py_set_u64(d, "devid", x->devid))) {
+		Py_DECREF(d);
+		return NULL;
+	}
+	return d;
+}
+
+static PyObject *mount_dict(const struct eos_mount_report *r)
+{
+	PyObject *d = PyDict_New(), *paths = NULL, *rec = NULL;
+	char dev[32];
+	if (!d)
+		return NULL;
+	snprintf(dev, sizeof(dev), "%u:%u", r->major, r->minor);
+	if (eos_py_set_fsstr(d, "target", r->target) || eos_py_set_fsstr(d, "source", r->source) ||
+	    eos_py_set_str(d, "fstype", r->fstype) || eos_py_set_fsstr(d, "root", r->root) ||
+	    eos_py_set_str(d, "device", dev) || eos_py_set_str(d, "error", r->error_msg))
+		goto fail;
+	if (r->error)
+		return d;
+	const struct eos_usage *u = &r->usage;
+	if (eos_py_set_u64(d, "size", u->size) || eos_py_set_u64(d, "used", u->used) ||
+	    eos_py_set_u64(d, "free", u->free) || eos_py_set_u64(d, "avail", u->avail) ||
+	    eos_py_set_double(d, "used_pct", round2(r->used_pct)) ||
+	    eos_py_set_u64(d, "inodes", u->files) || eos_py_set_u64(d, "inodes_used", u->files_used) ||
+	    eos_py_set_u64(d, "inodes_free", u->files_free) ||
+	    eos_py_set(d, "inodes_pct", r->has_inodes ? PyFloat_FromDouble(round2(r->inodes_pct))
+						      : Py_NewRef(Py_None)) ||
+	    eos_py_set_str(d, "level", eos_level_name(r->level)) ||
+	    eos_py_set_str(d, "level_bytes", eos_level_name(r->level_bytes)) ||
+	    eos_py_set_str(d, "level_inodes", r->has_inodes ? eos_level_name(r->level_inodes) : NULL) ||
+	    eos_py_set(d, "growth", growth_dict(&r->growth)))
+		goto fail;
+	paths = PyList_New((Py_ssize_t)r->n_paths);
+	if (!paths)
+		goto fail;
+	for (size_t i = 0; i < r->n_paths; i++) {
+		PyObject *x = xpath_dict(&r->paths[i]);
+		if (!x)
+			goto fail;
+		PyList_SET_ITEM(paths, (Py_ssize_t)i, x);
+	}
+	if (eos_py_set(d, "expansion_paths", Py_NewRef(paths)) ||
+	    eos_py_set_str(d, "expansion_error", r->paths_error))
+		goto fail;
+	rec = PyDict_New();
+	if (!rec || eos_py_set_str(rec, "action", eos_action_name(r->action)) ||
+	    eos_py_set(rec, "path", r->action_path >= 0 ? Py_NewRef(PyList_GET_ITEM(paths, r->action_path))
+							: Py_NewRef(Py_None)) ||
+	    eos_py_set_fsstr(rec, "reason", r->reason) ||
+	    eos_py_set(d, "recommendation", Py_NewRef(rec)))
+		goto fail;
+	Py_DECREF(rec);
+	Py_DECREF(paths);
+	return d;
+fail:
+	Py_XDECREF(rec);
+	Py_XDECREF(paths);
+	Py_DECREF(d);
+	return NULL;
+}
+
+static PyObject *py_analyze(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"cachedir", "node_count", "thresholds", "record", "path", "window",
+				 "mountinfo", "lvm_config", NULL};
+	PyObject *cachedir = NULL, *path = NULL, *mountinfo = NULL, *nodes = NULL, *ov = NULL;
+	PyObject *res = NULL, *mounts = NULL;
+	const char *lvm_config = NULL;
+	int record = 1, rc;
+	double window = 0;
+	struct eos_thresholds t;
+	struct eos_analysis a = {NULL, 0};
+	struct eos_err e;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O&OOpO&dO&z:analyze", kwlist, eos_py_path,
+					 &cachedir, &nodes, &ov, &record, eos_py_path, &path, &window,
+					 eos_py_path, &mountinfo, &lvm_config))
+		goto out;
+	if (thresholds_arg(nodes, ov, &t))
+		goto out;
+	struct eos_analyze_opts o = {
+		.th = &t,
+		.cachedir = cachedir ? PyBytes_AS_STRING(cachedir) : NULL,
+		.record = record,
+		.window = window,
+		.path = path ? PyBytes_AS_STRING(path) : NULL,
+		.mountinfo = mountinfo ? PyBytes_AS_STRING(mountinfo) : NULL,
+		.lvm_config = lvm_config,
+		.use_lvm = 1,
+	};
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	rc = eos_analyze(&o, &a, &e);
+	Py_END_ALLOW_THREADS
+	if (rc) {
+		eos_py_raise(&e);
+		goto out;
+	}
+	mounts = PyList_New((Py_ssize_t)a.n);
+	if (!mounts)
+		goto out;
+	for (size_t i = 0; i < a.n; i++) {
+		PyObject *m = mount_dict(&a.v[i]);
+		if (!m)
+			goto out;
+		PyList_SET_ITEM(mounts, (Py_ssize_t)i, m);
+	}
+	res = PyDict_New();
+	if (!res || eos_py_set(res, "thresholds", thresholds_dict(&t)) ||
+	    eos_py_set(res, "mounts", Py_NewRef(mounts)))
+		Py_CLEAR(res);
+out:
+	eos_analysis_free(&a);
+	Py_XDECREF(mounts);
+	Py_XDECREF(cachedir);
+	Py_XDECREF(path);
+	Py_XDECREF(mountinfo);
+	return res;
+}
+
+static PyMethodDef methods[] = {
+	{"analyze", (PyCFunction)(void (*)(void))py_analyze, METH_VARARGS | METH_KEYWORDS,
+	 "analyze(cachedir=None, node_count=1, thresholds=None, record=True, path=None, window=0,\n"
+	 "        mountinfo=None, lvm_config=None) -> {'thresholds': {...}, 'mounts': [...]}\n\n"
+	 "Per mount of a real filesystem (or only the one holding path): usage and inode percent,\n"
+	 "threshold level for the node count's scale tier (thresholds: pillar overrides), growth\n"
+	 "from the samples under <cachedir>/eos/samples (record=True appends one first; window in\n"
+	 "seconds, default 24 h), expansion paths and a recommendation (expand, cleanup, none)."},
+	{"thresholds", (PyCFunction)(void (*)(void))py_thresholds, METH_VARARGS | METH_KEYWORDS,
+	 "thresholds(node_count=1, thresholds=None) -> dict\n\n"
+	 "The scale tier's levels merged with overrides; OSError(EINVAL) quoting a bad value."},
+	{"level", (PyCFunction)(void (*)(void))py_level, METH_VARARGS | METH_KEYWORDS,
+	 "level(pct, node_count=1, thresholds=None, previous=None, band=None) -> level name\n\n"
+	 "With previous, hysteresis applies: a level is left only band points below it."},
+	{"growth", (PyCFunction)(void (*)(void))py_growth, METH_VARARGS | METH_KEYWORDS,
+	 "growth(samples, avail=0, window=0) -> {'samples', 'span_seconds', 'bytes_per_hour',\n"
+	 "'seconds_to_full'}\n\nLeast-squares growth over [(unix_time, used_bytes), ...]."},
+	{"record_sample", (PyCFunction)(void (*)(void))py_record_sample, METH_VARARGS | METH_KEYWORDS,
+	 "record_sample(cachedir, target, used, size, time) -> None\n\n"
+	 "Append a usage sample for the mount point target to the minion's sample file."},
+	{NULL, NULL, 0, NULL},
+};
+
+int eos_py_add_analyze(PyObject *m)
+{
+	return PyModule_AddFunctions(m, methods);
+}
