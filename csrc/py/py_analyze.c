@@ -9,6 +9,16 @@ static double round2(double x)
 	return (double)(long long)(x * 100.0 + (x < 0 ? -0.5 : 0.5)) / 100.0;
 }
 
+/* eos_py_path that lets None through as "not given". */
+static int opt_path(PyObject *o, void *result)
+{
+	if (o == Py_None) {
+		*(PyObject **)result = NULL;
+		return 1;
+	}
+	return eos_py_path(o, result);
+}
+
 static PyObject *raise_einval(const char *fmt, PyObject *obj)
 {
 	struct eos_err e;
@@ -347,9 +357,9 @@ static PyObject *py_analyze(PyObject *self, PyObject *args, PyObject *kw)
 	struct eos_thresholds t;
 	struct eos_analysis a = {NULL, 0};
 	struct eos_err e;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O&OOpO&dO&z:analyze", kwlist, eos_py_path,
-					 &cachedir, &nodes, &ov, &record, eos_py_path, &path, &window,
-					 eos_py_path, &mountinfo, &lvm_config))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O&OOpO&dO&z:analyze", kwlist, opt_path,
+					 &cachedir, &nodes, &ov, &record, opt_path, &path, &window,
+					 opt_path, &mountinfo, &lvm_config))
 		goto out;
 	if (thresholds_arg(nodes, ov, &t))
 		goto out;
