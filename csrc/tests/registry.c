@@ -9,6 +9,7 @@ void test_spawn(void);
 void test_json(void);
 void test_thresholds(void);
 void test_growth(void);
+void test_analyze(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -17,5 +18,6 @@ const struct eos_test eos_tests[] = {
 	{"json", test_json},
 	{"thresholds", test_thresholds},
 	{"growth", test_growth},
+	{"analyze", test_analyze},
 	{NULL, NULL},
 };
