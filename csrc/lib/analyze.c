@@ -18,6 +18,7 @@
 #include <xfs/xfs.h>
 
 #include "eos/buf.h"
+#include "eos/lvm_report.h"
 #include "eos/size.h"
 
 #define MAX_DEPTH 6  /* device stacking depth we follow (loop on partition on LV ...) */
@@ -201,20 +202,142 @@ static int partition_path(struct xp_ctx *c, unsigned maj, unsigned min, const ch
 	return add_path(c, EOS_XPATH_PARTITION, dev, disk, (next - end) * 512, 0);
 }
 
-/* ---- LVM: an LV's VG with free extents, and the PVs below it ---- */
+/* ---- LVM: an LV's VG with free extents, PVs that can grow, and the devices below them ---- */
 
 struct lvm_cache {
 	int tried;
+	int rc;                         /* the report's result */
+	struct eos_lvm_report rep;
+	struct eos_err err;
 };
 
 static void lvm_cache_free(struct lvm_cache *l)
 {
-	(void)l;
+	if (l->tried && l->rc == 0)
+		eos_lvm_report_free(&l->rep);
+	l->tried = 0;
 }
 
+/* Run lvm's report once per analysis. */
+static int lvm_get(struct xp_ctx *c, const struct eos_lvm_report **out)
+{
+	struct lvm_cache *l = c->lvm;
+	if (!l->tried) {
+		struct eos_lvm_opts lo = {.config = c->o->lvm_config};
+		l->tried = 1;
+		eos_err_clear(&l->err);
+		l->rc = eos_lvm_report(&lo, &l->rep, &l->err);
+	}
+	if (l->rc) {
+		*c->e = l->err;
+		return l->rc;
+	}
+	*out = &l->rep;
+	return 0;
+}
+
+static int walk_device(struct xp_ctx *c, unsigned maj, unsigned min, uint64_t share,
+		       enum eos_xpath_kind upper, const char *upper_target, uint64_t devid, int depth);
+
+/* The paths of an LV: free extents in its VG, PVs of the VG whose device has grown, and what
+ * is below each PV (a loop file, a partition's disk). */
+static int lv_paths(struct xp_ctx *c, const struct eos_lvm_report *rep, const struct eos_lvm_lv *lv,
+		    int depth)
+{
+	const struct eos_lvm_vg *vg = lv->vg_name ? eos_lvm_find_vg(rep, lv->vg_name) : NULL;
+	int r;
+	if (!vg)
+		return 0;
+	const char *lvdev = lv->path ? lv->path : lv->full_name;
+	if (vg->free >= EOS_XPATH_MIN_BYTES) {
+		r = add_path(c, EOS_XPATH_VG_FREE, lvdev ? lvdev : "", vg->name, vg->free, 0);
+		if (r)
+			return r;
+	}
+	for (size_t i = 0; i < rep->n_pvs; i++) {
+		const struct eos_lvm_pv *pv = &rep->pvs[i];
+		if (!pv->vg_name || strcmp(pv->vg_name, vg->name) != 0 || !pv->name)
+			continue;
+		/* pvresize adds whole extents: those that fit in the device after pe_start. */
+		if (vg->extent_size && pv->dev_size > pv->pe_start) {
+			uint64_t fit = (pv->dev_size - pv->pe_start) / vg->extent_size;
+			if (fit > pv->pe_count &&
+			    (fit - pv->pe_count) * vg->extent_size >= EOS_XPATH_MIN_BYTES) {
+				r = add_path(c, EOS_XPATH_PV_RESIZE, pv->name, vg->name,
+					     (fit - pv->pe_count) * vg->extent_size, 0);
+				if (r)
+					return r;
+			}
+		}
+		struct stat st;
+		if (stat(pv->name, &st) == 0 && S_ISBLK(st.st_mode)) {
+			r = walk_device(c, major(st.st_rdev), minor(st.st_rdev), 0, EOS_XPATH_PV_RESIZE,
+					vg->name, 0, depth + 1);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* A device-mapper device made by LVM (dm/uuid "LVM-..."): find its LV by dm name. */
 static int lvm_paths(struct xp_ctx *c, unsigned maj, unsigned min, const char *dev, int depth)
 {
-	(void)c, (void)maj, (void)min, (void)dev, (void)depth;
+	struct eos_buf uuid = EOS_BUF_INIT, name = EOS_BUF_INIT;
+	const struct eos_lvm_report *rep;
+	int r = 0;
+	(void)dev;
+	if (!c->o->use_lvm || sys_read(maj, min, "dm/uuid", &uuid) || strncmp(uuid.data, "LVM-", 4) ||
+	    sys_read(maj, min, "dm/name", &name))
+		goto out;
+	r = lvm_get(c, &rep);
+	if (r || !rep->available)
+		goto out;
+	char dm_path[512];
+	snprintf(dm_path, sizeof(dm_path), "/dev/mapper/%s", name.data);
+	for (size_t i = 0; i < rep->n_lvs; i++) {
+		const struct eos_lvm_lv *lv = &rep->lvs[i];
+		if (lv->dm_path && strcmp(lv->dm_path, dm_path) == 0) {
+			r = lv_paths(c, rep, lv, depth);
+			break;
+		}
+	}
+out:
+	eos_buf_free(&uuid);
+	eos_buf_free(&name);
+	return r;
+}
+
+int eos_xpaths_for_lv(const char *vg, const char *lv, const char *lvm_config,
+		      struct eos_xpath **out, size_t *n, struct eos_err *e)
+{
+	struct eos_analyze_opts o = {.lvm_config = lvm_config, .use_lvm = 1};
+	struct lvm_cache lvm = {0};
+	struct xp_ctx c = {.o = &o, .e = e, .lvm = &lvm};
+	const struct eos_lvm_report *rep;
+	*out = NULL;
+	*n = 0;
+	int r = lvm_get(&c, &rep);
+	if (r)
+		goto out;
+	if (!rep->available) {
+		r = eos_fail(e, ENOENT, "lvm", "the lvm tool is not installed (Debian package lvm2)");
+		goto out;
+	}
+	const struct eos_lvm_lv *l = eos_lvm_find_lv(rep, vg, lv);
+	if (!l) {
+		r = eos_fail(e, ENOENT, NULL, "no logical volume '%s/%s' in the lvm report", vg, lv);
+		goto out;
+	}
+	r = lv_paths(&c, rep, l, 0);
+out:
+	lvm_cache_free(&lvm);
+	if (r) {
+		free(c.v);
+		return r;
+	}
+	*out = c.v;
+	*n = c.n;
 	return 0;
 }
 

@@ -289,6 +289,36 @@ static PyObject *xpath_dict(const struct eos_xpath *x)
 	return d;
 }
 
+static PyObject *py_lv_expansion_paths(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"vg", "lv", "lvm_config", NULL};
+	const char *vg, *lv, *config = NULL;
+	struct eos_xpath *v = NULL;
+	size_t n = 0;
+	struct eos_err e;
+	int r;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "ss|z:lv_expansion_paths", kwlist, &vg, &lv, &config))
+		return NULL;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	r = eos_xpaths_for_lv(vg, lv, config, &v, &n, &e);
+	Py_END_ALLOW_THREADS
+	if (r)
+		return eos_py_raise(&e);
+	PyObject *list = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; list && i < n; i++) {
+		PyObject *x = xpath_dict(&v[i]);
+		if (!x) {
+			Py_CLEAR(list);
+			break;
+		}
+		PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+	}
+	free(v);
+	return list;
+}
+
 static PyObject *mount_dict(const struct eos_mount_report *r)
 {
 	PyObject *d = PyDict_New(), *paths = NULL, *rec = NULL;
@@ -420,6 +450,11 @@ static PyMethodDef methods[] = {
 	{"growth", (PyCFunction)(void (*)(void))py_growth, METH_VARARGS | METH_KEYWORDS,
 	 "growth(samples, avail=0, window=0) -> {'samples', 'span_seconds', 'bytes_per_hour',\n"
 	 "'seconds_to_full'}\n\nLeast-squares growth over [(unix_time, used_bytes), ...]."},
+	{"lv_expansion_paths", (PyCFunction)(void (*)(void))py_lv_expansion_paths,
+	 METH_VARARGS | METH_KEYWORDS,
+	 "lv_expansion_paths(vg, lv, lvm_config=None) -> [{'kind', 'device', 'target', 'available'}]\n\n"
+	 "Where LV vg/lv can get room: free extents in the VG (vg_free), PVs whose device grew\n"
+	 "(pv_resize), loop files or disks below the PVs. Works on inactive LVs too."},
 	{"record_sample", (PyCFunction)(void (*)(void))py_record_sample, METH_VARARGS | METH_KEYWORDS,
 	 "record_sample(cachedir, target, used, size, time) -> None\n\n"
 	 "Append a usage sample for the mount point target to the minion's sample file."},

@@ -83,4 +83,10 @@ const char *eos_action_name(enum eos_action a);
 int eos_xpaths_for_mount(const struct eos_mount *m, const struct eos_analyze_opts *o,
 			 struct eos_xpath **out, size_t *n, struct eos_err *e);
 
+/* The expansion paths of an LVM logical volume vg/lv, whether or not it is active or mounted:
+ * free extents in its VG, PVs whose device grew (pvresize), and the devices below the PVs.
+ * lvm_config is passed to lvm(8) as --config (NULL: none). -ENOENT names a missing LV. */
+int eos_xpaths_for_lv(const char *vg, const char *lv, const char *lvm_config,
+		      struct eos_xpath **out, size_t *n, struct eos_err *e);
+
 #endif
