@@ -196,9 +196,16 @@ static int partition_path(struct xp_ctx *c, unsigned maj, unsigned min, const ch
 	closedir(d);
 	if (next <= end || (next - end) * 512 < EOS_XPATH_MIN_BYTES)
 		return 0;
-	const char *diskname = strrchr(link, '/');
-	char disk[PATH_MAX + 8];
-	snprintf(disk, sizeof(disk), "/dev/%s", diskname ? diskname + 1 : link);
+	unsigned dmaj, dmin;
+	char disk[256];
+	snprintf(disk_dir, sizeof(disk_dir), "%s/dev", link);
+	struct eos_buf db = EOS_BUF_INIT;
+	int ok = eos_buf_read_file(&db, AT_FDCWD, disk_dir) == 0 &&
+		 sscanf(db.data, "%u:%u", &dmaj, &dmin) == 2 &&
+		 sys_devname(dmaj, dmin, disk, sizeof(disk)) == 0;
+	eos_buf_free(&db);
+	if (!ok)
+		return 0;
 	return add_path(c, EOS_XPATH_PARTITION, dev, disk, (next - end) * 512, 0);
 }
 
