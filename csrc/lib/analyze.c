@@ -573,18 +573,14 @@ static int analyze_one(const struct eos_analyze_opts *o, const struct eos_mount 
 	if (oom)
 		return eos_fail(e, ENOMEM, m->target, "out of memory");
 	eos_err_clear(&me);
-	if (eos_usage_get(m->target, &r->usage, &me)) {
+	if (eos_usage_eval(m->target, m->fstype, &r->u, &me)) {
 		r->error = me.code;
 		r->error_msg = xstrdup(me.msg, &oom);
 		return oom ? eos_fail(e, ENOMEM, m->target, "out of memory") : 0;
 	}
-	const struct eos_usage *u = &r->usage;
-	uint64_t den = u->used + u->avail;
-	r->used_pct = den ? (double)u->used * 100.0 / (double)den : 0;
-	r->has_inodes = u->files > 0;
-	r->inodes_pct = r->has_inodes ? (double)u->files_used * 100.0 / (double)u->files : 0;
-	r->level_bytes = eos_level_eval(o->th, r->used_pct);
-	r->level_inodes = r->has_inodes ? eos_level_eval(o->th, r->inodes_pct) : EOS_LEVEL_OK;
+	const struct eos_usage *u = &r->u.usage;
+	r->level_bytes = eos_level_eval(o->th, r->u.bytes_pct);
+	r->level_inodes = r->u.has_inodes ? eos_level_eval(o->th, r->u.inodes_pct) : EOS_LEVEL_OK;
 	r->level = r->level_bytes > r->level_inodes ? r->level_bytes : r->level_inodes;
 
 	if (o->cachedir) {
@@ -615,6 +611,30 @@ static int analyze_one(const struct eos_analyze_opts *o, const struct eos_mount 
 	return 0;
 }
 
+int eos_usage_eval(const char *target, const char *fstype, struct eos_usage_eval *u,
+		   struct eos_err *e)
+{
+	memset(u, 0, sizeof(*u));
+	int r = eos_usage_get(target, &u->usage, e);
+	if (r)
+		return r;
+	const struct eos_usage *s = &u->usage;
+	uint64_t den = s->used + s->avail;
+	u->used_pct = den ? (double)s->used * 100.0 / (double)den : 0;
+	u->has_inodes = s->files > 0;
+	u->inodes_pct = u->has_inodes ? (double)s->files_used * 100.0 / (double)s->files : 0;
+	u->bytes_pct = u->used_pct;
+	if (strcmp(fstype, "btrfs") == 0) {
+		r = eos_btrfs_space_get(target, &u->btrfs, e);
+		if (r)
+			return r;
+		u->has_btrfs = 1;
+		if (u->btrfs.pct > u->bytes_pct)
+			u->bytes_pct = u->btrfs.pct;
+	}
+	return 0;
+}
+
 /* A later mount on the same mount point hides this one. */
 static int shadowed(const struct eos_mount_list *l, size_t i)
 {
@@ -634,6 +654,22 @@ static int find_same(const struct eos_mount_list *l, const size_t *pick, size_t 
 			return (int)i;
 	}
 	return -1;
+}
+
+size_t eos_mounts_select(const struct eos_mount_list *l, size_t *pick)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct eos_mount *m = &l->v[i];
+		if (eos_fstype_is_virtual(m->fstype) || shadowed(l, i))
+			continue;
+		int j = find_same(l, pick, n, m);
+		if (j < 0)
+			pick[n++] = i;
+		else if (strlen(m->root) < strlen(l->v[pick[j]].root))
+			pick[j] = i;
+	}
+	return n;
 }
 
 int eos_analyze(const struct eos_analyze_opts *o, struct eos_analysis *out, struct eos_err *e)
@@ -660,18 +696,7 @@ int eos_analyze(const struct eos_analyze_opts *o, struct eos_analysis *out, stru
 		}
 		pick[n++] = (size_t)(m - l.v);
 	} else {
-		/* One entry per filesystem: of several mounts of it (bind mounts), the one showing
-		 * the most of it (shortest root), the first of those. */
-		for (size_t i = 0; i < l.n; i++) {
-			const struct eos_mount *m = &l.v[i];
-			if (eos_fstype_is_virtual(m->fstype) || shadowed(&l, i))
-				continue;
-			int j = find_same(&l, pick, n, m);
-			if (j < 0)
-				pick[n++] = i;
-			else if (strlen(m->root) < strlen(l.v[pick[j]].root))
-				pick[j] = i;
-		}
+		n = eos_mounts_select(&l, pick);
 	}
 	out->v = calloc(n ? n : 1, sizeof(*out->v));
 	if (!out->v) {

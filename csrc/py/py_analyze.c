@@ -319,6 +319,43 @@ static PyObject *py_lv_expansion_paths(PyObject *self, PyObject *args, PyObject 
 	return list;
 }
 
+static PyObject *btrfs_dict(const struct eos_btrfs_space *b)
+{
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	if (eos_py_set_u64(d, "device_bytes", b->device_bytes) ||
+	    eos_py_set_u64(d, "allocated", b->allocated) ||
+	    eos_py_set_u64(d, "unallocated", b->unallocated) ||
+	    eos_py_set_u64(d, "data_total", b->data_total) ||
+	    eos_py_set_u64(d, "data_used", b->data_used) ||
+	    eos_py_set_u64(d, "metadata_total", b->metadata_total) ||
+	    eos_py_set_u64(d, "metadata_used", b->metadata_used) ||
+	    eos_py_set_u64(d, "system_total", b->system_total) ||
+	    eos_py_set_u64(d, "system_used", b->system_used) ||
+	    eos_py_set_double(d, "data_pct", round2(b->data_pct)) ||
+	    eos_py_set_double(d, "metadata_pct", round2(b->metadata_pct))) {
+		Py_DECREF(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* The usage figures shared by analyze and watch. */
+static int usage_into(PyObject *d, const struct eos_usage_eval *ue)
+{
+	const struct eos_usage *u = &ue->usage;
+	return eos_py_set_u64(d, "size", u->size) || eos_py_set_u64(d, "used", u->used) ||
+	       eos_py_set_u64(d, "free", u->free) || eos_py_set_u64(d, "avail", u->avail) ||
+	       eos_py_set_double(d, "used_pct", round2(ue->used_pct)) ||
+	       eos_py_set_u64(d, "inodes", u->files) || eos_py_set_u64(d, "inodes_used", u->files_used) ||
+	       eos_py_set_u64(d, "inodes_free", u->files_free) ||
+	       eos_py_set(d, "inodes_pct", ue->has_inodes ? PyFloat_FromDouble(round2(ue->inodes_pct))
+							  : Py_NewRef(Py_None)) ||
+	       eos_py_set(d, "btrfs", ue->has_btrfs ? btrfs_dict(&ue->btrfs) : Py_NewRef(Py_None)) ||
+	       eos_py_set_double(d, "bytes_pct", round2(ue->bytes_pct)) ? -1 : 0;
+}
+
 static PyObject *mount_dict(const struct eos_mount_report *r)
 {
 	PyObject *d = PyDict_New(), *paths = NULL, *rec = NULL;
@@ -332,17 +369,10 @@ static PyObject *mount_dict(const struct eos_mount_report *r)
 		goto fail;
 	if (r->error)
 		return d;
-	const struct eos_usage *u = &r->usage;
-	if (eos_py_set_u64(d, "size", u->size) || eos_py_set_u64(d, "used", u->used) ||
-	    eos_py_set_u64(d, "free", u->free) || eos_py_set_u64(d, "avail", u->avail) ||
-	    eos_py_set_double(d, "used_pct", round2(r->used_pct)) ||
-	    eos_py_set_u64(d, "inodes", u->files) || eos_py_set_u64(d, "inodes_used", u->files_used) ||
-	    eos_py_set_u64(d, "inodes_free", u->files_free) ||
-	    eos_py_set(d, "inodes_pct", r->has_inodes ? PyFloat_FromDouble(round2(r->inodes_pct))
-						      : Py_NewRef(Py_None)) ||
+	if (usage_into(d, &r->u) ||
 	    eos_py_set_str(d, "level", eos_level_name(r->level)) ||
 	    eos_py_set_str(d, "level_bytes", eos_level_name(r->level_bytes)) ||
-	    eos_py_set_str(d, "level_inodes", r->has_inodes ? eos_level_name(r->level_inodes) : NULL) ||
+	    eos_py_set_str(d, "level_inodes", r->u.has_inodes ? eos_level_name(r->level_inodes) : NULL) ||
 	    eos_py_set(d, "growth", growth_dict(&r->growth)))
 		goto fail;
 	paths = PyList_New((Py_ssize_t)r->n_paths);

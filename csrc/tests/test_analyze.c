@@ -38,12 +38,12 @@ void test_analyze(void)
 		if (a.n != 1)
 			break;
 		const struct eos_mount_report *r = &a.v[0];
-		CHECK(strcmp(r->target, dir) == 0 && r->error == 0 && r->usage.size > 0);
+		CHECK(strcmp(r->target, dir) == 0 && r->error == 0 && r->u.usage.size > 0);
 		CHECK(r->growth.samples == (size_t)round);
 		CHECK(r->n_paths == 0 && r->paths_error == NULL);
 		/* tmpfs of a test machine: some usage is >= 0.5 % only if used; any level is
 		 * consistent with the recommendation rules. */
-		CHECK(r->level == eos_level_eval(&t, r->used_pct > r->inodes_pct ? r->used_pct : r->inodes_pct));
+		CHECK(r->level == eos_level_eval(&t, r->u.used_pct > r->u.inodes_pct ? r->u.used_pct : r->u.inodes_pct));
 		CHECK(r->action == (r->level >= EOS_LEVEL_CLEANUP ? EOS_ACTION_CLEANUP : EOS_ACTION_NONE));
 		CHECK(r->reason[0] != '\0');
 		eos_analysis_free(&a);

@@ -240,3 +240,38 @@ def test_growth_from_samples_in_minion_cache(loops, salt_local):
     with open(os.path.join(cache, name)) as f:
         lines = f.read().splitlines()
     assert [int(x.split()[1]) for x in lines] == [r1.data["mounts"][0]["used"], r2.data["mounts"][0]["used"]]
+
+
+def btrfs_tool_figures(mnt):
+    """Allocation as btrfs-progs reports it: {'Data': (total, used), ...} and device figures."""
+    spaces = {}
+    for line in run(["btrfs", "filesystem", "df", "-b", mnt]).splitlines():
+        kind, rest = line.split(",", 1)
+        fields = dict(x.split("=") for x in rest.split(":", 1)[1].replace(",", " ").split())
+        spaces[kind.strip()] = (int(fields["total"]), int(fields["used"]))
+    usage = {}
+    for line in run(["btrfs", "filesystem", "usage", "-b", mnt]).splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            if v.strip().split() and v.strip().split()[0].isdigit():
+                usage[k.strip()] = int(v.split()[0])
+    return spaces, usage
+
+
+def test_btrfs_allocation_matches_btrfs_progs(loops, loaders):
+    loop = loops.create(256 * MiB, "btrfs")
+    mnt = loops.mount(loop)
+    f = fill_to(mnt, 50)
+    run(["btrfs", "filesystem", "sync", mnt])
+    _, m = analyze_one(loaders, mnt)
+    spaces, usage = btrfs_tool_figures(mnt)
+    b = m["btrfs"]
+    assert (b["data_total"], b["data_used"]) == spaces["Data"]
+    assert (b["metadata_total"], b["metadata_used"]) == spaces["Metadata"]
+    assert (b["system_total"], b["system_used"]) == spaces["System"]
+    assert b["device_bytes"] == usage["Device size"] == 256 * MiB
+    assert b["allocated"] == usage["Device allocated"]
+    assert b["unallocated"] == usage["Device unallocated"]
+    assert b["data_used"] >= os.path.getsize(f)
+    # The level comes from the worse of statvfs and the allocation.
+    assert m["bytes_pct"] == max(m["used_pct"], b["data_pct"], b["metadata_pct"])

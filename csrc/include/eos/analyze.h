@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eos/btrfs_space.h"
 #include "eos/err.h"
 #include "eos/growth.h"
 #include "eos/mounts.h"
@@ -34,15 +35,34 @@ struct eos_xpath {
 
 enum eos_action { EOS_ACTION_NONE, EOS_ACTION_EXPAND, EOS_ACTION_CLEANUP };
 
+/* The usage figures of one mount, as analyze and the beacon evaluate them. */
+struct eos_usage_eval {
+	struct eos_usage usage;      /* statvfs */
+	double used_pct;             /* used / (used + avail) * 100, as df's Use% */
+	int has_inodes;              /* the filesystem reports an inode count (BTRFS does not) */
+	double inodes_pct;
+	int has_btrfs;               /* BTRFS: the allocation below was read */
+	struct eos_btrfs_space btrfs;
+	double bytes_pct;            /* what the bytes level is taken from: the worse of used_pct
+				      * and, on BTRFS, btrfs.pct */
+};
+
+/* statvfs (and BTRFS_IOC_SPACE_INFO on BTRFS) for the mount at target. */
+int eos_usage_eval(const char *target, const char *fstype, struct eos_usage_eval *u,
+		   struct eos_err *e);
+
+/* The mounts worth evaluating, as indexes into l written to pick (room for l->n): real
+ * filesystems only (virtual ones skipped), a mount hidden by a later one on the same mount
+ * point skipped, one entry per filesystem (of bind mounts the one with the shortest root).
+ * Returns the count. */
+size_t eos_mounts_select(const struct eos_mount_list *l, size_t *pick);
+
 struct eos_mount_report {
 	char *target, *source, *fstype, *root;
 	unsigned major, minor;
 	int error;                   /* 0, or the errno of a failed statvfs (then only names set) */
 	char *error_msg;
-	struct eos_usage usage;
-	double used_pct;             /* used / (used + avail) * 100, as df's Use% */
-	int has_inodes;              /* the filesystem reports an inode count (BTRFS does not) */
-	double inodes_pct;
+	struct eos_usage_eval u;
 	enum eos_level level, level_bytes, level_inodes;
 	struct eos_growth growth;
 	struct eos_xpath *paths;
