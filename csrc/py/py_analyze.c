@@ -3,6 +3,7 @@
 #include "eos/analyze.h"
 #include "eos/growth.h"
 #include "eos/thresholds.h"
+#include "eos/watch.h"
 
 static double round2(double x)
 {
@@ -463,7 +464,149 @@ out:
 	return res;
 }
 
+static PyObject *watch_item_dict(const struct eos_watch_item *it)
+{
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	if (eos_py_set_fsstr(d, "target", it->target) || eos_py_set_fsstr(d, "source", it->source) ||
+	    eos_py_set_str(d, "fstype", it->fstype) ||
+	    eos_py_set_str(d, "level", eos_level_name(it->level)) ||
+	    eos_py_set_str(d, "previous", it->known ? eos_level_name(it->previous) : NULL) ||
+	    eos_py_set_bool(d, "changed", it->changed) ||
+	    eos_py_set_str(d, "error", it->error_msg))
+		goto fail;
+	if (!it->error &&
+	    (eos_py_set_str(d, "level_bytes", eos_level_name(it->level_bytes)) ||
+	     eos_py_set_str(d, "level_inodes", it->u.has_inodes ? eos_level_name(it->level_inodes) : NULL) ||
+	     usage_into(d, &it->u)))
+		goto fail;
+	return d;
+fail:
+	Py_DECREF(d);
+	return NULL;
+}
+
+static PyObject *py_watch(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"previous", "node_count", "thresholds", "band", "mounts", "mountinfo",
+				 NULL};
+	PyObject *prev = NULL, *nodes = NULL, *ov = NULL, *bando = NULL, *mounts = NULL;
+	PyObject *mountinfo = NULL, *res = NULL, *keep = NULL;
+	struct eos_watch_prev *pv = NULL;
+	const char **only = NULL;
+	Py_ssize_t n_prev = 0, n_only = 0;
+	struct eos_thresholds t;
+	struct eos_watch_list wl = {NULL, 0};
+	struct eos_err e;
+	double band = -1;
+	int rc;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOOOO&:watch", kwlist, &prev, &nodes, &ov,
+					 &bando, &mounts, opt_path, &mountinfo))
+		return NULL;
+	if (thresholds_arg(nodes, ov, &t))
+		goto out;
+	if (bando && bando != Py_None) {
+		band = PyFloat_AsDouble(bando);
+		if (band == -1.0 && PyErr_Occurred())
+			goto out;
+		if (!(band >= 0 && band <= 50)) {
+			raise_einval("hysteresis band must be 0..50 points, got %s", bando);
+			goto out;
+		}
+	}
+	keep = PyList_New(0);  /* owns the encoded mount points while the C code runs */
+	if (!keep)
+		goto out;
+	if (prev && prev != Py_None) {
+		if (!PyDict_Check(prev)) {
+			raise_einval("previous must be a dict of mount point to level, got %s", prev);
+			goto out;
+		}
+		Py_ssize_t pos = 0, i = 0;
+		PyObject *k, *v;
+		n_prev = PyDict_Size(prev);
+		pv = PyMem_Calloc(n_prev ? (size_t)n_prev : 1, sizeof(*pv));
+		if (!pv) {
+			PyErr_NoMemory();
+			goto out;
+		}
+		while (PyDict_Next(prev, &pos, &k, &v)) {
+			PyObject *b = NULL;
+			if (!eos_py_path(k, &b) || PyList_Append(keep, b)) {
+				Py_XDECREF(b);
+				goto out;
+			}
+			Py_DECREF(b);
+			pv[i].target = PyBytes_AS_STRING(b);
+			if (level_arg(v, &pv[i].level))
+				goto out;
+			if (pv[i].level == EOS_LEVEL_COUNT) {  /* None: not known */
+				pv[i].target = NULL;
+			}
+			i++;
+		}
+	}
+	if (mounts && mounts != Py_None) {
+		PyObject *fast = PySequence_Fast(mounts, "mounts must be a list of mount points");
+		if (!fast)
+			goto out;
+		n_only = PySequence_Fast_GET_SIZE(fast);
+		only = PyMem_Calloc(n_only ? (size_t)n_only : 1, sizeof(*only));
+		for (Py_ssize_t i = 0; only && i < n_only; i++) {
+			PyObject *b = NULL;
+			if (!eos_py_path(PySequence_Fast_GET_ITEM(fast, i), &b) || PyList_Append(keep, b)) {
+				Py_XDECREF(b);
+				Py_DECREF(fast);
+				goto out;
+			}
+			Py_DECREF(b);
+			only[i] = PyBytes_AS_STRING(b);
+		}
+		Py_DECREF(fast);
+		if (!only) {
+			PyErr_NoMemory();
+			goto out;
+		}
+	}
+	struct eos_watch_opts o = {
+		.th = &t, .band = band, .prev = pv, .n_prev = (size_t)n_prev,
+		.only = only, .n_only = (size_t)n_only,
+		.mountinfo = mountinfo ? PyBytes_AS_STRING(mountinfo) : NULL,
+	};
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	rc = eos_watch(&o, &wl, &e);
+	Py_END_ALLOW_THREADS
+	if (rc) {
+		eos_py_raise(&e);
+		goto out;
+	}
+	res = PyList_New((Py_ssize_t)wl.n);
+	for (size_t i = 0; res && i < wl.n; i++) {
+		PyObject *d = watch_item_dict(&wl.v[i]);
+		if (!d) {
+			Py_CLEAR(res);
+			break;
+		}
+		PyList_SET_ITEM(res, (Py_ssize_t)i, d);
+	}
+out:
+	eos_watch_list_free(&wl);
+	PyMem_Free(pv);
+	PyMem_Free(only);
+	Py_XDECREF(keep);
+	Py_XDECREF(mountinfo);
+	return res;
+}
+
 static PyMethodDef methods[] = {
+	{"watch", (PyCFunction)(void (*)(void))py_watch, METH_VARARGS | METH_KEYWORDS,
+	 "watch(previous=None, node_count=1, thresholds=None, band=None, mounts=None,\n"
+	 "      mountinfo=None) -> [{'target', 'level', 'previous', 'changed', usage...}]\n\n"
+	 "Every real mount's threshold level (bytes, inodes, BTRFS allocation), with hysteresis\n"
+	 "against previous ({mount point: level}); changed tells the beacon what to fire."},
 	{"analyze", (PyCFunction)(void (*)(void))py_analyze, METH_VARARGS | METH_KEYWORDS,
 	 "analyze(cachedir=None, node_count=1, thresholds=None, record=True, path=None, window=0,\n"
 	 "        mountinfo=None, lvm_config=None) -> {'thresholds': {...}, 'mounts': [...]}\n\n"

@@ -14,6 +14,7 @@ void test_lvm_report(void);
 void test_thresholds(void);
 void test_growth(void);
 void test_analyze(void);
+void test_watch(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -27,5 +28,6 @@ const struct eos_test eos_tests[] = {
 	{"thresholds", test_thresholds},
 	{"growth", test_growth},
 	{"analyze", test_analyze},
+	{"watch", test_watch},
 	{NULL, NULL},
 };

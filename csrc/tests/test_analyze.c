@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include <sys/stat.h>
+
 #include "eos/analyze.h"
+#include "eos/watch.h"
 
 /* eos_analyze over a synthetic mountinfo naming a real directory: usage, level from an
  * override that puts any usage at critical, samples recorded, and errors for a bad path. */
@@ -67,5 +70,54 @@ void test_analyze(void)
 	snprintf(p, sizeof(p), "%s/eos", cache);
 	rmdir(p);
 	rmdir(cache);
+	CHECK(rmdir(dir) == 0);
+}
+
+/* eos_watch: levels against the previous check, change detection, the mount filter. With every
+ * threshold above 99.4 % the directory's filesystem is at ok on any machine this runs on. */
+void test_watch(void)
+{
+	char dir[] = "/tmp/eos-watch-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char mi[128], other[128];
+	snprintf(mi, sizeof(mi), "%s/mountinfo", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	CHECK(mkdir(other, 0700) == 0);
+	FILE *f = fopen(mi, "w");
+	fprintf(f, "1 0 0:5 / /proc rw - proc proc rw\n");
+	fprintf(f, "2 0 0:78 / %s rw - tmpfs a rw\n", dir);
+	fprintf(f, "3 0 0:79 / %s rw - tmpfs b rw\n", other);
+	fclose(f);
+	struct eos_thresholds t;
+	struct eos_err e;
+	eos_err_clear(&e);
+	eos_thresholds_for_nodes(1, &t, &e);
+	struct eos_threshold_override ov[] = {
+		{"warning", "99.4", 1, 99.4}, {"compress", "99.5", 1, 99.5}, {"cleanup", "99.6", 1, 99.6},
+		{"degraded", "99.7", 1, 99.7}, {"emergency", "99.8", 1, 99.8}, {"critical", "99.9", 1, 99.9},
+	};
+	CHECK(eos_thresholds_apply(&t, ov, 6, &e) == 0);
+	struct eos_watch_prev prev[] = {{dir, EOS_LEVEL_CRITICAL}, {other, EOS_LEVEL_OK}};
+	struct eos_watch_opts o = {.th = &t, .band = 0, .prev = prev, .n_prev = 2, .mountinfo = mi};
+	struct eos_watch_list l;
+	CHECK(eos_watch(&o, &l, &e) == 0 && l.n == 2);
+	if (l.n == 2) {
+		CHECK(strcmp(l.v[0].target, dir) == 0 && l.v[0].known && l.v[0].previous == EOS_LEVEL_CRITICAL);
+		CHECK(l.v[0].level == EOS_LEVEL_OK && l.v[0].changed);
+		CHECK(strcmp(l.v[1].target, other) == 0 && l.v[1].level == EOS_LEVEL_OK && !l.v[1].changed);
+	}
+	eos_watch_list_free(&l);
+	/* Only one mount, no previous levels: a new mount at ok is no change. */
+	const char *only[] = {other};
+	o.prev = NULL;
+	o.n_prev = 0;
+	o.only = only;
+	o.n_only = 1;
+	CHECK(eos_watch(&o, &l, &e) == 0 && l.n == 1 && !l.v[0].known && !l.v[0].changed);
+	eos_watch_list_free(&l);
+	o.mountinfo = "/nonexistent/mi";
+	CHECK(eos_watch(&o, &l, &e) == -ENOENT && l.n == 0);
+	unlink(mi);
+	rmdir(other);
 	CHECK(rmdir(dir) == 0);
 }
