@@ -11,6 +11,7 @@ void test_mounts(void);
 void test_blockdev(void);
 void test_blkid_probe(void);
 void test_lvm_report(void);
+void test_probe(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -21,5 +22,6 @@ const struct eos_test eos_tests[] = {
 	{"blockdev", test_blockdev},
 	{"blkid_probe", test_blkid_probe},
 	{"lvm_report", test_lvm_report},
+	{"probe", test_probe},
 	{NULL, NULL},
 };

@@ -1,0 +1,83 @@
+"""Eos storage execution module: the work is done in C by the eos package (eos._eos)."""
+try:
+    import eos
+
+    HAS_EOS = True
+    IMPORT_ERROR = ""
+except ImportError as exc:  # pragma: no cover - depends on the minion's environment
+    HAS_EOS = False
+    IMPORT_ERROR = str(exc)
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "eos_storage"
+
+
+def __virtual__():
+    if not HAS_EOS:
+        return (False, f"eos_storage: the eos package cannot be imported: {IMPORT_ERROR}")
+    return __virtualname__
+
+
+def _call(fn, *args, **kwargs):
+    """Run an eos function, turning its OSError into Salt's CommandExecutionError."""
+    try:
+        return fn(*args, **kwargs)
+    except OSError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+
+
+def probe(lvm="auto"):
+    """
+    One in-process inventory of this minion's storage, collected in C:
+
+    ``devices``
+        every block device from sysfs (name, path, major:minor, size in bytes, rotational,
+        read_only, removable, kind, partition number and parent, loop backing file, holders,
+        slaves) with its signature read through libblkid as ``blkid -p`` does (``type``,
+        ``uuid``, ``label``, ``partuuid``, ``pttype``, ``usage``, ``btrfs_devid`` and every tag
+        under ``blkid``), its mount points and whether it is ``unused``;
+    ``mounts``
+        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes;
+    ``btrfs``
+        mounted BTRFS filesystems and their member devices (/sys/fs/btrfs);
+    ``lvm``
+        PVs, VGs and LVs from the lvm tool's JSON report, ``{"available": false}`` when lvm
+        is not installed.
+
+    lvm
+        ``auto`` (default): run lvm only when some device carries an LVM2_member signature
+        (or could not be probed); ``True``: always; ``False``: never.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.probe
+        salt '*' eos_storage.probe lvm=True
+    """
+    if isinstance(lvm, str) and lvm.lower() in ("true", "false"):
+        lvm = lvm.lower() == "true"
+    if lvm not in (True, False, "auto"):
+        raise CommandExecutionError(f"lvm must be True, False or 'auto', not {lvm!r}")
+    return _call(eos.probe, lvm=lvm)
+
+
+def usage(path=None):
+    """
+    Usage of the filesystem holding ``path`` (statvfs: bytes and inodes, with the mount it
+    belongs to), or of every mounted filesystem with storage when no path is given. Cheap:
+    no device is opened and no tool is run.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.usage
+        salt '*' eos_storage.usage /var
+    """
+    if path is not None and not isinstance(path, (str, bytes)):
+        path = str(path)
+    if path == "":
+        raise CommandExecutionError("usage: empty path")
+    return _call(eos.usage, path)
