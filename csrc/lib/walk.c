@@ -30,7 +30,9 @@
 #include <unistd.h>
 
 #define DENTS_BUF (256 * 1024)
-#define MAX_THREADS 8
+#define MAX_THREADS 64
+#define DEFAULT_THREADS_PER_CPU 4   /* walks wait on metadata reads: more threads than CPUs */
+#define DEFAULT_MAX_THREADS 16
 #define DEFAULT_MAX_ERRORS 100
 #define STX_MASK (STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO | STATX_BLOCKS | STATX_SIZE | \
 		  STATX_MNT_ID)
@@ -574,8 +576,9 @@ static unsigned thread_count(const struct eos_walk_opts *o)
 		return o->threads > MAX_THREADS ? MAX_THREADS : o->threads;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
-		return 1;
-	return n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
+		n = 1;
+	n *= DEFAULT_THREADS_PER_CPU;
+	return n > DEFAULT_MAX_THREADS ? DEFAULT_MAX_THREADS : (unsigned)n;
 }
 
 /* Open and check the root; fills c->root_st and the filesystem identity. Returns the fd. */

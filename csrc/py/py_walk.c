@@ -127,7 +127,7 @@ static PyMethodDef methods[] = {
 	 " 'errors': [{'path', 'errno', 'error'}], 'errors_total'}\n"
 	 "Lists are the `limit` largest by disk usage, largest first. Unreadable subtrees are\n"
 	 "listed in errors and skipped. Raises OSError naming the path when path is missing, is\n"
-	 "not a directory or is a symlink. threads=0 uses every online CPU (at most 8)."},
+	 "not a directory or is a symlink. threads=0: 4 per online CPU, at most 16."},
 	{NULL, NULL, 0, NULL},
 };
 

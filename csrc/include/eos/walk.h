@@ -18,7 +18,7 @@
 struct eos_walk_opts {
 	unsigned depth;       /* directories at levels 0 (the root) .. depth are candidates */
 	size_t limit;         /* how many directories and how many files to keep */
-	unsigned threads;     /* 0: one per online CPU (at most 8) */
+	unsigned threads;     /* 0: 4 per online CPU, at most 16 (metadata reads wait); max 64 */
 	size_t max_errors;    /* errors kept in the result (0: 100); more are only counted */
 };
 
