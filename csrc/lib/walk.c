@@ -6,6 +6,10 @@
  * offered to the top-directories heap and freed. `fd_users` counts the node's own scan plus
  * its child directories not opened yet; when it drops to zero the directory fd is closed. So
  * memory and open fds follow the directories in flight, never the size of the tree.
+ * Open fds are also capped (a quarter of RLIMIT_NOFILE): past the cap a directory does not keep
+ * its fd for its children, which then reopen it component by component from the root (kept
+ * open for the whole walk), checking its inode; that costs syscalls only in odd trees (deep
+ * chains with a sibling directory at every level).
  *
  * Workers share one stack of directories to scan (LIFO keeps the walk depth-first, which keeps
  * the set of directories in flight small). A scan reads entries with getdents64 into a large
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -55,6 +60,8 @@ struct node {
 	atomic_int fd_users;           /* own scan + child directories not opened */
 	int fd;
 	unsigned depth;
+	uint64_t ino;
+	bool fd_kept;                  /* fd stays open for the children (else they reopen it) */
 	bool counted;                  /* a directory of this filesystem: counted and listed */
 	size_t namelen;
 	char name[];
@@ -81,6 +88,9 @@ struct ctx {
 	uint64_t mnt_id;
 	bool have_mnt_id;
 	struct statx root_st;
+	struct node *root_node;
+	atomic_int open_fds;           /* directory fds kept open (the root's included) */
+	int fd_budget;
 
 	pthread_mutex_t lock;          /* stack, active */
 	pthread_cond_t cond;
@@ -338,12 +348,47 @@ static void push(struct ctx *c, struct node *n)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void release_fd(struct node *n)
+static void release_fd(struct ctx *c, struct node *n)
 {
 	if (atomic_fetch_sub(&n->fd_users, 1) == 1) {
 		close(n->fd);
 		n->fd = -1;
+		atomic_fetch_sub(&c->open_fds, 1);
 	}
+}
+
+/* Reopen directory p (whose fd was not kept) from the root, one component at a time with
+ * O_NOFOLLOW, and check it is still the same inode. A new fd, or -errno. */
+static int reopen(struct ctx *c, const struct node *p)
+{
+	const struct node **chain = malloc(sizeof(*chain) * (p->depth + 1));
+	if (!chain)
+		return -ENOMEM;
+	size_t k = 0;
+	for (const struct node *q = p; q->parent; q = q->parent)
+		chain[k++] = q;
+	int fd = c->root_node->fd, ret = 0;
+	while (k-- > 0) {
+		int nfd = openat(fd, chain[k]->name, OPEN_DIR);
+		int err = errno;
+		if (fd != c->root_node->fd)
+			close(fd);
+		if (nfd < 0) {
+			ret = -err;
+			goto out;
+		}
+		fd = nfd;
+	}
+	struct statx st;
+	if (statx(fd, "", AT_EMPTY_PATH | STX_FLAGS, STATX_INO, &st) < 0 || st.stx_ino != p->ino) {
+		close(fd);
+		ret = -ESTALE;
+		goto out;
+	}
+	ret = fd;
+out:
+	free(chain);
+	return ret;
 }
 
 static struct node *node_new(struct node *parent, const char *name, size_t namelen)
@@ -372,7 +417,8 @@ static void push_child(struct worker *w, struct node *n, const char *name)
 		return;
 	}
 	atomic_fetch_add(&n->pending, 1);
-	atomic_fetch_add(&n->fd_users, 1);
+	if (n->fd_kept)
+		atomic_fetch_add(&n->fd_users, 1);
 	push(w->c, ch);
 }
 
@@ -428,20 +474,46 @@ static void count_dir_self(struct worker *w, struct node *n, const struct statx 
 	w->ndirs++;
 }
 
-/* Open child directory n of p (p->fd is held for us). 0 with n->fd set and its own blocks
- * counted, or -1 when there is nothing to scan (error recorded, other filesystem, race). */
+/* The parent's fd for opening child n: p->fd (held for us) or a reopened one. */
+static int parent_fd(struct ctx *c, struct node *n)
+{
+	struct node *p = n->parent;
+	if (p->fd_kept)
+		return p->fd;
+	int fd = reopen(c, p);
+	if (fd < 0) {
+		if (fd == -ENOMEM)
+			set_fatal(c);
+		else
+			record_error(c, n, NULL, -fd, "openat (reopening its parent directory)");
+	}
+	return fd;
+}
+
+static void parent_done(struct ctx *c, struct node *n, int pfd)
+{
+	if (n->parent->fd_kept)
+		release_fd(c, n->parent);
+	else
+		close(pfd);
+}
+
+/* Open child directory n of p. 0 with n->fd set and its own blocks counted, or -1 when there
+ * is nothing to scan (error recorded, other filesystem, race). */
 static int open_child(struct worker *w, struct node *n)
 {
 	struct ctx *c = w->c;
-	struct node *p = n->parent;
 	struct statx st;
-	int fd = openat(p->fd, n->name, OPEN_DIR);
+	int pfd = parent_fd(c, n);
+	if (pfd < 0)
+		return -1;
+	int fd = openat(pfd, n->name, OPEN_DIR);
 	if (fd < 0) {
 		int err = errno;
 		/* Like du: an unreadable directory still counts its own blocks. */
-		int sr = statx(p->fd, n->name, STX_FLAGS, STX_MASK, &st);
+		int sr = statx(pfd, n->name, STX_FLAGS, STX_MASK, &st);
 		int serr = errno;
-		release_fd(p);
+		parent_done(c, n, pfd);
 		if (sr < 0) {
 			record_error(c, n, NULL, serr, "statx");
 		} else if (!same_fs(c, &st)) {
@@ -462,7 +534,7 @@ static int open_child(struct worker *w, struct node *n)
 	}
 	int sr = statx(fd, "", AT_EMPTY_PATH | STX_FLAGS, STX_MASK, &st);
 	int serr = errno;
-	release_fd(p);
+	parent_done(c, n, pfd);
 	if (sr < 0) {
 		record_error(c, n, NULL, serr, "statx");
 		close(fd);
@@ -473,6 +545,8 @@ static int open_child(struct worker *w, struct node *n)
 		return -1;
 	}
 	n->fd = fd;
+	n->ino = st.stx_ino;
+	atomic_fetch_add(&c->open_fds, 1);
 	count_dir_self(w, n, &st);
 	return 0;
 }
@@ -541,8 +615,11 @@ static void visit(struct worker *w, struct node *n)
 		finish(c, n);
 		return;
 	}
+	/* Decided before any child is pushed; children read it after popping them (the stack
+	 * mutex orders it). */
+	n->fd_kept = atomic_load(&c->open_fds) <= c->fd_budget;
 	scan(w, n);
-	release_fd(n);
+	release_fd(c, n);
 	finish(c, n);
 }
 
@@ -652,6 +729,13 @@ int eos_walk_top_consumers(const char *path, const struct eos_walk_opts *o,
 		goto out;
 	}
 	root->fd = fd;
+	root->ino = c.root_st.stx_ino;
+	atomic_fetch_add(&root->fd_users, 1);     /* kept for the whole walk: reopen() starts there */
+	atomic_init(&c.open_fds, 1);
+	c.root_node = root;
+	struct rlimit rl;
+	rlim_t soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+	c.fd_budget = soft == RLIM_INFINITY || soft / 4 > 4096 ? 4096 : soft / 4 < 8 ? 8 : (int)(soft / 4);
 	for (unsigned i = 0; i < nthreads; i++) {
 		ws[i].c = &c;
 		ws[i].files.limit = o->limit;
@@ -675,6 +759,7 @@ int eos_walk_top_consumers(const char *path, const struct eos_walk_opts *o,
 	for (unsigned i = 1; i < nthreads; i++)
 		if (ws[i].started)
 			pthread_join(ws[i].tid, NULL);
+	release_fd(&c, root);
 
 	if (atomic_load(&c.fatal)) {
 		ret = eos_fail_sys(e, ENOMEM, path, "top_consumers: walking '%s'", path);

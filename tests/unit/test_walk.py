@@ -261,3 +261,38 @@ def test_unreadable_subtrees_reported_and_skipped():
         assert {d["path"] for d in r["top_dirs"]} == {d["path"] for d in full["top_dirs"]}
     finally:
         shutil.rmtree(base)
+
+
+def test_fd_cap_deep_comb(tmp_path):
+    """A chain 400 deep with a sibling directory at every level: with few fds allowed, the
+    walker reopens parents from the root instead of running out of descriptors."""
+    import resource
+
+    root = tmp_path / "comb"
+    root.mkdir()
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for level in range(400):
+            for name in ("side", "next"):
+                os.mkdir(name, dir_fd=fd)
+            wfd = os.open("side/f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+            os.write(wfd, b"s" * (level * 10 + 1))
+            os.close(wfd)
+            nfd = os.open("next", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+    finally:
+        os.close(fd)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))   # the walker keeps <= 64
+    try:
+        capped = [eos.top_consumers(str(root), 2, 10, threads=t) for t in (1, 4)]
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    free = eos.top_consumers(str(root), 2, 10)
+    ref = du(str(root))[str(root)]
+    for r in capped + [free]:
+        assert r["errors"] == [] and r["bytes"] == ref
+        assert r["dirs"] == 801 and r["files"] == 400
+        assert sizes(r) == {p: b for p, b in du(str(root), 2).items() if p in sizes(r)}
+    assert capped[0] == capped[1] == free
