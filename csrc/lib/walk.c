@@ -783,10 +783,12 @@ int eos_walk_top_consumers(const char *path, const struct eos_walk_opts *o,
 		ret = eos_fail_sys(e, ENOMEM, path, "top_consumers: walking '%s'", path);
 		goto out;
 	}
-	qsort(files.v, files.n, sizeof(*files.v), item_cmp_desc);
+	if (files.n > 1)
+		qsort(files.v, files.n, sizeof(*files.v), item_cmp_desc);
 	r->top_files = files.v;
 	r->n_top_files = files.n;
-	qsort(c.dirs.v, c.dirs.n, sizeof(*c.dirs.v), item_cmp_desc);
+	if (c.dirs.n > 1)
+		qsort(c.dirs.v, c.dirs.n, sizeof(*c.dirs.v), item_cmp_desc);
 	r->top_dirs = c.dirs.v;
 	r->n_top_dirs = c.dirs.n;
 	c.dirs.v = NULL;

@@ -102,6 +102,12 @@ void test_walk(void)
 	eos_walk_result_free(&r1);
 	eos_walk_result_free(&r2);
 
+	/* limit 0: totals only. */
+	o.limit = 0;
+	CHECK(eos_walk_top_consumers(root, &o, &r1, &e) == 0);
+	CHECK(r1.bytes == expect && r1.n_top_dirs == 0 && r1.n_top_files == 0);
+	eos_walk_result_free(&r1);
+
 	/* A bad root: missing, a file, a symlink. */
 	snprintf(p, sizeof(p), "%s/missing", root);
 	CHECK(eos_walk_top_consumers(p, &o, &r1, &e) == -ENOENT);
