@@ -54,7 +54,9 @@ def top_consumers(path, depth=2, limit=20):
     walk stays on the filesystem of ``path``, never follows symlinks and counts hard-linked
     files once. Returns the totals (``bytes``, ``apparent_bytes``, ``files``, ``dirs``),
     ``top_dirs`` and ``top_files`` (``limit`` of each, largest first) and the ``errors`` met
-    in unreadable subtrees, which are skipped.
+    in unreadable subtrees, which are skipped (like du, an unreadable directory's own blocks
+    still count). A hard-linked file counts once, in the first directory the walk meets it in.
+    Mounts below ``path`` (other filesystems, and bind mounts) are not entered.
 
     path
         The directory to walk (not a symlink to one).
