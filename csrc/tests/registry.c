@@ -12,6 +12,7 @@ void test_blockdev(void);
 void test_blkid_probe(void);
 void test_lvm_report(void);
 void test_probe(void);
+void test_walk(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -23,5 +24,6 @@ const struct eos_test eos_tests[] = {
 	{"blkid_probe", test_blkid_probe},
 	{"lvm_report", test_lvm_report},
 	{"probe", test_probe},
+	{"walk", test_walk},
 	{NULL, NULL},
 };
