@@ -13,6 +13,10 @@ void test_blkid_probe(void);
 void test_lvm_report(void);
 void test_probe(void);
 void test_walk(void);
+void test_thresholds(void);
+void test_growth(void);
+void test_analyze(void);
+void test_watch(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -25,5 +29,9 @@ const struct eos_test eos_tests[] = {
 	{"lvm_report", test_lvm_report},
 	{"probe", test_probe},
 	{"walk", test_walk},
+	{"thresholds", test_thresholds},
+	{"growth", test_growth},
+	{"analyze", test_analyze},
+	{"watch", test_watch},
 	{NULL, NULL},
 };

@@ -137,3 +137,43 @@ def top_consumers(path, depth=2, limit=20):
     depth = _nonneg_int("depth", depth)
     limit = _nonneg_int("limit", limit)
     return eos.top_consumers(str(path), depth, limit)
+
+
+def _pillar(key, default):
+    """A pillar value as plain data (Salt 3008 masks pillar.get's return unless unmask=True)."""
+    return __salt__["pillar.get"](key, default, unmask=True)
+
+
+def analyze(path=None, record=True, window=None):
+    """
+    Analyse the mounted filesystems (or only the one holding ``path``): usage and inode
+    percentages, the threshold level for this node's scale tier, growth from the samples kept
+    in the minion's cache, the expansion paths that exist and a recommendation (``expand``,
+    ``cleanup`` or ``none``).
+
+    Thresholds come from the tier for pillar ``eos:cluster:node_count`` (default 1), with
+    pillar ``eos:storage:thresholds`` overriding single levels (a bad value is refused).
+
+    path
+        Only the mount containing this path.
+    record
+        Append a usage sample for each mount before computing growth (default True).
+    window
+        Growth window in seconds (default 24 hours).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.analyze
+        salt '*' eos_storage.analyze /var record=False
+    """
+    return _call(
+        eos.analyze,
+        __opts__["cachedir"],
+        node_count=_pillar("eos:cluster:node_count", 1),
+        thresholds=_pillar("eos:storage:thresholds", None),
+        record=bool(record),
+        path=path,
+        window=float(window or 0),
+    )
