@@ -87,7 +87,8 @@ static int list_names(int dirfd, const char *sub, char ***out, size_t *n)
 		}
 		(*n)++;
 	}
-	qsort(*out, *n, sizeof(**out), name_cmp);
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), name_cmp);
 out:
 	closedir(d);
 	return r;
@@ -259,7 +260,8 @@ int eos_blockdev_scan(const char *classdir, struct eos_blockdev_list *out, struc
 		goto error;
 	}
 	closedir(d);
-	qsort(out->v, out->n, sizeof(*out->v), dev_cmp);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), dev_cmp);
 	return (int)out->n;
 error:
 	closedir(d);

@@ -247,6 +247,11 @@ static int runnable(const char *prog)
 	return 0;
 }
 
+int eos_lvm_available(const struct eos_lvm_opts *opts)
+{
+	return runnable(opts && opts->lvm ? opts->lvm : "lvm");
+}
+
 int eos_lvm_report(const struct eos_lvm_opts *opts, struct eos_lvm_report *out, struct eos_err *e)
 {
 	struct eos_run run = EOS_RUN_INIT;

@@ -11,6 +11,8 @@ void test_mounts(void);
 void test_blockdev(void);
 void test_blkid_probe(void);
 void test_lvm_report(void);
+void test_probe(void);
+void test_walk(void);
 void test_thresholds(void);
 void test_growth(void);
 void test_analyze(void);
@@ -25,6 +27,8 @@ const struct eos_test eos_tests[] = {
 	{"blockdev", test_blockdev},
 	{"blkid_probe", test_blkid_probe},
 	{"lvm_report", test_lvm_report},
+	{"probe", test_probe},
+	{"walk", test_walk},
 	{"thresholds", test_thresholds},
 	{"growth", test_growth},
 	{"analyze", test_analyze},

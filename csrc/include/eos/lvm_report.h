@@ -70,6 +70,9 @@ struct eos_lvm_opts {
  * timed out (message: the command and its stderr) or printed something unparseable. */
 int eos_lvm_report(const struct eos_lvm_opts *opts, struct eos_lvm_report *out, struct eos_err *e);
 
+/* Whether the lvm program (opts->lvm or "lvm") is found, as eos_lvm_report would run it. */
+int eos_lvm_available(const struct eos_lvm_opts *opts);
+
 /* Parse a fullreport JSON document (what eos_lvm_report runs); sets available = 1. */
 int eos_lvm_report_parse(const char *json, size_t len, struct eos_lvm_report *out,
 			 struct eos_err *e);
