@@ -160,7 +160,12 @@ def partitioned(loops):
     if not os.path.exists(part):
         run(["partx", "-a", dev])  # no udev: ask the kernel to read the table again
     run(["mkfs.ext4", "-q", "-F", part])
-    return Loop(image, part, "ext4"), dev
+    loop = Loop(image, part, "ext4")
+    yield loop, dev
+    # The kernel keeps partitions of a detached loop device for its next user: remove them.
+    if loop.mountpoint in loops.mounts:
+        loops.umount(loop.mountpoint)
+    run(["partx", "-d", dev])
 
 
 def test_free_space_after_partition(loops, loaders, partitioned):
