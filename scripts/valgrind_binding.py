@@ -70,7 +70,62 @@ def ex_top_consumers(work):
         os.chmod(locked, 0o755)
 
 
+def ex_thresholds(work):
+    eos.thresholds(4, {"warning": 50, "hysteresis": 1})
+    for bad in ({"critical": 101}, {"compress": 10}, {"cleanup": "high"}, {"x": 1}, "str", {5: 1}):
+        expect_oserror(eos.thresholds, 1, bad)
+    expect_oserror(eos.thresholds, 0)
+
+
+def ex_level(work):
+    eos.level(77)
+    eos.level(73, previous="cleanup", band=3, thresholds={"warning": 50})
+    expect_oserror(eos.level, 50, previous="nope")
+
+
+def ex_growth(work):
+    eos.growth([(1.7e9 + i * 60, i * 1000) for i in range(50)], avail=1 << 30, window=3600)
+    eos.growth([])
+    try:
+        eos.growth([(1.0,)])
+    except TypeError:
+        pass
+
+
+def ex_record_sample(work):
+    for i in range(40):
+        eos.record_sample(work, "/mnt/x y", i, 1000, 1.7e9 + i)
+    with open(os.path.join(work, "file"), "w"):
+        pass
+    expect_oserror(eos.record_sample, os.path.join(work, "file"), "/", 1, 1, 1.0)
+
+
+def ex_analyze(work):
+    eos.analyze(work, record=True)
+    eos.analyze(work, path="/", record=False, thresholds={"warning": 1}, node_count=5)
+    expect_oserror(eos.analyze, path=os.path.join(work, "missing"))
+    expect_oserror(eos.analyze, thresholds={"warning": 200})
+
+
+def ex_watch(work):
+    eos.watch()
+    eos.watch({"/": "critical", "/nonexistent": "ok"}, mounts=["/"], band=1)
+    expect_oserror(eos.watch, {"/": "nope"})
+    expect_oserror(eos.watch, band=99)
+
+
+def ex_lv_expansion_paths(work):
+    attempt(eos.lv_expansion_paths, "eos-no-such-vg", "lv")
+
+
 EXERCISES = {
+    "thresholds": ex_thresholds,
+    "level": ex_level,
+    "growth": ex_growth,
+    "record_sample": ex_record_sample,
+    "analyze": ex_analyze,
+    "watch": ex_watch,
+    "lv_expansion_paths": ex_lv_expansion_paths,
     "parse_size": ex_parse_size,
     "run": ex_run,
     "top_consumers": ex_top_consumers,
