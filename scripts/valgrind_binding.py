@@ -118,7 +118,24 @@ def ex_lv_expansion_paths(work):
     attempt(eos.lv_expansion_paths, "eos-no-such-vg", "lv")
 
 
+def ex_cleanup(work):
+    for i in range(5):
+        path = os.path.join(work, "t", f"f{i}")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("x")
+        os.utime(path, (1.0, 1.0))
+    rules = [{"path": os.path.join(work, "t"), "older_than_days": 1, "match": "f*", "recursive": True}]
+    plan = eos.cleanup_plan(rules)
+    eos.cleanup_apply(plan["items"])
+    for bad in ([{"path": "/"}], [{"path": "/tmp"}], "x", [{"path": 5}], [{"path": "/tmp", "x": 1}]):
+        expect_oserror(eos.cleanup_plan, bad)
+    expect_oserror(eos.cleanup_apply, [{"path": "/x"}])
+
+
 EXERCISES = {
+    "cleanup_plan": ex_cleanup,
+    "cleanup_apply": ex_cleanup,
     "thresholds": ex_thresholds,
     "level": ex_level,
     "growth": ex_growth,

@@ -17,6 +17,7 @@ void test_thresholds(void);
 void test_growth(void);
 void test_analyze(void);
 void test_watch(void);
+void test_cleanup(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -33,5 +34,6 @@ const struct eos_test eos_tests[] = {
 	{"growth", test_growth},
 	{"analyze", test_analyze},
 	{"watch", test_watch},
+	{"cleanup", test_cleanup},
 	{NULL, NULL},
 };
