@@ -477,18 +477,18 @@ static int target_size(const struct eos_expand_plan *p, const struct eos_size_re
 			return eos_fail(e, EINVAL, "", "size 'auto': bad warning level %u%% (margin %u)",
 					warn, margin);
 		unsigned aim = warn - margin;
-		/* statvfs size excludes metadata; add the growth to the filesystem's own size. */
-		uint64_t want_usable = (fsu->used * 100 + aim - 1) / aim;
-		if (want_usable <= fsu->size) {
-			note(pn, "auto: %s is %llu%% used, already under %u%% (warning %u%% minus a %u "
-			     "point margin)", p->target,
-			     (unsigned long long)(fsu->size ? fsu->used * 100 / fsu->size : 0), aim, warn,
-			     margin);
+		if (fsu->used * 100 < (uint64_t)warn * fsu->size) {
+			note(pn, "auto: %s is %llu%% used, under the warning level of %u%%: nothing to do",
+			     p->target,
+			     (unsigned long long)(fsu->size ? fsu->used * 100 / fsu->size : 0), warn);
 			t = cur;
 			break;
 		}
+		/* statvfs size excludes metadata; scale the growth to the filesystem's own size. */
+		uint64_t want_usable = (fsu->used * 100 + aim - 1) / aim;
 		uint64_t grow = want_usable - fsu->size;
-		(void)fs_cur;
+		if (fsu->size && fs_cur > fsu->size)
+			grow = (uint64_t)((double)grow * (double)fs_cur / (double)fsu->size);
 		t = cur + grow;
 		if (t > max) {
 			note(pn, "auto: reaching %u%% used needs %s more, only %s is available; growing "
