@@ -52,8 +52,16 @@ def _expand_warn_pct(size, warn_pct):
     return int(_call(eos.thresholds, node_count=nodes, thresholds=overrides)["warning"])
 
 
+def _masterless():
+    return bool(
+        __opts__.get("local")
+        or __opts__.get("file_client") == "local"
+        or __opts__.get("master_type") == "disable"
+    )
+
+
 def _expand_events(phase, data):
-    """Put each phase of an expansion on the event bus: eos/storage/expand/<phase>."""
+    """Put each phase of an expansion on the master's event bus: eos/storage/expand/<phase>."""
     try:
         __salt__["event.send"](f"eos/storage/expand/{phase}", data)
     except Exception as exc:  # pylint: disable=broad-except
@@ -69,7 +77,7 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
     before and after, and carries it out under a per-target lock with a journal in the minion's
     cache dir (a rerun after a crash finishes the interrupted plan). Returns the plan, what was
     done, sizes before and after and the time each step took. Events
-    ``eos/storage/expand/started|step|done|failed`` follow the progress.
+    ``eos/storage/expand/started|step|done|failed`` go to the master (not sent when masterless).
 
     size
         ``+50G`` (grow by), ``200G`` (grow to), ``100%FREE`` (all of the free space below),
@@ -100,5 +108,6 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         warn_pct=_expand_warn_pct(size, warn_pct),
         margin_pct=int(margin_pct),
         lock_timeout=float(lock_timeout),
-        on_event=None if test else _expand_events,
+        # Events are for a master following a fleet; masterless there is no one to tell.
+        on_event=None if test or _masterless() else _expand_events,
     )

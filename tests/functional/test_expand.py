@@ -93,31 +93,33 @@ def test_xfs_online_grow_keeps_data_and_second_run_changes_nothing(loops, salt_l
     assert xfs_bytes(mnt) == 640 * MiB
 
 
-def test_xfs_grow_by_and_grow_to(loops, salt_local):
+def test_xfs_grow_by_and_grow_to(loops, loaders):
+    expand = loaders.modules.eos_storage.expand
     lp = loops.create(320 * MiB, "xfs")
     mnt = loops.mount(lp)
     lp.grow_backing(640 * MiB)
-    res = expand_ok(salt_local, lp.device, "+64M")   # a device that is mounted: grown online
+    res = expand(lp.device, "+64M")   # a device that is mounted: grown online
     assert res["kind"] == "device" and res["mountpoint"] == mnt
     assert xfs_bytes(mnt) == 384 * MiB and dev_size(lp.device) == 640 * MiB
-    res = expand_ok(salt_local, mnt, "512MiB")
+    res = expand(mnt, "512MiB")
     assert res["before"] == 384 * MiB and xfs_bytes(mnt) == 512 * MiB
-    res = expand_ok(salt_local, mnt, "512MiB")
+    res = expand(mnt, "512MiB")
     assert res["changed"] is False and xfs_bytes(mnt) == 512 * MiB
 
 
-def test_xfs_auto_grows_under_the_warning_level(loops, salt_local):
+def test_xfs_auto_grows_under_the_warning_level(loops, loaders):
+    expand = loaders.modules.eos_storage.expand
     lp = loops.create(320 * MiB, "xfs")
     mnt = loops.mount(lp)
     write_data(mnt, mib=200)  # about 64% used: above a 60% warning level
     lp.grow_backing(1024 * MiB)
-    res = expand_ok(salt_local, mnt, "auto", "warn_pct=60", "margin_pct=5")
+    res = expand(mnt, "auto", warn_pct=60, margin_pct=5)
     st = os.statvfs(mnt)
     used_pct = 100 * (st.f_blocks - st.f_bfree) / st.f_blocks
     assert res["changed"] is True
     assert 45 < used_pct < 60, used_pct
     assert xfs_bytes(mnt) < 1024 * MiB  # only what was needed, not everything
-    again = expand_ok(salt_local, mnt, "auto", "warn_pct=60", "margin_pct=5")
+    again = expand(mnt, "auto", warn_pct=60, margin_pct=5)
     assert again["changed"] is False
 
 
@@ -172,23 +174,27 @@ def test_ext4_online_refused_without_cap_sys_resource(loops, salt_local):
 
 # ---- BTRFS -------------------------------------------------------------------------------------
 
-def test_btrfs_single_device(loops, salt_local):
+def test_btrfs_single_device(loops, loaders):
+    expand = loaders.modules.eos_storage.expand
     lp = loops.create(256 * MiB, "btrfs")
     mnt = loops.mount(lp)
     path, digest = write_data(mnt)
     lp.grow_backing(512 * MiB)
-    res = expand_ok(salt_local, mnt, "+128M")
+    res = expand(mnt, "+128M")
     assert kinds(res, "done") == ["loop_capacity", "btrfs_resize"]
     assert res["before"] == 256 * MiB and res["after"] == 384 * MiB
-    res = expand_ok(salt_local, mnt)
+    res = expand(mnt)
     assert res["after"] == 512 * MiB
-    assert expand_ok(salt_local, mnt)["changed"] is False
+    assert expand(mnt)["changed"] is False
     out = blockdev.run(["btrfs", "filesystem", "show", "--raw", mnt])
     assert f"size {512 * MiB} " in out, out
     assert sha256(path) == digest
 
 
-def test_btrfs_two_devices_each_grown(loops, salt_local):
+def test_btrfs_two_devices_each_grown(loops, loaders):
+    from salt.exceptions import CommandExecutionError
+
+    expand = loaders.modules.eos_storage.expand
     a = loops.create(256 * MiB)
     b = loops.create(256 * MiB)
     blockdev.run(["mkfs.btrfs", "-q", "-f", a.device, b.device])
@@ -196,14 +202,15 @@ def test_btrfs_two_devices_each_grown(loops, salt_local):
     path, digest = write_data(mnt)
     a.grow_backing(384 * MiB)
     b.grow_backing(512 * MiB)
-    ret = salt_local.call("eos_storage.expand", mnt, "+10M")
-    assert ret.returncode != 0 and "spans 2 devices" in ret.stderr and "'+10M'" in ret.stderr
-    res = expand_ok(salt_local, mnt)
+    with pytest.raises(CommandExecutionError) as exc:
+        expand(mnt, "+10M")
+    assert "spans 2 devices" in str(exc.value) and "'+10M'" in str(exc.value)
+    res = expand(mnt)
     assert sorted(kinds(res, "done")) == sorted(["loop_capacity"] * 2 + ["btrfs_resize"] * 2)
     assert res["after"] == (384 + 512) * MiB
     out = blockdev.run(["btrfs", "filesystem", "show", "--raw", mnt])
     assert f"size {384 * MiB} " in out and f"size {512 * MiB} " in out, out
-    assert expand_ok(salt_local, mnt)["changed"] is False
+    assert expand(mnt)["changed"] is False
     assert sha256(path) == digest
 
 
@@ -265,19 +272,22 @@ def lvm_chain(loops, tmp_path):
     lvm.cleanup()
 
 
-def test_lvm_chain_pvresize_lvextend(lvm_chain, salt_local):
+def test_lvm_chain_pvresize_lvextend(lvm_chain, loaders, monkeypatch):
+    from salt.exceptions import CommandExecutionError
+
+    expand = loaders.modules.eos_storage.expand
     lvm = lvm_chain
+    monkeypatch.setenv("LVM_SYSTEM_DIR", lvm.dir)
     a, b = lvm.loops
     target = f"{lvm.vg}/data"
     dm, why = eos.lvm_dm_available()
     a.grow_backing(128 * MiB)
 
-    plan = salt_local.call("eos_storage.expand", target, "+32M", "test=True", env=lvm.env)
-    assert plan.returncode == 0, plan
-    assert kinds(plan.data, "planned") == ["loop_capacity", "pvresize", "lvextend"]
+    plan = expand(target, "+32M", test=True)
+    assert kinds(plan, "planned") == ["loop_capacity", "pvresize", "lvextend"]
     assert lvm.lv_size("data") == 40 * MiB and dev_size(a.device) == 64 * MiB
 
-    res = expand_ok(salt_local, target, "+32M", env=lvm.env)
+    res = expand(target, "+32M")
     assert kinds(res, "done") == ["loop_capacity", "pvresize", "lvextend"]
     assert res["before"] == 40 * MiB and res["after"] == 72 * MiB == lvm.lv_size("data")
     assert lvm.pv_size(a.device) == 124 * MiB  # 128 MiB less 1 MiB of metadata, in 4 MiB extents
@@ -285,23 +295,27 @@ def test_lvm_chain_pvresize_lvextend(lvm_chain, salt_local):
         skipped = [s for s in res["plan"] if s["status"] == "skipped"]
         assert [s["kind"] for s in skipped] == ["fs_on_lv"] and why in skipped[0]["note"]
 
-    res = expand_ok(salt_local, target, "100%FREE", env=lvm.env)
+    res = expand(target, "100%FREE")
     assert kinds(res, "done") == ["lvextend"]
     assert lvm.lv_size("data") == (124 + 60) * MiB
-    again = expand_ok(salt_local, target, "100%FREE", env=lvm.env)
+    again = expand(target, "100%FREE")
     assert again["changed"] is False and kinds(again, "planned") == []
 
-    ret = salt_local.call("eos_storage.expand", target, "50M", env=lvm.env)
-    assert ret.returncode != 0 and "'50M'" in ret.stderr and "never shrinks" in ret.stderr
-    ret = salt_local.call("eos_storage.expand", f"{lvm.vg}/nosuchlv", env=lvm.env)
-    assert ret.returncode != 0 and f"'{lvm.vg}/nosuchlv'" in ret.stderr
+    with pytest.raises(CommandExecutionError) as exc:
+        expand(target, "50M")
+    assert "'50M'" in str(exc.value) and "never shrinks" in str(exc.value)
+    with pytest.raises(CommandExecutionError) as exc:
+        expand(f"{lvm.vg}/nosuchlv")
+    assert f"'{lvm.vg}/nosuchlv'" in str(exc.value)
+    assert lvm.lv_size("data") == (124 + 60) * MiB
 
 
-def test_lvm_pv_device_target(lvm_chain, salt_local):
+def test_lvm_pv_device_target(lvm_chain, loaders, monkeypatch):
     lvm = lvm_chain
+    monkeypatch.setenv("LVM_SYSTEM_DIR", lvm.dir)
     a, _ = lvm.loops
     a.grow_backing(96 * MiB)
-    res = expand_ok(salt_local, a.device, env=lvm.env)
+    res = loaders.modules.eos_storage.expand(a.device)
     assert kinds(res, "done") == ["loop_capacity", "pvresize"]
     assert lvm.pv_size(a.device) == 92 * MiB and lvm.lv_size("data") == 40 * MiB
 
