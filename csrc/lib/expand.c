@@ -931,65 +931,80 @@ static int fsync_dir(const char *dir)
 	return r;
 }
 
-static int jwrite(int fd, const char *path, struct eos_err *e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int jwrite(int fd, const char *path, struct eos_err *e, const char *fmt, ...)
+static int jwrite(int fd, const char *path, int sync, struct eos_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int jwrite(int fd, const char *path, int sync, struct eos_err *e, const char *fmt, ...)
 {
-	char line[8192];
+	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = (int)strlen(line);
-	if (write(fd, line, (size_t)n) != n || fsync(fd))
+	errno = 0;
+	if (write(fd, line, (size_t)n) != n || (sync && fdatasync(fd)))
 		return eos_fail_sys(e, errno ? errno : EIO, path, "write journal %s", path);
 	return 0;
 }
 
+/* The journal starts as a whole: header, the plan with its absolute aim, "begin"; written once,
+ * fsync'ed, renamed into place, directory fsync'ed. */
 static int journal_begin(const struct eos_expand_opts *o, const struct eos_expand_plan *p,
 			 int to_max, int *fd_out, struct eos_err *e)
 {
-	char tmp[4300];
+	char tmp[4300], line[4600];
+	struct eos_buf b = EOS_BUF_INIT;
+	int r = 0, fd = -1;
 	snprintf(tmp, sizeof(tmp), "%s.new", p->journal);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return eos_fail_sys(e, errno, tmp, "create journal %s", tmp);
-	int r = jwrite(fd, tmp, e, "eos-expand-journal 1\ntarget %s\nrequest %s\n", p->target,
-		       p->request);
-	if (!r && to_max)
-		r = jwrite(fd, tmp, e, "top %s max\n", p->top);
-	else if (!r)
-		r = jwrite(fd, tmp, e, "top %s %llu\n", p->top, (unsigned long long)p->size_after);
-	for (size_t i = 0; !r && i < p->nsteps; i++)
-		r = jwrite(fd, tmp, e, "step %zu %s %llu %llu %s\n", i + 1,
-			   step_names[p->steps[i].kind], (unsigned long long)p->steps[i].before,
-			   (unsigned long long)p->steps[i].after, p->steps[i].object);
-	if (!r)
-		r = jwrite(fd, tmp, e, "begin\n");
-	if (r) {
-		close(fd);
-		unlink(tmp);
-		return r;
+#define JADD(...) do { int n_ = snprintf(line, sizeof(line), __VA_ARGS__); \
+		if (eos_buf_append(&b, line, (size_t)(n_ < (int)sizeof(line) ? n_ : (int)sizeof(line) - 1))) { \
+			r = eos_fail(e, ENOMEM, tmp, "out of memory"); goto out; } } while (0)
+	JADD("eos-expand-journal 1\ntarget %.4000s\nrequest %s\n", p->target, p->request);
+	if (to_max)
+		JADD("top %s max\n", p->top);
+	else
+		JADD("top %s %llu\n", p->top, (unsigned long long)p->size_after);
+	for (size_t i = 0; i < p->nsteps; i++)
+		JADD("step %zu %s %llu %llu %.4000s\n", i + 1, step_names[p->steps[i].kind],
+		     (unsigned long long)p->steps[i].before, (unsigned long long)p->steps[i].after,
+		     p->steps[i].object);
+	JADD("begin\n");
+#undef JADD
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = eos_fail_sys(e, errno, tmp, "create journal %s", tmp);
+		goto out;
+	}
+	errno = 0;
+	if (write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd)) {
+		r = eos_fail_sys(e, errno ? errno : EIO, tmp, "write journal %s", tmp);
+		goto out;
 	}
 	if (rename(tmp, p->journal)) {
 		r = eos_fail_sys(e, errno, p->journal, "rename journal to %s", p->journal);
-		close(fd);
-		unlink(tmp);
-		return r;
+		goto out;
 	}
 	fsync_dir(o->state_dir);
 	*fd_out = fd;
-	return 0;
+	fd = -1;
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	eos_buf_free(&b);
+	return r;
 }
 
-static int journal_finish(const struct eos_expand_opts *o, const struct eos_expand_plan *p,
-			  int fd, struct eos_err *e)
+/* Done: "end", and the journal moves aside as <key>.journal.last. Neither needs to reach the
+ * disk: a journal that comes back after a crash here is resumed, re-measured, found complete. */
+static int journal_finish(const struct eos_expand_plan *p, int fd, struct eos_err *e)
 {
 	char last[4300];
 	int r = 0;
 	if (fd >= 0) {
-		r = jwrite(fd, p->journal, e, "end\n");
+		r = jwrite(fd, p->journal, 0, e, "end\n");
 		close(fd);
 		if (r)
 			return r;
@@ -997,7 +1012,6 @@ static int journal_finish(const struct eos_expand_opts *o, const struct eos_expa
 	snprintf(last, sizeof(last), "%s.last", p->journal);
 	if (rename(p->journal, last) && errno != ENOENT)
 		return eos_fail_sys(e, errno, p->journal, "rename journal %s", p->journal);
-	fsync_dir(o->state_dir);
 	return 0;
 }
 
@@ -1011,20 +1025,13 @@ static int run_step(const struct eos_expand_plan *p, struct eos_expand_step *s, 
 	case EOS_STEP_LOOP_CAPACITY:
 		r = eos_loop_set_capacity(s->object, &now, e);
 		break;
-	case EOS_STEP_PVRESIZE: {
+	/* lvm sizes are whole extents, planned exactly: the tool's success is the measure. */
+	case EOS_STEP_PVRESIZE:
 		r = eos_lvm_pvresize(s->object, e);
-		struct eos_lvm_pv pv;
-		if (!r && eos_lvm_pv_get(s->object, &pv, e) == 1)
-			now = pv.pv_size;
 		break;
-	}
-	case EOS_STEP_LVEXTEND: {
+	case EOS_STEP_LVEXTEND:
 		r = eos_lvm_lvextend(p->vg, p->lv, s->after, e);
-		struct eos_lvm_lv lv;
-		if (!r && eos_lvm_lv_get(p->vg, p->lv, &lv, e) == 1)
-			now = lv.lv_size;
 		break;
-	}
 	case EOS_STEP_XFS_GROW: {
 		r = eos_xfs_grow(s->object, s->arg, e);
 		struct eos_xfs_geom g;
@@ -1136,7 +1143,7 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 		goto out;
 	if (!todo) {
 		if (p->resumed)
-			r = journal_finish(o, p, -1, e);
+			r = journal_finish(p, -1, e);
 		goto out;
 	}
 	r = journal_begin(o, p, to_max, &jfd, e);
@@ -1148,7 +1155,7 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 		struct eos_expand_step *s = &p->steps[i];
 		if (s->status != EOS_STEP_PLANNED)
 			continue;
-		r = jwrite(jfd, p->journal, e, "start %zu\n", i + 1);
+		r = jwrite(jfd, p->journal, 0, e, "start %zu\n", i + 1);
 		if (r)
 			goto failed;
 		long t0 = now_ms();
@@ -1160,13 +1167,13 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 			snprintf(msg, sizeof(msg), "%s", e->msg);
 			snprintf(e->msg, sizeof(e->msg), "step %zu of %zu (%s %.300s) failed: %.1500s", i + 1,
 				 p->nsteps, step_names[s->kind], s->object, msg);
-			jwrite(jfd, p->journal, e, "failed %zu\n", i + 1);
+			jwrite(jfd, p->journal, 1, e, "failed %zu\n", i + 1);
 			emit(o, "failed", p, s, e);
 			goto out;
 		}
 		s->status = EOS_STEP_DONE;
 		p->changed = 1;
-		r = jwrite(jfd, p->journal, e, "done %zu %llu\n", i + 1, (unsigned long long)s->after);
+		r = jwrite(jfd, p->journal, 1, e, "done %zu %llu\n", i + 1, (unsigned long long)s->after);
 		if (r)
 			goto failed;
 		emit(o, "step", p, s, NULL);
@@ -1185,7 +1192,7 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 			break;
 		}
 	}
-	r = journal_finish(o, p, jfd, e);
+	r = journal_finish(p, jfd, e);
 	jfd = -1;
 	if (r)
 		goto out;
