@@ -21,6 +21,7 @@
 #include "eos/ext4.h"
 #include "eos/loopdev.h"
 #include "eos/lvm_change.h"
+#include "eos/lvm_report.h"
 #include "eos/mounts.h"
 #include "eos/size.h"
 #include "eos/xfs.h"
@@ -341,14 +342,15 @@ struct bottom {
 	int is_loop;
 	struct eos_loop_info li;
 	int is_pv;
-	struct eos_lvm_pv pv;
+	uint64_t pv_size, pe_start, pe_count, extent_size;
 };
 
 struct chain {
 	struct bottom *b;
 	size_t nb;
 	int has_lv;
-	struct eos_lvm_lv lvi;
+	uint64_t lv_size, vg_free, extent_size;
+	char lv_path[4096];
 	uint64_t vg_free_new;
 	char fs_dev[4096];          /* where the filesystem is, "" when unreachable */
 	struct eos_xfs_geom xg;
@@ -429,12 +431,13 @@ static int plan_bottom(struct eos_expand_plan *p, struct chain *c, struct eos_er
 			}
 		}
 		if (b->is_pv) {
-			uint64_t ext = eos_lvm_pv_extents_for(&b->pv, b->size_new);
-			if (ext > b->pv.pe_count) {
-				uint64_t after = ext * b->pv.extent_size;
-				if (!add_step(p, EOS_STEP_PVRESIZE, b->path, b->pv.pv_size, after, e))
+			uint64_t ext = eos_lvm_pv_extents_for(b->pe_start, b->extent_size, b->pe_count,
+							      b->size_new);
+			if (ext > b->pe_count) {
+				uint64_t after = ext * b->extent_size;
+				if (!add_step(p, EOS_STEP_PVRESIZE, b->path, b->pv_size, after, e))
 					return -e->code;
-				c->vg_free_new += after - b->pv.pv_size;
+				c->vg_free_new += after - b->pv_size;
 			}
 		}
 	}
@@ -640,37 +643,50 @@ static int plan(struct eos_expand_plan *p, const struct eos_size_req *rq, const 
 	/* What lies at the bottom. */
 	if (p->vg[0]) {
 		c.has_lv = 1;
-		r = eos_lvm_lv_get(p->vg, p->lv, &c.lvi, e);
-		if (r < 0)
-			goto out;
-		if (r == 0) {
-			r = eos_fail(e, ENOENT, "", "no logical volume '%s/%s' (lvm lvs does not list it)",
-				     p->vg, p->lv);
+		struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
+		struct eos_lvm_report rep;
+		memset(&rep, 0, sizeof(rep));
+		r = eos_lvm_report(&lo, &rep, e);
+		const struct eos_lvm_lv *lv = r ? NULL : eos_lvm_find_lv(&rep, p->vg, p->lv);
+		const struct eos_lvm_vg *vg = r ? NULL : eos_lvm_find_vg(&rep, p->vg);
+		if (!r && (!rep.available || !lv || !vg))
+			r = eos_fail(e, ENOENT, "", "no logical volume '%s/%s' (%s)", p->vg, p->lv,
+				     rep.available ? "lvm fullreport does not list it"
+						   : "the lvm tool is not installed");
+		if (!r && !vg->extent_size)
+			r = eos_fail(e, EPROTO, "", "lvm fullreport: VG %s has no extent size", p->vg);
+		if (r) {
+			eos_lvm_report_free(&rep);
 			goto out;
 		}
-		c.vg_free_new = c.lvi.vg_free;
-		struct eos_lvm_pv *pvs = NULL;
-		size_t npv = 0;
-		r = eos_lvm_vg_pvs(p->vg, &pvs, &npv, e);
-		if (r)
-			goto out;
-		for (size_t i = 0; i < npv && r == 0; i++) {
-			r = add_bottom(&c, pvs[i].name, e);
+		c.lv_size = lv->size;
+		c.vg_free = c.vg_free_new = vg->free;
+		c.extent_size = vg->extent_size;
+		snprintf(c.lv_path, sizeof(c.lv_path), "%s", lv->path ? lv->path : "");
+		for (size_t i = 0; i < rep.n_pvs && r == 0; i++) {
+			const struct eos_lvm_pv *pv = &rep.pvs[i];
+			if (!pv->vg_name || strcmp(pv->vg_name, p->vg) != 0)
+				continue;
+			r = add_bottom(&c, pv->name, e);
 			if (r == 0) {
-				c.b[c.nb - 1].is_pv = 1;
-				c.b[c.nb - 1].pv = pvs[i];
+				struct bottom *bt = &c.b[c.nb - 1];
+				bt->is_pv = 1;
+				bt->pv_size = pv->size;
+				bt->pe_start = pv->pe_start;
+				bt->pe_count = pv->pe_count;
+				bt->extent_size = vg->extent_size;
 			}
 		}
-		free(pvs);
+		eos_lvm_report_free(&rep);
 		if (r)
 			goto out;
 		/* The filesystem is reachable only through an active LV's device node. */
 		struct stat st;
 		if (p->device[0]) {
 			snprintf(c.fs_dev, sizeof(c.fs_dev), "%s", p->device);
-		} else if (c.lvi.path[0] && stat(c.lvi.path, &st) == 0 && S_ISBLK(st.st_mode)) {
-			snprintf(c.fs_dev, sizeof(c.fs_dev), "%s", c.lvi.path);
-			snprintf(p->device, sizeof(p->device), "%s", c.lvi.path);
+		} else if (c.lv_path[0] && stat(c.lv_path, &st) == 0 && S_ISBLK(st.st_mode)) {
+			snprintf(c.fs_dev, sizeof(c.fs_dev), "%s", c.lv_path);
+			snprintf(p->device, sizeof(p->device), "%s", c.lv_path);
 			key_for_dev(p, st.st_rdev);
 		}
 		snprintf(p->top, sizeof(p->top), "lv");
@@ -690,19 +706,34 @@ static int plan(struct eos_expand_plan *p, const struct eos_size_req *rq, const 
 			goto out;
 		if (!p->fstype[0]) {
 			/* A PV given as a device. */
-			struct eos_lvm_pv pv;
-			r = eos_lvm_pv_get(p->device, &pv, e);
-			if (r < 0)
+			struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
+			struct eos_lvm_report rep;
+			struct stat dst;
+			memset(&rep, 0, sizeof(rep));
+			r = eos_lvm_report(&lo, &rep, e);
+			if (r)
 				goto out;
-			if (r == 0) {
+			const struct eos_lvm_pv *pv = NULL;
+			if (stat(p->device, &dst) == 0)
+				for (size_t i = 0; i < rep.n_pvs && !pv; i++)
+					if (rep.pvs[i].major == major(dst.st_rdev) &&
+					    rep.pvs[i].minor == minor(dst.st_rdev))
+						pv = &rep.pvs[i];
+			const struct eos_lvm_vg *vg = pv && pv->vg_name ? eos_lvm_find_vg(&rep, pv->vg_name)
+								      : NULL;
+			if (!pv || !vg || !vg->extent_size) {
 				r = eos_fail(e, EINVAL, p->device, "%s carries an LVM label but lvm does not "
-					     "list it as a PV", p->device);
+					     "list it as a PV of a volume group", p->device);
+				eos_lvm_report_free(&rep);
 				goto out;
 			}
-			r = 0;
 			c.b[0].is_pv = 1;
-			c.b[0].pv = pv;
-			snprintf(p->vg, sizeof(p->vg), "%s", pv.vg);
+			c.b[0].pv_size = pv->size;
+			c.b[0].pe_start = pv->pe_start;
+			c.b[0].pe_count = pv->pe_count;
+			c.b[0].extent_size = vg->extent_size;
+			snprintf(p->vg, sizeof(p->vg), "%s", vg->name);
+			eos_lvm_report_free(&rep);
 			snprintf(p->top, sizeof(p->top), "pv");
 		} else {
 			snprintf(c.fs_dev, sizeof(c.fs_dev), "%s", p->device);
@@ -721,8 +752,11 @@ static int plan(struct eos_expand_plan *p, const struct eos_size_req *rq, const 
 				     p->request);
 			goto out;
 		}
-		p->size_before = c.b[0].pv.pv_size;
-		p->size_after = p->nsteps ? p->steps[p->nsteps - 1].after : p->size_before;
+		p->size_before = c.b[0].pv_size;
+		p->size_after = p->size_before;
+		for (size_t i = 0; i < p->nsteps; i++)
+			if (p->steps[i].kind == EOS_STEP_PVRESIZE)
+				p->size_after = p->steps[i].after;
 		goto out;
 	}
 
@@ -752,19 +786,19 @@ static int plan(struct eos_expand_plan *p, const struct eos_size_req *rq, const 
 
 	int to_max = rq->kind == EOS_SIZE_MAX || (rq->kind == EOS_SIZE_PCT_FREE && rq->pct == 100);
 	if (c.has_lv) {
-		uint64_t lv_max = c.lvi.lv_size + c.vg_free_new, lv_t;
-		r = target_size(p, rq, c.lvi.lv_size, lv_max, c.lvi.extent_size, 1, fsup, c.fs_bytes,
+		uint64_t lv_max = c.lv_size + c.vg_free_new, lv_t;
+		r = target_size(p, rq, c.lv_size, lv_max, c.extent_size, 1, fsup, c.fs_bytes,
 				o->warn_pct, o->margin_pct, &lv_t, p, e);
 		if (r)
 			goto out;
-		p->size_before = c.lvi.lv_size;
+		p->size_before = c.lv_size;
 		p->size_after = lv_t;
-		if (lv_t > c.lvi.lv_size && !add_step(p, EOS_STEP_LVEXTEND, p->vg[0] ? "" : "", c.lvi.lv_size,
+		if (lv_t > c.lv_size && !add_step(p, EOS_STEP_LVEXTEND, p->vg[0] ? "" : "", c.lv_size,
 						       lv_t, e)) {
 			r = -e->code;
 			goto out;
 		}
-		if (lv_t > c.lvi.lv_size)
+		if (lv_t > c.lv_size)
 			snprintf(p->steps[p->nsteps - 1].object, sizeof(p->steps[0].object), "%s/%s",
 				 p->vg, p->lv);
 		if (!c.fs_dev[0]) {
@@ -781,7 +815,7 @@ static int plan(struct eos_expand_plan *p, const struct eos_size_req *rq, const 
 					 "reached or grown", why);
 			} else {
 				note(p, "LV %s/%s is not active (no device node %s): only its size changes",
-				     p->vg, p->lv, c.lvi.path);
+				     p->vg, p->lv, c.lv_path);
 			}
 			goto out;
 		}
@@ -1136,6 +1170,15 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 	r = plan(p, &rq, o, e);
 	if (r)
 		goto out;
+	/* When the top does not grow, the layers below stay as they are too. */
+	if (p->size_after <= p->size_before) {
+		size_t k = 0;
+		for (size_t i = 0; i < p->nsteps; i++)
+			if (p->steps[i].status != EOS_STEP_PLANNED)
+				p->steps[k++] = p->steps[i];
+		p->nsteps = k;
+		p->size_after = p->size_before;
+	}
 	int todo = 0;
 	for (size_t i = 0; i < p->nsteps; i++)
 		todo += p->steps[i].status == EOS_STEP_PLANNED;

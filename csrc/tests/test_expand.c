@@ -29,11 +29,10 @@ void test_expand_arith(void)
 	li.sizelimit = 65536;
 	CHECK(eos_loop_capacity_target(&li) == 65536);
 
-	struct eos_lvm_pv pv = {.pe_start = 1 << 20, .pe_count = 15, .extent_size = 4 << 20};
-	CHECK(eos_lvm_pv_extents_for(&pv, 128 << 20) == 31);
-	CHECK(eos_lvm_pv_extents_for(&pv, 64 << 20) == 15);
-	pv.extent_size = 0;  /* an orphan PV */
-	CHECK(eos_lvm_pv_extents_for(&pv, 128 << 20) == 15);
+	CHECK(eos_lvm_pv_extents_for(1 << 20, 4 << 20, 15, 128 << 20) == 31);
+	CHECK(eos_lvm_pv_extents_for(1 << 20, 4 << 20, 15, 64 << 20) == 15);
+	CHECK(eos_lvm_pv_extents_for(1 << 20, 4 << 20, 15, 32 << 20) == 15);  /* never fewer */
+	CHECK(eos_lvm_pv_extents_for(1 << 20, 0, 15, 128 << 20) == 15);       /* no VG: no extents */
 }
 
 void test_expand_names(void)

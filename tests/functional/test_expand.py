@@ -489,3 +489,35 @@ def test_expanded_state_test_mode_and_idempotence(loops, salt_local):
     ret = salt_local.call("state.single", "eos_storage.expanded", mnt, "size=100M")
     (st,) = ret.data.values()
     assert ret.returncode != 0 and st["result"] is False and "never shrinks" in st["comment"]
+
+
+def test_auto_takes_the_warning_level_from_the_scale_tier(loops, salt_local):
+    """auto: no warn_pct given, so the tier for pillar eos:cluster:node_count decides."""
+    lp = loops.create(320 * MiB, "xfs")
+    mnt = loops.mount(lp)
+    lp.grow_backing(1024 * MiB)
+    distributed = eos.thresholds(node_count=7)["warning"]
+    single = eos.thresholds(node_count=1)["warning"]
+
+    def used_pct():
+        st = os.statvfs(mnt)
+        return 100 * (st.f_blocks - st.f_bfree) / st.f_blocks
+
+    with open(os.path.join(mnt, "fill.bin"), "wb") as f:
+        while used_pct() < (single + distributed) / 2:  # between the two warning levels
+            f.write(os.urandom(4 * MiB))
+            f.flush()
+            os.fsync(f.fileno())
+    used_pct = used_pct()
+    assert single < used_pct < distributed, (single, used_pct, distributed)
+
+    salt_local.pillar({"eos": {"cluster": {"node_count": 7}}})
+    res = expand_ok(salt_local, mnt, "auto")
+    assert res["changed"] is False and "under the warning level" in res["notes"][0]
+    assert dev_size(lp.device) == 320 * MiB
+
+    salt_local.pillar({"eos": {"cluster": {"node_count": 1}}})
+    res = expand_ok(salt_local, mnt, "auto")
+    st = os.statvfs(mnt)
+    assert res["changed"] is True
+    assert 100 * (st.f_blocks - st.f_bfree) / st.f_blocks < single
