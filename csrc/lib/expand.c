@@ -914,7 +914,7 @@ struct journal_state {
 	char top[8];
 	int top_max;
 	uint64_t top_bytes;
-	int last_started, last_done;
+	int last_started, last_done, failed;
 };
 
 static int journal_read(const char *path, struct journal_state *js, struct eos_err *e)
@@ -947,6 +947,8 @@ static int journal_read(const char *path, struct journal_state *js, struct eos_e
 			js->last_started = i;
 		else if (sscanf(line, "done %d", &i) == 1)
 			js->last_done = i;
+		else if (sscanf(line, "failed %d", &i) == 1)
+			js->failed = i;
 		else if (strcmp(line, "end") == 0)
 			js->finished = 1;
 		line = nl ? nl + 1 : NULL;
@@ -1112,9 +1114,10 @@ static void emit(const struct eos_expand_opts *o, const char *phase, const struc
 		o->on_event(o->ctx, phase, p, s, err);
 }
 
-static int crash_after_step(void)
+/* Test hooks (see expand.h): EOS_TEST_CRASH_AFTER_STEP and EOS_TEST_FAIL_STEP. */
+static int test_hook(const char *name)
 {
-	const char *v = getenv("EOS_TEST_CRASH_AFTER_STEP");
+	const char *v = getenv(name);
 	return v && *v ? atoi(v) : 0;
 }
 
@@ -1147,6 +1150,13 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 	r = journal_read(p->journal, &js, e);
 	if (r)
 		goto out;
+	if (js.found && !js.finished && js.failed && strcmp(js.request, p->request) != 0) {
+		/* That run ended with an error, not a crash: a different request starts afresh. */
+		note(p, "the previous expand of %.300s with size '%.100s' failed at step %d; its "
+		     "journal is set aside and this run plans from the sizes as they are", p->target,
+		     js.request, js.failed);
+		js.found = 0;
+	}
 	if (js.found && !js.finished) {
 		if (strcmp(js.request, p->request) != 0) {
 			r = eos_fail(e, EBUSY, p->journal, "an interrupted expand of %s with size '%s' is "
@@ -1193,7 +1203,8 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 	if (r)
 		goto out;
 	emit(o, "started", p, NULL, NULL);
-	int crash = crash_after_step();
+	int crash = test_hook("EOS_TEST_CRASH_AFTER_STEP");
+	int fail = test_hook("EOS_TEST_FAIL_STEP");
 	for (size_t i = 0; i < p->nsteps; i++) {
 		struct eos_expand_step *s = &p->steps[i];
 		if (s->status != EOS_STEP_PLANNED)
@@ -1202,7 +1213,10 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 		if (r)
 			goto failed;
 		long t0 = now_ms();
-		r = run_step(p, s, e);
+		if (fail == (int)(i + 1))
+			r = eos_fail(e, EIO, s->object, "injected failure (EOS_TEST_FAIL_STEP=%d)", fail);
+		else
+			r = run_step(p, s, e);
 		s->elapsed_ms = now_ms() - t0;
 		if (r) {
 			s->status = EOS_STEP_FAILED;

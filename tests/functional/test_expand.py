@@ -410,7 +410,7 @@ def test_two_expands_of_one_target_serialize(loops, salt_local):
 
 # ---- bad input ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("size", ["-5G", "0", "+0", "garbage", "12Q", "100M"])
+@pytest.mark.parametrize("size", ["-5G", "0", "+0", "garbage", "12Q", "100M", "+10G", "4T"])
 def test_bad_sizes_are_refused_and_nothing_changes(loops, loaders, size):
     from salt.exceptions import CommandExecutionError
 
@@ -521,3 +521,59 @@ def test_auto_takes_the_warning_level_from_the_scale_tier(loops, salt_local):
     st = os.statvfs(mnt)
     assert res["changed"] is True
     assert 100 * (st.f_blocks - st.f_bfree) / st.f_blocks < single
+
+
+def test_partition_is_reported_not_grown(loops, loaders):
+    """A filesystem on a partition grows up to the partition's end; the partition itself is
+    not grown (the plan says so), even when the disk under it has room."""
+    lp = loops.create(128 * MiB)
+    blockdev.run(["losetup", "-d", lp.device])
+    lp.device = blockdev.run(["losetup", "-f", "--show", "-P", lp.image]).strip()
+    blockdev.run(["parted", "-s", lp.device, "mklabel", "gpt", "mkpart", "data", "1MiB", "97MiB"])
+    part = lp.device + "p1"
+    deadline = time.time() + 10
+    while not os.path.exists(part) and time.time() < deadline:
+        time.sleep(0.1)
+    assert os.path.exists(part), f"no {part} after parted"
+    blockdev.run(["mkfs.ext4", "-q", "-F", part, "32M"])  # smaller than its partition
+    expand = loaders.modules.eos_storage.expand
+    res = expand(part)
+    assert kinds(res, "done") == ["ext4_grow_offline"]
+    assert any("is a partition of" in n and "does not grow partitions" in n for n in res["notes"])
+    blocks, bsize = ext_blocks(part)
+    assert blocks * bsize == 96 * MiB == dev_size(part)
+    again = expand(part)
+    assert again["changed"] is False and again["plan"] == []
+
+
+def test_failed_step_reports_and_the_next_run_recovers(loops, loaders, monkeypatch):
+    """A step that fails (injected with EOS_TEST_FAIL_STEP) stops the run with the step named,
+    fires no "done"; the same size then resumes the journaled aim, another size starts afresh."""
+    from salt.exceptions import CommandExecutionError
+
+    events = []
+    expand = loaders.modules.eos_storage.expand
+    lp = loops.create(320 * MiB, "xfs")
+    mnt = loops.mount(lp)
+    lp.grow_backing(640 * MiB)
+    monkeypatch.setenv("EOS_TEST_FAIL_STEP", "2")
+    with pytest.raises(OSError) as exc:  # the binding itself, to see the events masterless
+        eos.expand(mnt, "+64M", state_dir=os.path.join(loaders.opts["cachedir"], "eos", "expand"),
+                   on_event=lambda phase, data: events.append((phase, data)))
+    assert "step 2 of 2 (xfs_grow" in str(exc.value) and "injected failure" in str(exc.value)
+    assert [p for p, _ in events] == ["started", "step", "failed"]
+    assert events[-1][1]["current"]["kind"] == "xfs_grow" and "injected" in events[-1][1]["error"]
+    assert dev_size(lp.device) == 640 * MiB and xfs_bytes(mnt) == 320 * MiB
+    monkeypatch.delenv("EOS_TEST_FAIL_STEP")
+
+    res = expand(mnt, "+64M")          # the same request: the journaled aim is finished
+    assert res["resumed"] is True and kinds(res, "done") == ["xfs_grow"]
+    assert xfs_bytes(mnt) == 384 * MiB
+
+    monkeypatch.setenv("EOS_TEST_FAIL_STEP", "1")
+    with pytest.raises(CommandExecutionError):
+        expand(mnt, "448M")
+    monkeypatch.delenv("EOS_TEST_FAIL_STEP")
+    res = expand(mnt, "max")           # another request after a failed run: planned afresh
+    assert res["resumed"] is False and any("failed at step 1" in n for n in res["notes"])
+    assert xfs_bytes(mnt) == 640 * MiB

@@ -86,9 +86,10 @@ struct eos_expand_opts {
 };
 
 /* Resolve, plan and (unless test) carry out. p is filled in every case where resolution got
- * far enough; free it with eos_expand_plan_free. Test hook: when the environment variable
- * EOS_TEST_CRASH_AFTER_STEP=N is set, the process kills itself (SIGKILL) right after step N
- * is journaled as done, to test crash convergence. */
+ * far enough; free it with eos_expand_plan_free. Test hooks, read from the environment:
+ * EOS_TEST_CRASH_AFTER_STEP=N kills the process (SIGKILL) right after step N is journaled as
+ * done (crash convergence); EOS_TEST_FAIL_STEP=N makes step N fail with EIO instead of
+ * running it (the failure path, the "failed" event, the journal of a failed run). */
 int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struct eos_err *e);
 void eos_expand_plan_free(struct eos_expand_plan *p);
 
