@@ -379,6 +379,15 @@ def test_lvm_crash_between_steps_converges(lvm_chain, salt_local, crash_after):
 
 # ---- the lock ----------------------------------------------------------------------------------
 
+def holds_open(pid, path):
+    """Whether process pid (or one of its threads) has path open."""
+    fd_dir = f"/proc/{pid}/fd"
+    try:
+        return any(os.readlink(os.path.join(fd_dir, fd)) == path for fd in os.listdir(fd_dir))
+    except OSError:
+        return False
+
+
 def test_two_expands_of_one_target_serialize(loops, salt_local):
     lp = loops.create(320 * MiB, "xfs")
     mnt = loops.mount(lp)
@@ -394,8 +403,14 @@ def test_two_expands_of_one_target_serialize(loops, salt_local):
         fcntl.flock(holder, fcntl.LOCK_EX)  # as if another expand were running
         procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env=argv_env) for _ in range(2)]
-        time.sleep(6)
-        assert [p.poll() for p in procs] == [None, None]  # both wait for the lock
+        # Wait until both processes hold the lock file open (they are in the lock wait).
+        deadline = time.time() + 120
+        while not all(holds_open(p.pid, lock_path) for p in procs):
+            assert time.time() < deadline, "the expands never reached the lock"
+            assert [p.poll() for p in procs] == [None, None], [p.communicate() for p in procs]
+            time.sleep(0.05)
+        time.sleep(1)
+        assert [p.poll() for p in procs] == [None, None]  # both still wait for the lock
         assert dev_size(lp.device) == 320 * MiB
         fcntl.flock(holder, fcntl.LOCK_UN)
     results = []
@@ -404,7 +419,7 @@ def test_two_expands_of_one_target_serialize(loops, salt_local):
         assert p.returncode == 0, err
         results.append(json.loads(out)["local"])
     assert sorted(r["changed"] for r in results) == [False, True]  # one grew it, one found it done
-    assert all(r["lock_wait_ms"] >= 1000 for r in results)
+    assert all(r["lock_wait_ms"] >= 900 for r in results), results
     assert xfs_bytes(mnt) == 640 * MiB
 
 
