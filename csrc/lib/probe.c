@@ -1,8 +1,10 @@
 #include "eos/probe.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void set_err(struct eos_probe_error *pe, const struct eos_err *e)
 {
@@ -10,19 +12,80 @@ static void set_err(struct eos_probe_error *pe, const struct eos_err *e)
 	pe->msg = strdup(e->msg);
 }
 
-static void probe_devices(const struct eos_probe_opts *o, struct eos_probe *p)
+/* Everything eos_probe_dev_unused asks but the signature. */
+static int could_be_unused(const struct eos_probe *p, size_t i)
 {
+	const struct eos_blockdev *d = &p->devs.v[i];
+	if (d->size == 0 || d->read_only || d->n_holders)
+		return 0;
+	for (size_t j = 0; j < p->devs.n; j++)
+		if (p->devs.v[j].parent && strcmp(p->devs.v[j].parent, d->name) == 0)
+			return 0;  /* it has partitions */
+	return !eos_probe_dev_mounted(p, i);
+}
+
+struct probe_work {
+	struct eos_probe *p;
+	const char *want;       /* devs.n flags: probe this one */
+	size_t next;            /* next index to take, shared */
+	pthread_mutex_t lock;
+};
+
+static void *probe_worker(void *arg)
+{
+	struct probe_work *w = arg;
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		size_t i = w->next;
+		while (i < w->p->devs.n && !w->want[i])
+			i++;
+		w->next = i + 1;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->p->devs.n)
+			return NULL;
+		struct eos_err e;
+		eos_err_clear(&e);
+		/* Each device has its own blkid probe and its own result slot. */
+		if (eos_blkid_probe(w->p->devs.v[i].path, &w->p->sb[i], &e))
+			set_err(&w->p->sb_err[i], &e);
+		else
+			w->p->probed[i] = 1;
+	}
+}
+
+/* libblkid reads each device in many small pieces: spread the devices over the CPUs (at most
+ * 4 threads), the calling thread being one of them. */
+static int probe_devices(const struct eos_probe_opts *o, struct eos_probe *p)
+{
+	struct probe_work w = {p, NULL, 0, PTHREAD_MUTEX_INITIALIZER};
+	char *want = calloc(p->devs.n ? p->devs.n : 1, 1);
+	size_t n = 0;
+	if (!want)
+		return -ENOMEM;
 	for (size_t i = 0; i < p->devs.n; i++) {
 		p->sb[i].status = EOS_BLKID_NOTHING;
 		if (!o->blkid || p->devs.v[i].size == 0)
 			continue;  /* a detached loop or an empty slot has nothing to read */
-		struct eos_err e;
-		eos_err_clear(&e);
-		if (eos_blkid_probe(p->devs.v[i].path, &p->sb[i], &e))
-			set_err(&p->sb_err[i], &e);
-		else
-			p->probed[i] = 1;
+		if (o->blkid_unused_only && !could_be_unused(p, i))
+			continue;
+		want[i] = 1;
+		n++;
 	}
+	w.want = want;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = cpus > 1 ? (size_t)(cpus > 4 ? 4 : cpus) : 1;
+	if (nthreads > n / 2)
+		nthreads = n / 2 ? n / 2 : 1;
+	pthread_t tid[3];
+	size_t started = 0;
+	for (size_t t = 1; t < nthreads; t++)
+		if (pthread_create(&tid[started], NULL, probe_worker, &w) == 0)
+			started++;
+	probe_worker(&w);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	free(want);
+	return 0;
 }
 
 static void mount_usage(struct eos_probe *p)
@@ -45,6 +108,14 @@ static void mount_usage(struct eos_probe *p)
 	}
 }
 
+/* Errors opening a device that the lvm tool, started by us with our credentials and scanning
+ * /dev, would meet as well: it cannot find a PV there either. 0 means no error. */
+static int lvm_cannot_open(int code)
+{
+	return code == 0 || code == EACCES || code == EPERM || code == ENOENT || code == ENXIO ||
+	       code == ENOMEDIUM || code == ENODEV;
+}
+
 static void run_lvm(const struct eos_probe_opts *o, struct eos_probe *p)
 {
 	if (o->lvm == EOS_PROBE_LVM_NEVER) {
@@ -56,7 +127,7 @@ static void run_lvm(const struct eos_probe_opts *o, struct eos_probe *p)
 		int need = !o->blkid;
 		for (size_t i = 0; i < p->devs.n && !need; i++) {
 			const char *t = eos_blkid_get(&p->sb[i], "TYPE");
-			need = p->sb_err[i].code || p->sb[i].status == EOS_BLKID_AMBIVALENT ||
+			need = !lvm_cannot_open(p->sb_err[i].code) || p->sb[i].status == EOS_BLKID_AMBIVALENT ||
 			       (t && strcmp(t, "LVM2_member") == 0);
 		}
 		if (!need) {
@@ -90,7 +161,6 @@ int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struc
 	p->probed = calloc(nd, sizeof(*p->probed));
 	if (!p->sb || !p->sb_err || !p->probed)
 		goto nomem;
-	probe_devices(o, p);
 
 	r = eos_mounts_read(o->mountinfo, &p->mounts, e);
 	if (r < 0)
@@ -102,12 +172,13 @@ int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struc
 	p->usage_err = calloc(nm, sizeof(*p->usage_err));
 	if (!p->usage || !p->has_usage || !p->shadowed || !p->usage_err)
 		goto nomem;
-	if (o->usage)
-		mount_usage(p);
-
 	r = eos_btrfs_sysfs_scan(o->btrfsdir, &p->btrfs, e);
 	if (r < 0)
 		goto error;
+	if (probe_devices(o, p))
+		goto nomem;
+	if (o->usage)
+		mount_usage(p);
 	run_lvm(o, p);
 	return 0;
 nomem:
@@ -164,14 +235,7 @@ int eos_probe_dev_mounted(const struct eos_probe *p, size_t i)
 
 int eos_probe_dev_unused(const struct eos_probe *p, size_t i)
 {
-	const struct eos_blockdev *d = &p->devs.v[i];
-	if (d->size == 0 || d->read_only || d->n_holders || !p->probed[i] ||
-	    p->sb[i].status != EOS_BLKID_NOTHING)
-		return 0;
-	for (size_t j = 0; j < p->devs.n; j++)
-		if (p->devs.v[j].parent && strcmp(p->devs.v[j].parent, d->name) == 0)
-			return 0;  /* it has partitions */
-	return !eos_probe_dev_mounted(p, i);
+	return p->probed[i] && p->sb[i].status == EOS_BLKID_NOTHING && could_be_unused(p, i);
 }
 
 /* A mount of a filesystem with storage of its own, before de-duplication. */

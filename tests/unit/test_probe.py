@@ -193,6 +193,18 @@ def test_probe_crafted_sysfs(tmp_path):
     assert by["dm-7"]["slaves"] == ["sdz1"] and by["sdz"]["size"] == 2048 * 512
 
 
+def test_probe_without_blkid_and_skipping_non_devices(tmp_path):
+    # Entries of the class directory that are not device directories are left out.
+    cls = tmp_path / "class"
+    cls.mkdir()
+    (cls / "a file").write_text("x")
+    (cls / "nodev").mkdir()
+    os.symlink("/sys/class/block/" + sorted(os.listdir("/sys/class/block"))[0], cls / "real")
+    p = eos.probe(lvm=False, blkid=False, sysfs_block=str(cls))
+    assert [d["name"] for d in p["devices"]] == ["real"]
+    assert p["devices"][0]["blkid_status"] == "not probed" and p["devices"][0]["blkid"] == {}
+
+
 def test_lvm_not_installed_is_not_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     lvm = eos.probe(lvm=True)["lvm"]

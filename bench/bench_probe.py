@@ -1,0 +1,165 @@
+"""eos.probe against Salt's built-in way to collect the same facts, in one run.
+
+Salt side (its real modules, through the in-process minion loader, as a minion would run
+them): disk.blkid + disk.usage + mount.active + lvm.pvdisplay (the set named in the issue), and
+the same plus lvm.vgdisplay + lvm.lvdisplay (to also get the VGs and LVs eos.probe reports).
+eos side: eos.probe(lvm=True), which always runs the lvm report, and eos.probe() (lvm="auto").
+Also the eos_storage grain (eos.storage_facts), which must stay well under 50 ms.
+
+As root the bench makes its own storage first (in a private mount namespace, with a private
+LVM configuration): an XFS, an ext4 and a BTRFS on loop devices, and an LVM VG with an LV on
+two more, so that every call has something to find. Prints the median of each and the ratios.
+"""
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from tests.support import blockdev, lvmenv, mountns  # noqa: E402
+
+ROUNDS = int(os.environ.get("EOS_BENCH_ROUNDS", "15"))
+
+
+CPU = {}  # function -> median CPU ms of the last median_ms run
+
+
+def cpu_s():
+    """CPU seconds of this process (all threads) and of its waited-for children (the tools)."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def median_ms(fn, rounds=ROUNDS):
+    """Median wall time in ms; the median CPU time (ours + the tools') goes to CPU[fn]."""
+    fn()  # warm up (imports, page cache)
+    times, cpus = [], []
+    for _ in range(rounds):
+        c = cpu_s()
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000.0)
+        cpus.append((cpu_s() - c) * 1000.0)
+    CPU[fn] = statistics.median(cpus)
+    return statistics.median(times)
+
+
+def make_filesystems(workdir):
+    """Loop-backed XFS, ext4 and BTRFS, mounted; returns (factory, [spare loops]) or
+    (None, []) when not root."""
+    if blockdev.loop_skip_reason():
+        return None, []
+    f = blockdev.LoopFactory(workdir)
+    try:
+        xfs, ext, btr, a, b = lvmenv.fresh_loops(f, 5, 320 << 20)
+        for loop, fstype in ((xfs, "xfs"), (ext, "ext4"), (btr, "btrfs")):
+            blockdev.run(blockdev.MKFS[fstype] + ["-L", f"bench{fstype}", loop.device])
+            f.mount(loop)
+    except Exception:
+        f.cleanup()
+        raise
+    return f, [a, b]
+
+
+def make_lvm(workdir, factory, spare):
+    """A VG with an LV on the two spare loops, in a private LVM configuration that the Salt
+    modules and eos both use (LVM_SYSTEM_DIR in the environment)."""
+    a, b = spare
+    env = lvmenv.write_lvm_conf(os.path.join(workdir, "lvm"), [a.device, b.device])
+    lvmenv.lvm(env, "pvcreate", "-q", a.device, b.device)
+    lvmenv.lvm(env, "vgcreate", "-q", "benchvg", a.device, b.device)
+    lvmenv.lvm(env, "lvcreate", "-q", "-n", "benchlv", "-L", "32m", "benchvg")
+    os.environ.update(env)
+
+
+def salt_loader(workdir):
+    import salt.config
+    import salt.loader
+
+    from tests.support import saltenv
+
+    confdir = saltenv.minion_config(os.path.join(workdir, "salt"))
+    opts = salt.config.minion_config(os.path.join(confdir, "minion"))
+    opts["grains"] = salt.loader.grains(opts)
+    return salt.loader.minion_mods(opts)
+
+
+def main():
+    ns = mountns.enter_private_mount_namespace()  # before any thread exists
+    import eos
+
+    workdir = tempfile.mkdtemp(prefix="eos-bench-probe-")
+    factory = None
+    try:
+        factory, spare = make_filesystems(workdir) if ns is None else (None, [])
+        mods = salt_loader(workdir)
+
+        def salt_issue_set():
+            return (mods["disk.blkid"](), mods["disk.usage"](), mods["mount.active"](),
+                    mods["lvm.pvdisplay"]())
+
+        def salt_with_vgs_lvs():
+            return salt_issue_set() + (mods["lvm.vgdisplay"](), mods["lvm.lvdisplay"]())
+
+        print("## probe (bench/bench_probe.py)")
+        print(f"median of {ROUNDS} rounds; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        rows = []
+
+        def scenario(title):
+            p = eos.probe()
+            print(f"\n### {title}: {len(p['devices'])} block devices, {len(p['mounts'])} mounts, "
+                  f"{len(p['lvm']['pvs'])} PVs; eos.probe() ran lvm: {p['lvm']['ran']}")
+            def eos_auto():
+                return eos.probe()
+
+            def eos_always():
+                return eos.probe(lvm=True)
+
+            salt = median_ms(salt_issue_set)
+            salt_all = median_ms(salt_with_vgs_lvs)
+            auto = median_ms(eos_auto)
+            always = median_ms(eos_always)
+            cs, ca = CPU[salt_issue_set], CPU[salt_with_vgs_lvs]
+            print("                                                        wall ms  (CPU ms)   ratios wall (CPU) vs the two Salt sets")
+            print(f"salt disk.blkid+disk.usage+mount.active+lvm.pvdisplay  {salt:7.1f}  ({cs:6.1f})")
+            print(f"salt  the same + lvm.vgdisplay + lvm.lvdisplay          {salt_all:7.1f}  ({ca:6.1f})")
+            for name, fn, w in (("eos.probe()            (lvm='auto')", eos_auto, auto),
+                                ("eos.probe(lvm=True)    (always runs lvm)", eos_always, always)):
+                c = CPU[fn] or 0.01
+                print(f"{name:<55}{w:7.1f}  ({c:6.1f})   {salt / w:4.1f}x ({cs / c:4.1f}x) / "
+                      f"{salt_all / w:4.1f}x ({ca / c:4.1f}x)")
+            return p
+
+        scenario("filesystems, no LVM of ours" if factory else "this machine as it is (not root)")
+        if factory:
+            make_lvm(workdir, factory, spare)
+            p = scenario("filesystems and an LVM VG with an LV")
+            salt_pvs = mods["lvm.pvdisplay"]()
+            assert sorted(salt_pvs) == sorted(x["name"] for x in p["lvm"]["pvs"]), (salt_pvs, p["lvm"])
+
+        def eos_nolvm():
+            return eos.probe(lvm=False)
+
+        def salt_nolvm():
+            return mods["disk.blkid"](), mods["disk.usage"](), mods["mount.active"]()
+
+        n = median_ms(eos_nolvm)
+        sn = median_ms(salt_nolvm)
+        grain = median_ms(eos.storage_facts, rounds=max(ROUNDS, 50))
+        print(f"\nwithout LVM on either side: salt disk.blkid+disk.usage+mount.active {sn:.1f} ms "
+              f"({CPU[salt_nolvm]:.1f} CPU), eos.probe(lvm=False) {n:.1f} ms ({CPU[eos_nolvm]:.1f} CPU): "
+              f"{sn / n:.1f}x ({CPU[salt_nolvm] / (CPU[eos_nolvm] or 0.01):.1f}x CPU)")
+        print(f"eos_storage grain (eos.storage_facts): {grain:.2f} ms wall, {CPU[eos.storage_facts]:.2f} ms CPU")
+    finally:
+        if factory:
+            factory.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
