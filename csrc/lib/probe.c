@@ -24,8 +24,67 @@ static int could_be_unused(const struct eos_probe *p, size_t i)
 	return !eos_probe_dev_mounted(p, i);
 }
 
+/* Errors opening a device that the lvm tool, started by us with our credentials and scanning
+ * /dev, would meet as well: it cannot find a PV there either. 0 means no error. */
+static int lvm_cannot_open(int code)
+{
+	return code == 0 || code == EACCES || code == EPERM || code == ENOENT || code == ENXIO ||
+	       code == ENOMEDIUM || code == ENODEV;
+}
+
+/* Whether what device i showed makes the lvm report necessary in LVM_AUTO mode. */
+static int needs_lvm(const struct eos_probe *p, size_t i)
+{
+	const char *t = eos_blkid_get(&p->sb[i], "TYPE");
+	return !lvm_cannot_open(p->sb_err[i].code) || p->sb[i].status == EOS_BLKID_AMBIVALENT ||
+	       (t && strcmp(t, "LVM2_member") == 0);
+}
+
+/* The lvm report runs on a thread of its own, overlapping the signature probing: it is
+ * started at once (LVM_ALWAYS) or as soon as a device shows it is needed (LVM_AUTO). It only
+ * writes p->lvm and p->lvm_err, which nothing reads before lvm_join. */
+struct lvm_job {
+	const struct eos_probe_opts *o;
+	struct eos_probe *p;
+	pthread_t tid;
+	int started;  /* 0 no, 1 thread running, 2 ran inline */
+};
+
+static void *lvm_thread(void *arg)
+{
+	struct lvm_job *j = arg;
+	struct eos_err e;
+	eos_err_clear(&e);
+	if (eos_lvm_report(&j->o->lvm_opts, &j->p->lvm, &e)) {
+		set_err(&j->p->lvm_err, &e);
+		j->p->lvm.available = 1;
+	}
+	return NULL;
+}
+
+static void lvm_start(struct lvm_job *j)
+{
+	if (!j || j->started)
+		return;
+	j->p->lvm_ran = 1;
+	if (pthread_create(&j->tid, NULL, lvm_thread, j) == 0) {
+		j->started = 1;
+	} else {
+		j->started = 2;
+		lvm_thread(j);
+	}
+}
+
+static void lvm_join(struct lvm_job *j)
+{
+	if (j->started == 1)
+		pthread_join(j->tid, NULL);
+	j->started = j->started ? 2 : 0;
+}
+
 struct probe_work {
 	struct eos_probe *p;
+	struct lvm_job *lvm;    /* LVM_AUTO: start it when a device needs it */
 	const char *want;       /* devs.n flags: probe this one */
 	size_t next;            /* next index to take, shared */
 	pthread_mutex_t lock;
@@ -50,14 +109,20 @@ static void *probe_worker(void *arg)
 			set_err(&w->p->sb_err[i], &e);
 		else
 			w->p->probed[i] = 1;
+		if (w->lvm && needs_lvm(w->p, i)) {
+			pthread_mutex_lock(&w->lock);
+			lvm_start(w->lvm);
+			pthread_mutex_unlock(&w->lock);
+		}
 	}
 }
 
 /* libblkid reads each device in many small pieces: spread the devices over the CPUs (at most
  * 4 threads), the calling thread being one of them. */
-static int probe_devices(const struct eos_probe_opts *o, struct eos_probe *p)
+static int probe_devices(const struct eos_probe_opts *o, struct eos_probe *p, struct lvm_job *lvm)
 {
-	struct probe_work w = {p, NULL, 0, PTHREAD_MUTEX_INITIALIZER};
+	struct probe_work w = {p, o->lvm == EOS_PROBE_LVM_AUTO ? lvm : NULL, NULL, 0,
+			       PTHREAD_MUTEX_INITIALIZER};
 	char *want = calloc(p->devs.n ? p->devs.n : 1, 1);
 	size_t n = 0;
 	if (!want)
@@ -108,50 +173,17 @@ static void mount_usage(struct eos_probe *p)
 	}
 }
 
-/* Errors opening a device that the lvm tool, started by us with our credentials and scanning
- * /dev, would meet as well: it cannot find a PV there either. 0 means no error. */
-static int lvm_cannot_open(int code)
-{
-	return code == 0 || code == EACCES || code == EPERM || code == ENOENT || code == ENXIO ||
-	       code == ENOMEDIUM || code == ENODEV;
-}
-
-static void run_lvm(const struct eos_probe_opts *o, struct eos_probe *p)
-{
-	if (o->lvm == EOS_PROBE_LVM_NEVER) {
-		p->lvm_skipped = "not requested";
-		p->lvm.available = eos_lvm_available(&o->lvm_opts);
-		return;
-	}
-	if (o->lvm == EOS_PROBE_LVM_AUTO) {
-		int need = !o->blkid;
-		for (size_t i = 0; i < p->devs.n && !need; i++) {
-			const char *t = eos_blkid_get(&p->sb[i], "TYPE");
-			need = !lvm_cannot_open(p->sb_err[i].code) || p->sb[i].status == EOS_BLKID_AMBIVALENT ||
-			       (t && strcmp(t, "LVM2_member") == 0);
-		}
-		if (!need) {
-			p->lvm_skipped = "no device carries an LVM2_member signature";
-			p->lvm.available = eos_lvm_available(&o->lvm_opts);
-			return;
-		}
-	}
-	struct eos_err e;
-	eos_err_clear(&e);
-	p->lvm_ran = 1;
-	if (eos_lvm_report(&o->lvm_opts, &p->lvm, &e)) {
-		set_err(&p->lvm_err, &e);
-		p->lvm.available = 1;
-	}
-}
-
 int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struct eos_err *e)
 {
 	struct eos_probe_opts dflt = EOS_PROBE_OPTS_INIT;
+	struct lvm_job lvm = {NULL, p, 0, 0};
 	int r;
 	if (!o)
 		o = &dflt;
+	lvm.o = o;
 	memset(p, 0, sizeof(*p));
+	if (o->lvm == EOS_PROBE_LVM_ALWAYS || (o->lvm == EOS_PROBE_LVM_AUTO && !o->blkid))
+		lvm_start(&lvm);
 	r = eos_blockdev_scan(o->classdir, &p->devs, e);
 	if (r < 0)
 		goto error;
@@ -175,15 +207,21 @@ int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struc
 	r = eos_btrfs_sysfs_scan(o->btrfsdir, &p->btrfs, e);
 	if (r < 0)
 		goto error;
-	if (probe_devices(o, p))
+	if (probe_devices(o, p, &lvm))
 		goto nomem;
 	if (o->usage)
 		mount_usage(p);
-	run_lvm(o, p);
+	lvm_join(&lvm);
+	if (!lvm.started) {
+		p->lvm_skipped = o->lvm == EOS_PROBE_LVM_NEVER ? "not requested"
+							       : "no device carries an LVM2_member signature";
+		p->lvm.available = eos_lvm_available(&o->lvm_opts);
+	}
 	return 0;
 nomem:
 	r = eos_fail(e, ENOMEM, "", "out of memory");
 error:
+	lvm_join(&lvm);
 	eos_probe_free(p);
 	return r;
 }

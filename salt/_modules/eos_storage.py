@@ -27,6 +27,25 @@ def _call(fn, *args, **kwargs):
         raise CommandExecutionError(str(exc)) from exc
 
 
+def _text(value):
+    """
+    Salt's outputters and its msgpack transport need valid UTF-8. eos returns file names that
+    are not (a mount point, a backing file) with surrogate escapes, as os.fsdecode does; here
+    their undecodable bytes become ``\\xNN`` escapes, as Python's "backslashreplace" writes them.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_text(k): _text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
 def probe(lvm="auto"):
     """
     One in-process inventory of this minion's storage, collected in C:
@@ -38,7 +57,8 @@ def probe(lvm="auto"):
         ``uuid``, ``label``, ``partuuid``, ``pttype``, ``usage``, ``btrfs_devid`` and every tag
         under ``blkid``), its mount points and whether it is ``unused``;
     ``mounts``
-        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes;
+        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes
+        (names that are not UTF-8 show their other bytes as ``\\xNN``);
     ``btrfs``
         mounted BTRFS filesystems and their member devices (/sys/fs/btrfs);
     ``lvm``
@@ -60,7 +80,7 @@ def probe(lvm="auto"):
         lvm = lvm.lower() == "true"
     if lvm not in (True, False, "auto"):
         raise CommandExecutionError(f"lvm must be True, False or 'auto', not {lvm!r}")
-    return _call(eos.probe, lvm=lvm)
+    return _text(_call(eos.probe, lvm=lvm))
 
 
 def usage(path=None):
@@ -80,4 +100,4 @@ def usage(path=None):
         path = str(path)
     if path == "":
         raise CommandExecutionError("usage: empty path")
-    return _call(eos.usage, path)
+    return _text(_call(eos.usage, path))
