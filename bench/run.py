@@ -1,28 +1,34 @@
-"""Run every bench/bench_*.py with this interpreter, one after the other, and print their
-results (each prints its own section). Exit non-zero when any of them fails."""
+#!/usr/bin/env python3
+"""`make bench`: run every bench/bench_*.py in turn (each writes its own section of
+bench/README.md) and fail when any of them fails. Arguments: names to run only some
+(e.g. `bench/run.py walk`)."""
 import glob
 import os
 import subprocess
 import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    only = sys.argv[1:]
+def main(argv):
+    scripts = sorted(glob.glob(os.path.join(HERE, "bench_*.py")))
+    if argv:
+        scripts = [s for s in scripts if os.path.basename(s)[len("bench_"):-len(".py")] in argv]
     failed = []
-    for path in sorted(glob.glob(os.path.join(here, "bench_*.py"))):
-        name = os.path.basename(path)[len("bench_"):-3]
-        if only and name not in only:
-            continue
-        print(f"=== {name} ===", flush=True)
-        rc = subprocess.run([sys.executable, path], cwd=os.path.dirname(here)).returncode
+    for script in scripts:
+        name = os.path.basename(script)
+        print(f"== {name}", flush=True)
+        t = time.monotonic()
+        rc = subprocess.call([sys.executable, script], cwd=os.path.dirname(HERE))
+        print(f"== {name}: {'ok' if rc == 0 else f'FAILED ({rc})'} in {time.monotonic() - t:.0f} s", flush=True)
         if rc:
             failed.append(name)
-            print(f"=== {name}: FAILED (exit {rc}) ===", flush=True)
-        print(flush=True)
     if failed:
-        sys.exit(f"benchmarks failed: {', '.join(failed)}")
+        print("failed: " + ", ".join(failed))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,6 @@
 """Eos storage execution module: the work is done in C by the eos package (eos._eos)."""
+import functools
+
 try:
     import eos
 
@@ -101,3 +103,97 @@ def usage(path=None):
     if path == "":
         raise CommandExecutionError("usage: empty path")
     return _text(_call(eos.usage, path))
+
+
+def _oserror_to_salt(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except OSError as exc:
+            raise CommandExecutionError(str(exc)) from exc
+
+    return wrapper
+
+
+def _nonneg_int(name, value):
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise CommandExecutionError(f"{name} must be an integer >= 0, got {value!r}") from None
+    if isinstance(value, bool) or n < 0 or (isinstance(value, float) and value != n):
+        raise CommandExecutionError(f"{name} must be an integer >= 0, got {value!r}")
+    return n
+
+
+@_oserror_to_salt
+def top_consumers(path, depth=2, limit=20):
+    """
+    The largest directories (down to ``depth`` levels below ``path``, cumulative) and the
+    largest files under ``path``, by disk usage in bytes, exactly like ``du -x -B1``: the
+    walk stays on the filesystem of ``path``, never follows symlinks and counts hard-linked
+    files once. Returns the totals (``bytes``, ``apparent_bytes``, ``files``, ``dirs``),
+    ``top_dirs`` and ``top_files`` (``limit`` of each, largest first) and the ``errors`` met
+    in unreadable subtrees, which are skipped (like du, an unreadable directory's own blocks
+    still count). A hard-linked file counts once, in the first directory the walk meets it in.
+    Mounts below ``path`` (other filesystems, and bind mounts) are not entered.
+
+    path
+        The directory to walk (not a symlink to one).
+
+    depth
+        How many levels below ``path`` directories are listed (0: only ``path`` itself).
+
+    limit
+        How many directories and how many files to list.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.top_consumers /var
+        salt '*' eos_storage.top_consumers /srv/data 3 10
+    """
+    depth = _nonneg_int("depth", depth)
+    limit = _nonneg_int("limit", limit)
+    return eos.top_consumers(str(path), depth, limit)
+
+
+def _pillar(key, default):
+    """A pillar value as plain data (Salt 3008 masks pillar.get's return unless unmask=True)."""
+    return __salt__["pillar.get"](key, default, unmask=True)
+
+
+def analyze(path=None, record=True, window=None):
+    """
+    Analyse the mounted filesystems (or only the one holding ``path``): usage and inode
+    percentages, the threshold level for this node's scale tier, growth from the samples kept
+    in the minion's cache, the expansion paths that exist and a recommendation (``expand``,
+    ``cleanup`` or ``none``).
+
+    Thresholds come from the tier for pillar ``eos:cluster:node_count`` (default 1), with
+    pillar ``eos:storage:thresholds`` overriding single levels (a bad value is refused).
+
+    path
+        Only the mount containing this path.
+    record
+        Append a usage sample for each mount before computing growth (default True).
+    window
+        Growth window in seconds (default 24 hours).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.analyze
+        salt '*' eos_storage.analyze /var record=False
+    """
+    return _call(
+        eos.analyze,
+        __opts__["cachedir"],
+        node_count=_pillar("eos:cluster:node_count", 1),
+        thresholds=_pillar("eos:storage:thresholds", None),
+        record=bool(record),
+        path=path,
+        window=float(window or 0),
+    )
