@@ -11,7 +11,7 @@ import pytest
 
 import eos
 from tests.support import lvmenv
-from tests.support.blockdev import run
+from tests.support.blockdev import Loop, run
 
 
 def blkid_export(dev):
@@ -45,13 +45,27 @@ def stale_partitions(probe, name):
     return [d["name"] for d in probe["devices"] if d["parent"] == name]
 
 
+def gpt_loop(loops, tmp_path):
+    """A loop device whose image carries a GPT with one partition. parted writes the image
+    file before it is attached: run on the device, parted would add the partition to the kernel
+    (BLKPG), and the kernel keeps such a loopNp1 after the loop is detached, for the next user
+    of loopN to trip over."""
+    image = str(tmp_path / f"gpt-{uuid.uuid4().hex[:8]}.img")
+    with open(image, "wb") as f:
+        f.truncate(8 << 20)
+    # parted trips ASan in its own GPT code when `make test-asan` preloads the sanitizers.
+    run(["parted", "-s", image, "mklabel", "gpt", "mkpart", "eospart", "1MiB", "4MiB"],
+        env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    loop = Loop(image, run(["losetup", "-f", "--show", image]).strip())
+    loops.loops.append(loop)  # detached by the fixture
+    return loop
+
+
 def test_devices_match_blkid_blockdev_losetup_lsblk(loops, tmp_path):
-    ext, xfs, raw, gpt = lvmenv.fresh_loops(loops, 4, 320 << 20)
+    ext, xfs, raw = lvmenv.fresh_loops(loops, 3, 320 << 20)
     run(["mkfs.ext4", "-q", "-F", "-L", "eos ext4", ext.device])
     run(["mkfs.xfs", "-q", "-f", "-L", "eosxfs", xfs.device])
-    # parted trips ASan in its own GPT code when `make test-asan` preloads the sanitizers.
-    run(["parted", "-s", gpt.device, "mklabel", "gpt", "mkpart", "eospart", "1MiB", "4MiB"],
-        env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    gpt = gpt_loop(loops, tmp_path)
     ro = loops.create(size=8 << 20)
     run(["blockdev", "--setro", ro.device])
     try:
