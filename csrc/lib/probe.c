@@ -282,7 +282,10 @@ static int storage_fs(const struct eos_probe *p, size_t i)
 	const struct eos_mount *m = &p->mounts.v[i];
 	if (!p->has_usage[i])
 		return 0;
-	return m->major != 0 || strcmp(m->fstype, "btrfs") == 0 || strncmp(m->source, "/dev/", 5) == 0;
+	/* Block-device filesystems have the device's number; BTRFS shows an anonymous one. Network,
+	 * FUSE, overlay and memory filesystems (major 0) are not this node's storage, even when
+	 * their source looks like a path in /dev (/dev/fuse). */
+	return m->major != 0 || strcmp(m->fstype, "btrfs") == 0;
 }
 
 int eos_probe_mount_is_storage(const struct eos_probe *p, size_t i)

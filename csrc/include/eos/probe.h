@@ -72,8 +72,8 @@ int eos_probe_dev_mounted(const struct eos_probe *p, size_t i);
  * table, no holders, no partitions, not mounted. */
 int eos_probe_dev_unused(const struct eos_probe *p, size_t i);
 
-/* Whether mount i is a filesystem with storage of its own (on a block device, or BTRFS),
- * counted once per major:minor (the first such mount wins). */
+/* Whether mount i is a filesystem with storage of its own (on a block device, or BTRFS; not
+ * network, FUSE, overlay or tmpfs), counted once per major:minor (the first such mount wins). */
 int eos_probe_mount_is_storage(const struct eos_probe *p, size_t i);
 
 /* Sum of size and of avail (what non-root can still write) over eos_probe_mount_is_storage. */
