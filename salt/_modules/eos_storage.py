@@ -68,8 +68,10 @@ def probe(lvm="auto"):
         is not installed.
 
     lvm
-        ``auto`` (default): run lvm only when some device carries an LVM2_member signature
-        (or could not be probed); ``True``: always; ``False``: never.
+        ``auto`` (default): run lvm only when some device carries an LVM2_member signature, is
+        ambivalent or could not be read for a reason lvm would not share (an I/O error; not a
+        permission error); ``True``: always; ``False``: never. The lvm report runs on its own
+        thread while the devices are probed.
 
     CLI Example:
 
