@@ -108,3 +108,22 @@ def test_bad_input_through_salt(tmp_path, salt_local, case):
                 "notanint": "limit must be an integer"}[case]
     assert expected in text, res
     assert {"negative": "-3", "notanint": "'ten'"}.get(case, str(target)) in text, res
+
+
+def test_bind_mount_below_not_entered(nested):
+    """du -x enters a bind mount of the same filesystem (same st_dev) and counts it twice;
+    the walker stays on its own mount (mount id), so it is du minus the bind mount."""
+    import subprocess
+
+    src = os.path.join(nested, "data/set-a")
+    dst = os.path.join(nested, "cache/bind")
+    os.mkdir(dst)
+    subprocess.run(["mount", "--bind", src, dst], check=True)
+    try:
+        r = eos.top_consumers(nested, 2, 1000)
+        ref = du(nested, 2)
+        assert r["bytes"] == ref[nested] - ref[dst]
+        assert dst not in sizes(r)
+        assert sizes(r)[os.path.join(nested, "data")] == ref[os.path.join(nested, "data")]
+    finally:
+        subprocess.run(["umount", dst], check=True)
