@@ -5,7 +5,7 @@ import os
 import pytest
 
 import eos
-from tests.walk_support import du, sizes, write
+from tests.support.du import du, sizes, write
 
 
 def _populate(root, seed):

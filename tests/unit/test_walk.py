@@ -8,7 +8,7 @@ import tempfile
 import pytest
 
 import eos
-from tests.walk_support import du, sizes, write
+from tests.support.du import du, sizes, write
 
 
 @pytest.fixture
