@@ -1,28 +1,88 @@
-"""Eos storage: inventory and analysis of this minion's storage, done in C by the eos package.
-
-Thin glue: every function calls one eos.* function and turns its OSError into Salt's
-CommandExecutionError.
-"""
+"""Eos storage execution module: the work is done in C by the eos package (eos._eos)."""
 import functools
-
-from salt.exceptions import CommandExecutionError
 
 try:
     import eos
 
     HAS_EOS = True
-    _IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - depends on the minion
+    IMPORT_ERROR = ""
+except ImportError as exc:  # pragma: no cover - depends on the minion's environment
     HAS_EOS = False
-    _IMPORT_ERROR = exc
+    IMPORT_ERROR = str(exc)
+
+from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "eos_storage"
 
 
 def __virtual__():
     if not HAS_EOS:
-        return (False, f"eos_storage: the eos package cannot be imported: {_IMPORT_ERROR}")
+        return (False, f"eos_storage: the eos package cannot be imported: {IMPORT_ERROR}")
     return __virtualname__
+
+
+def _call(fn, *args, **kwargs):
+    """Run an eos function, turning its OSError into Salt's CommandExecutionError."""
+    try:
+        return fn(*args, **kwargs)
+    except OSError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+
+
+def probe(lvm="auto"):
+    """
+    One in-process inventory of this minion's storage, collected in C:
+
+    ``devices``
+        every block device from sysfs (name, path, major:minor, size in bytes, rotational,
+        read_only, removable, kind, partition number and parent, loop backing file, holders,
+        slaves) with its signature read through libblkid as ``blkid -p`` does (``type``,
+        ``uuid``, ``label``, ``partuuid``, ``pttype``, ``usage``, ``btrfs_devid`` and every tag
+        under ``blkid``), its mount points and whether it is ``unused``;
+    ``mounts``
+        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes;
+    ``btrfs``
+        mounted BTRFS filesystems and their member devices (/sys/fs/btrfs);
+    ``lvm``
+        PVs, VGs and LVs from the lvm tool's JSON report, ``{"available": false}`` when lvm
+        is not installed.
+
+    lvm
+        ``auto`` (default): run lvm only when some device carries an LVM2_member signature
+        (or could not be probed); ``True``: always; ``False``: never.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.probe
+        salt '*' eos_storage.probe lvm=True
+    """
+    if isinstance(lvm, str) and lvm.lower() in ("true", "false"):
+        lvm = lvm.lower() == "true"
+    if lvm not in (True, False, "auto"):
+        raise CommandExecutionError(f"lvm must be True, False or 'auto', not {lvm!r}")
+    return _call(eos.probe, lvm=lvm)
+
+
+def usage(path=None):
+    """
+    Usage of the filesystem holding ``path`` (statvfs: bytes and inodes, with the mount it
+    belongs to), or of every mounted filesystem with storage when no path is given. Cheap:
+    no device is opened and no tool is run.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.usage
+        salt '*' eos_storage.usage /var
+    """
+    if path is not None and not isinstance(path, (str, bytes)):
+        path = str(path)
+    if path == "":
+        raise CommandExecutionError("usage: empty path")
+    return _call(eos.usage, path)
 
 
 def _oserror_to_salt(fn):
@@ -77,3 +137,43 @@ def top_consumers(path, depth=2, limit=20):
     depth = _nonneg_int("depth", depth)
     limit = _nonneg_int("limit", limit)
     return eos.top_consumers(str(path), depth, limit)
+
+
+def _pillar(key, default):
+    """A pillar value as plain data (Salt 3008 masks pillar.get's return unless unmask=True)."""
+    return __salt__["pillar.get"](key, default, unmask=True)
+
+
+def analyze(path=None, record=True, window=None):
+    """
+    Analyse the mounted filesystems (or only the one holding ``path``): usage and inode
+    percentages, the threshold level for this node's scale tier, growth from the samples kept
+    in the minion's cache, the expansion paths that exist and a recommendation (``expand``,
+    ``cleanup`` or ``none``).
+
+    Thresholds come from the tier for pillar ``eos:cluster:node_count`` (default 1), with
+    pillar ``eos:storage:thresholds`` overriding single levels (a bad value is refused).
+
+    path
+        Only the mount containing this path.
+    record
+        Append a usage sample for each mount before computing growth (default True).
+    window
+        Growth window in seconds (default 24 hours).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.analyze
+        salt '*' eos_storage.analyze /var record=False
+    """
+    return _call(
+        eos.analyze,
+        __opts__["cachedir"],
+        node_count=_pillar("eos:cluster:node_count", 1),
+        thresholds=_pillar("eos:storage:thresholds", None),
+        record=bool(record),
+        path=path,
+        window=float(window or 0),
+    )
