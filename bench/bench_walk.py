@@ -182,10 +182,11 @@ def main():
                   f"({res['rss0'] / 1024:.0f} MiB before the walk): the walker keeps only the "
                   f"directories in flight, the top lists and the hard-linked inodes, not the tree. "
                   f"eos walks with its default thread count ({min(16, 4 * os.cpu_count())} threads: 4 per "
-                  f"CPU, since the walk waits on metadata reads); du is single-threaded. The 1-thread row "
-                  f"shows the per-entry cost alone: both do one stat per entry, so CPU time is about "
-                  f"the same and the wall-time gain comes from walking directories in parallel, "
-                  f"which a loaded machine gives only in part.",
+                  f"CPU, since the walk waits on metadata reads); du is single-threaded. Warm runs are "
+                  f"CPU-bound and both tools do one stat per entry, so their CPU times are close and "
+                  f"eos's wall-time gain there depends on a second CPU being free (this machine was "
+                  f"loaded, see the load average: one run each, so the two warm eos rows can swap); "
+                  f"the cold run waits on metadata reads, where parallel directory walks help most.",
                   "",
                   f"Syscalls per entry (`strace -c -f`, {entries:,} entries = files, extra hard links and directories; "
                   f"the minimum is 1, one statx each): **eos {per(walk_total):.3f}**, du {per(du_total):.3f} "
