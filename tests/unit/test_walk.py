@@ -203,7 +203,8 @@ def test_empty_path():
 
 
 def _walk_as_nobody(path, **kw):
-    """Run top_consumers in a forked child with uid/gid 65534 (root reads everything)."""
+    """Run top_consumers in a forked child with uid/gid 65534 (root reads everything). A fork,
+    not a new interpreter: this Python lives under /root, which uid 65534 cannot enter."""
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
