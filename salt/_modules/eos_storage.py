@@ -1,5 +1,4 @@
 """Eos storage execution module: the work is done in C by the eos package (eos._eos)."""
-import functools
 import logging
 import os
 
@@ -33,6 +32,25 @@ def _call(fn, *args, **kwargs):
         raise CommandExecutionError(str(exc)) from exc
 
 
+def _text(value):
+    """
+    Salt's outputters and its msgpack transport need valid UTF-8. eos returns file names that
+    are not (a mount point, a backing file) with surrogate escapes, as os.fsdecode does; here
+    their undecodable bytes become ``\\xNN`` escapes, as Python's "backslashreplace" writes them.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_text(k): _text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
 def probe(lvm="auto"):
     """
     One in-process inventory of this minion's storage, collected in C:
@@ -44,7 +62,8 @@ def probe(lvm="auto"):
         ``uuid``, ``label``, ``partuuid``, ``pttype``, ``usage``, ``btrfs_devid`` and every tag
         under ``blkid``), its mount points and whether it is ``unused``;
     ``mounts``
-        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes;
+        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes
+        (names that are not UTF-8 show their other bytes as ``\\xNN``);
     ``btrfs``
         mounted BTRFS filesystems and their member devices (/sys/fs/btrfs);
     ``lvm``
@@ -52,8 +71,10 @@ def probe(lvm="auto"):
         is not installed.
 
     lvm
-        ``auto`` (default): run lvm only when some device carries an LVM2_member signature
-        (or could not be probed); ``True``: always; ``False``: never.
+        ``auto`` (default): run lvm only when some device carries an LVM2_member signature, is
+        ambivalent or could not be read for a reason lvm would not share (an I/O error; not a
+        permission error); ``True``: always; ``False``: never. The lvm report runs on its own
+        thread while the devices are probed.
 
     CLI Example:
 
@@ -66,7 +87,7 @@ def probe(lvm="auto"):
         lvm = lvm.lower() == "true"
     if lvm not in (True, False, "auto"):
         raise CommandExecutionError(f"lvm must be True, False or 'auto', not {lvm!r}")
-    return _call(eos.probe, lvm=lvm)
+    return _text(_call(eos.probe, lvm=lvm))
 
 
 def usage(path=None):
@@ -86,18 +107,7 @@ def usage(path=None):
         path = str(path)
     if path == "":
         raise CommandExecutionError("usage: empty path")
-    return _call(eos.usage, path)
-
-
-def _oserror_to_salt(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except OSError as exc:
-            raise CommandExecutionError(str(exc)) from exc
-
-    return wrapper
+    return _text(_call(eos.usage, path))
 
 
 def _nonneg_int(name, value):
@@ -110,7 +120,6 @@ def _nonneg_int(name, value):
     return n
 
 
-@_oserror_to_salt
 def top_consumers(path, depth=2, limit=20):
     """
     The largest directories (down to ``depth`` levels below ``path``, cumulative) and the
@@ -140,7 +149,7 @@ def top_consumers(path, depth=2, limit=20):
     """
     depth = _nonneg_int("depth", depth)
     limit = _nonneg_int("limit", limit)
-    return eos.top_consumers(str(path), depth, limit)
+    return _call(eos.top_consumers, str(path), depth, limit)
 
 
 def _pillar(key, default):
