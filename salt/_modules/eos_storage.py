@@ -223,7 +223,7 @@ def _masterless():
 def _expand_events(phase, data):
     """Put each phase of an expansion on the master's event bus: eos/storage/expand/<phase>."""
     try:
-        __salt__["event.send"](f"eos/storage/expand/{phase}", data)
+        __salt__["event.send"](f"eos/storage/expand/{phase}", _text(data))
     except Exception as exc:  # pylint: disable=broad-except
         log.warning("eos_storage.expand: event %s not sent: %s", phase, exc)
 
@@ -259,7 +259,7 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         salt '*' eos_storage.expand vg0/data 100%FREE
     """
     size = "max" if size is None else str(size)
-    return _call(
+    return _text(_call(
         eos.expand,
         str(target),
         size,
@@ -270,4 +270,4 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         lock_timeout=float(lock_timeout),
         # Events are for a master following a fleet; masterless there is no one to tell.
         on_event=None if test or _masterless() else _expand_events,
-    )
+    ))
