@@ -342,3 +342,25 @@ def cleanup(level="cleanup", test=False):
     for target, (path, before) in mounts.items():
         ret["freed_bytes"][target] = _call(eos.usage, path)["avail"] - before
     return ret
+
+
+def emergency(target):
+    """
+    The ``emergency`` threshold level's action for the mount at ``target``: expand when an
+    expansion path exists (``eos_storage.analyze`` recommends ``expand``; size ``auto``: back
+    under the warning level), otherwise the cleanup at level ``emergency``. Run by the
+    storage_threshold reactor; returns which action ran and its result.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.emergency /srv/data
+    """
+    report = analyze(path=target, record=False)
+    (mount,) = report["mounts"]
+    if mount["recommendation"]["action"] == "expand":
+        return {"action": "expand", "target": mount["target"],
+                "path": mount["recommendation"]["path"],
+                "result": expand(mount["target"], "auto")}
+    return {"action": "cleanup", "target": mount["target"], "result": cleanup("emergency")}

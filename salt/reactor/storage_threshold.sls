@@ -5,7 +5,8 @@
       compress   nothing yet (compressing rotated logs is not implemented)
       cleanup    eos_storage.cleanup on the minion (pillar eos:storage:cleanup allowlist)
       degraded   eos_storage.cleanup (stopping non-critical services is not implemented)
-      emergency  eos_storage.cleanup level=emergency (expansion first is not implemented yet)
+      emergency  eos_storage.emergency: expand (size auto) when an expansion path exists,
+                 otherwise eos_storage.cleanup level=emergency
       critical   eos/storage/escalation on the master's bus for a human; no deletion
       ok         nothing (recovery)
 
@@ -16,7 +17,13 @@
 -#}
 {%- set level = tag.split('/')[-1] %}
 {%- set figures = data.get('data', {}) %}
-{%- if level in ('cleanup', 'degraded', 'emergency') %}
+{%- if level == 'emergency' and figures.get('target') %}
+eos_storage_threshold_emergency:
+  local.eos_storage.emergency:
+    - tgt: {{ data['id'] | yaml_dquote }}
+    - args:
+      - target: {{ figures['target'] | yaml_dquote }}
+{%- elif level in ('cleanup', 'degraded', 'emergency') %}
 eos_storage_threshold_cleanup:
   local.eos_storage.cleanup:
     - tgt: {{ data['id'] | yaml_dquote }}

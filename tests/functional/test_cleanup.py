@@ -168,3 +168,11 @@ def test_cleanup_refusals_through_salt_call(salt_local, level, pillar, quoted):
     r = salt_local.call("eos_storage.cleanup", level, "test=True")
     assert r.returncode != 0, r
     assert quoted in r.stdout + r.stderr
+
+
+def test_emergency_without_expansion_path_cleans(tree, salt_local):
+    salt_local.pillar({"eos": {"storage": {"cleanup": tree["rules"]}}})
+    r = salt_local.call("eos_storage.emergency", tree["mnt"])
+    assert r.returncode == 0, r
+    assert r.data["action"] == "cleanup" and r.data["target"] == tree["mnt"]
+    assert r.data["result"]["level"] == "emergency" and r.data["result"]["removed"] == 2

@@ -115,3 +115,46 @@ def test_threshold_reactor_cleans_and_escalates(master, minion, fs, event_listen
     assert not [p for p in old if os.path.exists(p)]
     assert os.path.exists(fresh) and os.path.exists(os.path.join(fs, "data"))
     assert usage_pct(fs) < 57
+
+
+@pytest.fixture
+def growable(loops):
+    """An XFS on a loop device whose backing file has room to grow into (an expansion path)."""
+    loop = loops.create(320 * MiB, "xfs")
+    mnt = loops.mount(loop, options="allocsize=64k")
+    loop.grow_backing(1024 * MiB)
+    return loop, mnt
+
+
+@pytest.fixture
+def emergency_minion(master, growable):
+    overrides = {
+        "beacons_dirs": [os.path.join(SALT_TREE, "_beacons")],
+        "module_dirs": [os.path.join(SALT_TREE, "_modules")],
+        "beacons": {"eos_storage": [{"mounts": [growable[1]]}, {"thresholds": {"check_interval": 1}}]},
+    }
+    factory = master.salt_minion_daemon(random_string("eos-react-minion-"), overrides=overrides)
+    with factory.started():
+        yield factory
+
+
+def test_emergency_expands_when_a_path_exists(master, emergency_minion, growable, event_listener):
+    loop, mnt = growable
+    levels = os.path.join(emergency_minion.config["cachedir"], "eos", "beacon_levels.json")
+    deadline = time.time() + 60
+    while not os.path.exists(levels):
+        assert time.time() < deadline, "the beacon never ran"
+        time.sleep(0.5)
+    size_before = os.statvfs(mnt).f_blocks * os.statvfs(mnt).f_frsize
+    start = time.time()
+    set_usage(mnt, 87)
+    (ev,) = wait(event_listener, master, start, "eos/storage/threshold/emergency")
+    assert ev.data["data"]["target"] == mnt
+    # The reactor runs eos_storage.emergency: analyze finds the loop file's room, expand grows
+    # loop device and XFS, and the beacon sees usage fall back under the warning level.
+    wait(event_listener, master, start, "eos/storage/expand/done")
+    wait(event_listener, master, ev.stamp.timestamp(), "eos/storage/threshold/ok")
+    st = os.statvfs(mnt)
+    assert st.f_blocks * st.f_frsize > size_before
+    assert usage_pct(mnt) < 57  # size auto: under the warning level (60) less its margin
+    assert os.path.exists(os.path.join(mnt, "data"))  # nothing deleted
