@@ -142,6 +142,14 @@ def ex_cleanup(work):
     for bad in ([{"path": "/"}], [{"path": "/tmp"}], "x", [{"path": 5}], [{"path": "/tmp", "x": 1}]):
         expect_oserror(eos.cleanup_plan, bad)
     expect_oserror(eos.cleanup_apply, [{"path": "/x"}])
+    for i in range(3):
+        path = os.path.join(work, "t", f"log.{i}")
+        with open(path, "w") as f:
+            f.write("a line\n" * 100)
+        os.utime(path, (1.0, 1.0))
+    plan = eos.cleanup_plan([{"path": os.path.join(work, "t"), "match": "*.[0-9]", "older_than_days": 1}])
+    eos.compress_apply(plan["items"])
+    expect_oserror(eos.compress_apply, [{"path": "/x"}])
 def ex_expand(work):
     state = os.path.join(work, "state")
     for target, size in (("/", "-5G"), ("/", "garbage"), ("vg0/lv1; rm -rf /", None),
@@ -167,6 +175,7 @@ def ex_expand_growers(work):
 EXERCISES = {
     "cleanup_plan": ex_cleanup,
     "cleanup_apply": ex_cleanup,
+    "compress_apply": ex_cleanup,
     "thresholds": ex_thresholds,
     "level": ex_level,
     "growth": ex_growth,

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "eos/buf.h"
 
 #define MAX_DEPTH 64
@@ -378,4 +380,140 @@ int eos_cleanup_apply(const struct eos_cleanup_item *v, size_t n, struct eos_cle
 	}
 	free(os.v);
 	return 0;
+}
+
+/* ---- compression of rotated logs ---- */
+
+/* gzip the open file in to a new file name.gz in dfd. 0, 1 when name.gz exists, or -errno. */
+static int gzip_to(int dfd, const char *name, int in, const struct stat *st, uint64_t *gz_bytes)
+{
+	char tmp[512], dst[512];
+	if (snprintf(dst, sizeof(dst), "%s.gz", name) >= (int)sizeof(dst) ||
+	    snprintf(tmp, sizeof(tmp), ".%s.gz.eos-%ld", name, (long)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	struct stat dst_st;
+	if (fstatat(dfd, dst, &dst_st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	int out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -errno;
+	int r = 0;
+	int gfd = dup(out);
+	gzFile gz = gfd >= 0 ? gzdopen(gfd, "wb9") : NULL;
+	if (!gz) {
+		if (gfd >= 0)
+			close(gfd);
+		r = -ENOMEM;
+		goto fail;
+	}
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t k = read(in, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			gzclose(gz);
+			goto fail;
+		}
+		if (k == 0)
+			break;
+		if (gzwrite(gz, buf, (unsigned)k) != (int)k) {
+			r = -EIO;
+			gzclose(gz);
+			goto fail;
+		}
+	}
+	if (gzclose(gz) != Z_OK) {
+		r = -EIO;
+		goto fail;
+	}
+	struct timespec times[2] = {st->st_atim, st->st_mtim};
+	if (fchmod(out, st->st_mode & 07777) || fchown(out, st->st_uid, st->st_gid) ||
+	    futimens(out, times) || fsync(out)) {
+		r = -errno;
+		goto fail;
+	}
+	if (renameat2(dfd, tmp, dfd, dst, RENAME_NOREPLACE)) {
+		r = errno == EEXIST ? 1 : -errno;
+		goto fail;
+	}
+	struct stat gst;
+	if (fstat(out, &gst) == 0)
+		*gz_bytes = (uint64_t)gst.st_blocks * 512;
+	close(out);
+	return 0;
+fail:
+	close(out);
+	unlinkat(dfd, tmp, 0);
+	return r;
+}
+
+int eos_compress_apply(const struct eos_cleanup_item *v, size_t n, struct eos_compress_result *res,
+		       struct eos_err *e)
+{
+	struct open_set os;
+	memset(res, 0, sizeof(*res));
+	int r = open_set_read(&os);
+	if (r)
+		return eos_fail_sys(e, -r, "/proc", "reading /proc/*/fdinfo");
+	for (size_t i = 0; i < n && !r; i++) {
+		char dir[EOS_PATH_MAX];
+		const char *slash = strrchr(v[i].path, '/');
+		size_t dl = slash ? (size_t)(slash - v[i].path) : 0;
+		if (!slash || v[i].path[0] != '/' || !slash[1] || dl >= sizeof(dir)) {
+			res->changed++;
+			continue;
+		}
+		memcpy(dir, v[i].path, dl);
+		dir[dl] = '\0';
+		const char *name = slash + 1;
+		int dfd = open_dir_nofollow(dl ? dir : "/");
+		if (dfd < 0) {
+			if (dfd == -ENOENT)
+				res->missing++;
+			else
+				res->changed++;
+			continue;
+		}
+		int in = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+		if (in < 0) {
+			if (errno == ENOENT)
+				res->missing++;
+			else
+				res->changed++;  /* ELOOP: now a symlink */
+		} else if (fstat(in, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != v[i].dev ||
+			   (uint64_t)st.st_ino != v[i].ino) {
+			res->changed++;
+		} else if (open_set_has(&os, st.st_dev, st.st_ino)) {
+			res->open_now++;
+		} else {
+			uint64_t gz = 0;
+			int g = gzip_to(dfd, name, in, &st, &gz);
+			struct stat now;
+			if (g == 1) {
+				res->exists++;
+			} else if (g < 0) {
+				r = eos_fail_sys(e, -g, v[i].path, "compressing %s", v[i].path);
+			} else if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+				   now.st_dev == st.st_dev && now.st_ino == st.st_ino &&
+				   now.st_size == st.st_size && unlinkat(dfd, name, 0) == 0) {
+				res->compressed++;
+				res->bytes_before += (uint64_t)st.st_blocks * 512;
+				res->bytes_after += gz;
+			} else {
+				/* Changed while we compressed it: keep the original, drop our copy. */
+				char dst[512];
+				snprintf(dst, sizeof(dst), "%s.gz", name);
+				unlinkat(dfd, dst, 0);
+				res->changed++;
+			}
+		}
+		if (in >= 0)
+			close(in);
+		close(dfd);
+	}
+	free(os.v);
+	return r;
 }

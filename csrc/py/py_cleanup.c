@@ -164,44 +164,60 @@ out:
 	return res;
 }
 
-static PyObject *py_cleanup_apply(PyObject *self, PyObject *arg)
+/* The plan's items back from Python: path, dev, ino (keep owns the encoded paths). */
+static int items_arg(PyObject *arg, struct eos_cleanup_item **out, Py_ssize_t *n, PyObject *keep)
 {
-	(void)self;
-	PyObject *fast = PySequence_Fast(arg, "cleanup_apply takes the plan's items");
-	PyObject *keep = NULL, *res = NULL;
-	struct eos_cleanup_item *v = NULL;
-	struct eos_cleanup_result r;
-	struct eos_err e;
-	int rc;
+	PyObject *fast = PySequence_Fast(arg, "expected the plan's items");
+	*out = NULL;
 	if (!fast)
-		return NULL;
-	Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-	keep = PyList_New(0);
-	v = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*v));
-	if (!keep || !v) {
+		return -1;
+	*n = PySequence_Fast_GET_SIZE(fast);
+	struct eos_cleanup_item *v = PyMem_Calloc(*n ? (size_t)*n : 1, sizeof(*v));
+	if (!v) {
+		Py_DECREF(fast);
 		PyErr_NoMemory();
-		goto out;
+		return -1;
 	}
-	for (Py_ssize_t i = 0; i < n; i++) {
+	for (Py_ssize_t i = 0; i < *n; i++) {
 		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *b = NULL;
 		PyObject *path = PyDict_Check(d) ? PyDict_GetItemString(d, "path") : NULL;
 		PyObject *dev = PyDict_Check(d) ? PyDict_GetItemString(d, "dev") : NULL;
 		PyObject *ino = PyDict_Check(d) ? PyDict_GetItemString(d, "ino") : NULL;
 		if (!path || !dev || !ino || !PyLong_Check(dev) || !PyLong_Check(ino)) {
 			einval("a plan item has path, dev and ino as cleanup_plan gives them: %s", d);
-			goto out;
+			goto fail;
 		}
 		if (!eos_py_path(path, &b) || PyList_Append(keep, b)) {
 			Py_XDECREF(b);
-			goto out;
+			goto fail;
 		}
 		Py_DECREF(b);
 		v[i].path = PyBytes_AS_STRING(b);
 		v[i].dev = PyLong_AsUnsignedLongLong(dev);
 		v[i].ino = PyLong_AsUnsignedLongLong(ino);
 		if (PyErr_Occurred())
-			goto out;
+			goto fail;
 	}
+	Py_DECREF(fast);
+	*out = v;
+	return 0;
+fail:
+	Py_DECREF(fast);
+	PyMem_Free(v);
+	return -1;
+}
+
+static PyObject *py_cleanup_apply(PyObject *self, PyObject *arg)
+{
+	(void)self;
+	PyObject *keep = PyList_New(0), *res = NULL;
+	struct eos_cleanup_item *v = NULL;
+	Py_ssize_t n = 0;
+	struct eos_cleanup_result r;
+	struct eos_err e;
+	int rc;
+	if (!keep || items_arg(arg, &v, &n, keep))
+		goto out;
 	eos_err_clear(&e);
 	Py_BEGIN_ALLOW_THREADS
 	rc = eos_cleanup_apply(v, (size_t)n, &r, &e);
@@ -219,7 +235,38 @@ static PyObject *py_cleanup_apply(PyObject *self, PyObject *arg)
 out:
 	PyMem_Free(v);
 	Py_XDECREF(keep);
-	Py_DECREF(fast);
+	return res;
+}
+
+static PyObject *py_compress_apply(PyObject *self, PyObject *arg)
+{
+	(void)self;
+	PyObject *keep = PyList_New(0), *res = NULL;
+	struct eos_cleanup_item *v = NULL;
+	Py_ssize_t n = 0;
+	struct eos_compress_result r;
+	struct eos_err e;
+	int rc;
+	if (!keep || items_arg(arg, &v, &n, keep))
+		goto out;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	rc = eos_compress_apply(v, (size_t)n, &r, &e);
+	Py_END_ALLOW_THREADS
+	if (rc) {
+		eos_py_raise(&e);
+		goto out;
+	}
+	res = PyDict_New();
+	if (!res || eos_py_set_u64(res, "compressed", r.compressed) ||
+	    eos_py_set_u64(res, "bytes_before", r.bytes_before) ||
+	    eos_py_set_u64(res, "bytes_after", r.bytes_after) ||
+	    eos_py_set_u64(res, "changed", r.changed) || eos_py_set_u64(res, "missing", r.missing) ||
+	    eos_py_set_u64(res, "open_now", r.open_now) || eos_py_set_u64(res, "exists", r.exists))
+		Py_CLEAR(res);
+out:
+	PyMem_Free(v);
+	Py_XDECREF(keep);
 	return res;
 }
 
@@ -233,6 +280,11 @@ static PyMethodDef methods[] = {
 	{"cleanup_apply", py_cleanup_apply, METH_O,
 	 "cleanup_apply(items) -> {'removed', 'removed_bytes', 'changed', 'missing', 'open_now'}\n\n"
 	 "Remove the plan's files, each only if it is still the planned one (device and inode)."},
+	{"compress_apply", py_compress_apply, METH_O,
+	 "compress_apply(items) -> {'compressed', 'bytes_before', 'bytes_after', 'changed', 'missing',\n"
+	 "'open_now', 'exists'}\n\n"
+	 "gzip each planned file F to F.gz (mode, owner, times kept; never replacing an existing\n"
+	 "F.gz) and remove F, each only if it is still the planned file and not open for writing."},
 	{NULL, NULL, 0, NULL},
 };
 

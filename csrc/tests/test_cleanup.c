@@ -45,6 +45,25 @@ void test_cleanup(void)
 	CHECK(eos_cleanup_apply(p.v, p.n, &res, &e) == 0 && res.removed == 1);
 	CHECK(eos_cleanup_apply(p.v, p.n, &res, &e) == 0 && res.removed == 0 && res.missing == 1);
 	eos_cleanup_plan_free(&p);
+	/* Compression: a planned log becomes log.gz; a second run finds it missing. */
+	char log[128], gz[160];
+	snprintf(log, sizeof(log), "%s/app.log.1", dir);
+	snprintf(gz, sizeof(gz), "%s.gz", log);
+	fd = open(log, O_WRONLY | O_CREAT, 0640);
+	for (int i = 0; i < 1000; i++)
+		CHECK(write(fd, "a log line\n", 11) == 11);
+	close(fd);
+	CHECK(utimensat(AT_FDCWD, log, ts, 0) == 0);
+	struct eos_cleanup_rule lr[] = {{dir, "*.[0-9]", 7, 0}};
+	CHECK(eos_cleanup_plan(lr, 1, time(NULL), &p, &e) == 0 && p.n == 1);
+	struct eos_compress_result cr;
+	CHECK(eos_compress_apply(p.v, p.n, &cr, &e) == 0 && cr.compressed == 1);
+	struct stat gst;
+	CHECK(stat(gz, &gst) == 0 && (gst.st_mode & 0777) == 0640 && gst.st_mtime == ts[1].tv_sec);
+	CHECK(access(log, F_OK) != 0);
+	CHECK(eos_compress_apply(p.v, p.n, &cr, &e) == 0 && cr.compressed == 0 && cr.missing == 1);
+	eos_cleanup_plan_free(&p);
+	unlink(gz);
 	struct eos_cleanup_rule missing[] = {{"/nonexistent/eos/dir", NULL, 1, 1}};
 	CHECK(eos_cleanup_plan(missing, 1, time(NULL), &p, &e) == 0 && p.n == 0);
 	unlink(link);

@@ -364,3 +364,41 @@ def emergency(target):
                 "path": mount["recommendation"]["path"],
                 "result": expand(mount["target"], "auto")}
     return {"action": "cleanup", "target": mount["target"], "result": cleanup("emergency")}
+
+
+# What eos_storage.compress compresses when pillar eos:storage:compress says nothing: rotated
+# logs (name ending in .<digits>, not yet compressed) under /var/log, untouched for 2 days.
+DEFAULT_COMPRESS = [
+    {"path": "/var/log", "match": "*.[0-9]", "older_than_days": 2},
+    {"path": "/var/log", "match": "*.[0-9][0-9]", "older_than_days": 2},
+]
+
+
+def compress(test=False):
+    """
+    The ``compress`` threshold level's action: gzip rotated logs (each file F becomes F.gz with
+    the same mode, owner and times, written beside it and renamed into place; F is removed
+    after). The plan comes from pillar ``eos:storage:compress`` (same form as
+    ``eos:storage:cleanup``), by default files named ``*.<digits>`` under /var/log not read or
+    written for 2 days. Live logs are never touched: files open for writing are skipped, and
+    so are symlinks, other filesystems, and files changed since the plan.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.compress test=True
+    """
+    rules = _pillar("eos:storage:compress", None)
+    if rules is None:
+        rules = DEFAULT_COMPRESS
+    plan = _call(eos.cleanup_plan, rules)
+    ret = {
+        "test": bool(test),
+        "plan": [{"path": i["path"], "bytes": i["bytes"]} for i in plan["items"]],
+        "planned_bytes": plan["bytes"],
+        "skipped": {k[len("skipped_"):]: plan[k] for k in plan if k.startswith("skipped_")},
+    }
+    if not test:
+        ret.update(_call(eos.compress_apply, plan["items"]))
+    return ret

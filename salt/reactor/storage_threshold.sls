@@ -2,7 +2,7 @@
     level changes. The master maps the level to its action:
 
       warning    the event only
-      compress   nothing yet (compressing rotated logs is not implemented)
+      compress   eos_storage.compress on the minion (rotated logs, pillar eos:storage:compress)
       cleanup    eos_storage.cleanup on the minion (pillar eos:storage:cleanup allowlist)
       degraded   eos_storage.cleanup (stopping non-critical services is not implemented)
       emergency  eos_storage.emergency: expand (size auto) when an expansion path exists,
@@ -23,6 +23,10 @@ eos_storage_threshold_emergency:
     - tgt: {{ data['id'] | yaml_dquote }}
     - args:
       - target: {{ figures['target'] | yaml_dquote }}
+{%- elif level == 'compress' %}
+eos_storage_threshold_compress:
+  local.eos_storage.compress:
+    - tgt: {{ data['id'] | yaml_dquote }}
 {%- elif level in ('cleanup', 'degraded', 'emergency') %}
 eos_storage_threshold_cleanup:
   local.eos_storage.cleanup:

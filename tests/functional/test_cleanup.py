@@ -176,3 +176,57 @@ def test_emergency_without_expansion_path_cleans(tree, salt_local):
     assert r.returncode == 0, r
     assert r.data["action"] == "cleanup" and r.data["target"] == tree["mnt"]
     assert r.data["result"]["level"] == "emergency" and r.data["result"]["removed"] == 2
+
+
+@pytest.fixture
+def logs(loops, tmp_path):
+    loop = loops.create(64 * MiB, "ext4")
+    mnt = loops.mount(loop)
+    log = os.path.join(mnt, "log")
+    write(os.path.join(log, "syslog.1"), 300 * 1024)
+    os.makedirs(os.path.join(log, "app"))
+    with open(os.path.join(log, "app", "app.log.2"), "wb") as f:
+        f.write(b"line of a log file\n" * 20000)
+    os.chmod(os.path.join(log, "app", "app.log.2"), 0o640)
+    os.utime(os.path.join(log, "app", "app.log.2"), (OLD, OLD))
+    write(os.path.join(log, "syslog.2.gz"), 4096)                     # already compressed
+    write(os.path.join(log, "syslog"), 4096)                          # live, open for writing
+    write(os.path.join(log, "recent.log.1"), 4096, old=False)         # rotated, but recent
+    write(os.path.join(tmp_path, "prot", "protected.1"), 4096)
+    os.symlink(os.path.join(tmp_path, "prot", "protected.1"), os.path.join(log, "evil.1"))
+    held = open(os.path.join(log, "syslog"), "ab")
+    yield {"mnt": mnt, "log": log, "rules": [{"path": log, "match": "*.[0-9]", "older_than_days": 2}]}
+    held.close()
+
+
+def test_compress_rotated_logs(logs, salt_local, tmp_path):
+    import gzip
+
+    log = logs["log"]
+    originals = {}
+    for p in (os.path.join(log, "syslog.1"), os.path.join(log, "app", "app.log.2")):
+        with os.fdopen(os.open(p, os.O_RDONLY | os.O_NOATIME), "rb") as f:  # stays old
+            originals[p] = (f.read(), os.stat(p))
+    untouched = [os.path.join(log, n) for n in ("syslog.2.gz", "syslog", "recent.log.1")]
+    before = checksums(logs["mnt"], str(tmp_path / "prot"))
+    salt_local.pillar({"eos": {"storage": {"compress": logs["rules"]}}})
+    r = salt_local.call("eos_storage.compress", "test=True")
+    assert r.returncode == 0, r
+    assert [p["path"] for p in r.data["plan"]] == sorted(originals)
+    assert checksums(logs["mnt"], str(tmp_path / "prot")) == before
+
+    r = salt_local.call("eos_storage.compress")
+    assert r.returncode == 0, r
+    assert r.data["compressed"] == 2 and r.data["changed"] == 0
+    assert r.data["bytes_after"] < r.data["bytes_before"]
+    for p, (data, st) in originals.items():
+        assert not os.path.exists(p)
+        gz = p + ".gz"
+        with gzip.open(gz, "rb") as f:
+            assert f.read() == data
+        gst = os.stat(gz)
+        assert (gst.st_mode, gst.st_uid, int(gst.st_mtime)) == (st.st_mode, st.st_uid, int(st.st_mtime))
+    after = checksums(logs["mnt"], str(tmp_path / "prot"))
+    for p in untouched + [os.path.join(log, "evil.1")]:
+        assert after[p] == before[p]
+    assert not [n for n in os.listdir(log) if ".eos-" in n]  # no temporary file left

@@ -57,4 +57,17 @@ struct eos_cleanup_result {
 int eos_cleanup_apply(const struct eos_cleanup_item *v, size_t n, struct eos_cleanup_result *res,
 		      struct eos_err *e);
 
+struct eos_compress_result {
+	size_t compressed;
+	uint64_t bytes_before, bytes_after;  /* disk usage of the originals, of the .gz files */
+	size_t changed, missing, open_now;
+	size_t exists;             /* <name>.gz already there: left alone */
+};
+
+/* Compress each planned file F to F.gz with gzip (same directory, mode, owner and times;
+ * written to a temporary file, fsync'd, renamed without replacing anything), then remove F;
+ * each only if F is still the planned file and nobody has it open for writing. */
+int eos_compress_apply(const struct eos_cleanup_item *v, size_t n, struct eos_compress_result *res,
+		       struct eos_err *e);
+
 #endif
