@@ -352,6 +352,8 @@ def calculate(inventory=None, current=None, timeout=None):
 def _apply_states(minions, assignment, timeout):
     """state.apply roles.<role> (+ roles.absent) on each minion; returns {minion: error}."""
     groups = {}
+    if not minions:
+        return {}, {}
     for mid in minions:
         mods = ",".join([f"roles.{r}" for r in assignment[mid]] + ["roles.absent"])
         groups.setdefault(mods, []).append(mid)

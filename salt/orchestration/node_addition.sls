@@ -6,7 +6,7 @@
 {%- if not mid %}
 eos-join-needs-an-id:
   test.fail_without_changes:
-    - name: "orchestration.node_addition needs pillar eos_join:id (the joining minion)"
+    - comment: "orchestration.node_addition needs pillar eos_join:id (the joining minion)"
 {%- else %}
 eos-join-wait-for-minion:
   salt.function:
