@@ -496,13 +496,16 @@ def rollback(timeout=10, state_timeout=300, lock_timeout=600):
         generation = int(state.get("generation", 0)) + 1
         header = (f"# Written by salt-run eos_roles.rollback (generation {generation}); "
                   f"the previous version is {PILLAR_SLS}.sls.prev\n")
-        reachable = sorted(set(prev) & set(_accepted_minions()))
+        candidates = sorted(set(prev) & set(_accepted_minions()))
+        pings = _local().cmd(candidates, "test.ping", tgt_type="list", timeout=int(timeout)) if candidates else {}
+        reachable = sorted(m for m in candidates if pings.get(m) is True)
+        unresponsive = sorted(set(candidates) - set(reachable))
         result = _write_and_apply(prev, changed, reachable, generation, header, int(timeout),
                                   int(state_timeout))
         _save_state({"generation": generation, "calculated_at": time.time(),
                      "last": {"assignment": prev, "generation": generation, "rollback": True}})
     _fire("eos/cluster/roles/changed", {"generation": generation, "rollback": True, "changed": changed})
-    result.update(assignment=prev, changed=changed, generation=generation)
+    result.update(assignment=prev, changed=changed, generation=generation, unresponsive=unresponsive)
     if result["failures"]:
         raise CommandExecutionError(
             "rolled back (generation {}) but not applied everywhere: {}".format(
