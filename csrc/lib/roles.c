@@ -97,6 +97,13 @@ struct calc {
 	unsigned *raw_cur;     /* sorted position -> current roles as given */
 	struct eos_roles_result *res;
 	struct eos_buf woff;   /* warning offsets (size_t) */
+	/* Per node, for the role being placed (constant while it is placed): */
+	unsigned char *tier_a;     /* tier(), see below */
+	unsigned char *load_a;     /* roles given so far in this calculation */
+	unsigned char *other_a;    /* other roles in the current assignment */
+	const char *interned[8];   /* constant reasons shared by many nodes, and their offsets */
+	size_t interned_off[8];
+	size_t ninterned;
 };
 
 #define NODE(c, i) (&(c)->in[(c)->order[i]])
@@ -131,6 +138,32 @@ static int reason(struct calc *c, size_t i, enum eos_role r, const char *fmt, ..
 	return rc;
 }
 
+/* A constant reason (a string literal) stored once however many nodes carry it. */
+static int reason_const(struct calc *c, size_t i, enum eos_role r, const char *text)
+{
+	size_t k;
+	for (k = 0; k < c->ninterned; k++)
+		if (c->interned[k] == text)
+			break;
+	if (k == c->ninterned) {
+		size_t off = c->res->text.len;
+		int rc = eos_buf_append(&c->res->text, text, strlen(text) + 1);
+		if (rc)
+			return rc;
+		c->res->text.len = off + strlen(text) + 1;
+		if (k < sizeof(c->interned) / sizeof(c->interned[0])) {
+			c->interned[k] = text;
+			c->interned_off[k] = off;
+			c->ninterned++;
+		}
+		c->res->nodes[i].reason[r] = off;
+	} else {
+		c->res->nodes[i].reason[r] = c->interned_off[k];
+	}
+	c->res->nodes[i].roles |= EOS_ROLE_BIT(r);
+	return 0;
+}
+
 static int warn(struct calc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int warn(struct calc *c, const char *fmt, ...)
 {
@@ -146,7 +179,10 @@ static int warn(struct calc *c, const char *fmt, ...)
 
 static unsigned popcount(unsigned x)
 {
-	return (unsigned)__builtin_popcount(x);
+	unsigned n = 0;
+	for (; x; x &= x - 1)   /* role sets have a few bits: no libgcc call */
+		n++;
+	return n;
 }
 
 /* 0 kept and eligible, 1 eligible, 2 kept below minimums, 3 below minimums. */
@@ -156,21 +192,33 @@ static int tier(const struct calc *c, size_t i, enum eos_role r)
 	return (eligible(NODE(c, i), r) ? 0 : 2) + !kept;
 }
 
+/* Fill the per-node keys of role r (they do not change while r is placed: a node picked for r
+ * is not a candidate any more). */
+static void prepare(struct calc *c, enum eos_role r)
+{
+	unsigned other = ~(EOS_ROLE_BIT(r) | EOS_ROLE_BIT(EOS_ROLE_APP) | EOS_ROLE_BIT(EOS_ROLE_MONOLITH));
+	for (size_t i = 0; i < c->n; i++) {
+		c->tier_a[i] = (unsigned char)tier(c, i, r);
+		c->load_a[i] = (unsigned char)popcount(c->res->nodes[i].roles);
+		c->other_a[i] = (unsigned char)popcount(c->raw_cur[i] & other);
+	}
+	memset(c->zcount, 0, c->nzones * sizeof(*c->zcount));
+}
+
 #define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
 
-/* < 0 when node a is the better choice for role r than node b. */
+/* < 0 when node a is the better choice for role r than node b (after prepare(c, r)). */
 static int better(const struct calc *c, size_t a, size_t b, enum eos_role r)
 {
-	const struct eos_role_node *na = NODE(c, a), *nb = NODE(c, b);
-	CMP(tier(c, a, r), tier(c, b, r));
+	CMP(c->tier_a[a], c->tier_a[b]);
 	CMP(c->zcount[c->zone[a]], c->zcount[c->zone[b]]);
+	const struct eos_role_node *na = NODE(c, a), *nb = NODE(c, b);
 	if (r == EOS_ROLE_EDGE)
 		CMP(!na->public_addr, !nb->public_addr);
 	if (r == EOS_ROLE_DATA && na->disk_bytes != nb->disk_bytes)
 		return na->disk_bytes > nb->disk_bytes ? -1 : 1;
-	CMP(popcount(c->res->nodes[a].roles), popcount(c->res->nodes[b].roles));
-	unsigned other = ~(EOS_ROLE_BIT(r) | EOS_ROLE_BIT(EOS_ROLE_APP) | EOS_ROLE_BIT(EOS_ROLE_MONOLITH));
-	CMP(popcount(c->raw_cur[a] & other), popcount(c->raw_cur[b] & other));
+	CMP(c->load_a[a], c->load_a[b]);
+	CMP(c->other_a[a], c->other_a[b]);
 	if (na->cpus != nb->cpus)
 		return na->cpus > nb->cpus ? -1 : 1;
 	if (na->mem_bytes != nb->mem_bytes)
@@ -197,7 +245,7 @@ static int describe_pick(struct calc *c, size_t i, enum eos_role r, unsigned nth
 	char has[160];
 	snprintf(has, sizeof(has), "%u CPUs, %llu MiB RAM, %llu GiB unused disk", nd->cpus,
 		 (unsigned long long)(nd->mem_bytes / MIB), (unsigned long long)(nd->disk_bytes / GIB));
-	switch (tier(c, i, r)) {
+	switch (c->tier_a[i]) {
 	case 0:
 		return reason(c, i, r, "%s %u of %u: kept, already %s and meets its minimums (%s%s)",
 			      role_names[r], nth, k, role_names[r], has, where);
@@ -232,8 +280,8 @@ static int fallback_warning(struct calc *c, size_t i, enum eos_role r)
 static int place(struct calc *c, enum eos_role r, unsigned k)
 {
 	unsigned bit = EOS_ROLE_BIT(r);
-	memset(c->zcount, 0, c->nzones * sizeof(*c->zcount));
 	unsigned zones_used = 0;
+	prepare(c, r);
 	for (unsigned nth = 1; nth <= k; nth++) {
 		size_t best = SIZE_MAX;
 		for (size_t i = 0; i < c->n; i++) {
@@ -245,7 +293,7 @@ static int place(struct calc *c, enum eos_role r, unsigned k)
 		if (best == SIZE_MAX)
 			break;
 		int rc = describe_pick(c, best, r, nth, k);
-		if (!rc && tier(c, best, r) >= 2)
+		if (!rc && c->tier_a[best] >= 2)
 			rc = fallback_warning(c, best, r);
 		if (rc)
 			return rc;
@@ -265,11 +313,10 @@ static int place_compute(struct calc *c)
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->res->nodes[i].roles || !eligible(NODE(c, i), EOS_ROLE_COMPUTE))
 			continue;
-		const struct eos_role_node *nd = NODE(c, i);
 		int kept = (c->cur[i] & bit) != 0;
-		int rc = reason(c, i, EOS_ROLE_COMPUTE, "compute: %sholds no other role and meets the compute "
-				"minimums (%u CPUs, %llu MiB RAM)", kept ? "kept, " : "", nd->cpus,
-				(unsigned long long)(nd->mem_bytes / MIB));
+		int rc = reason_const(c, i, EOS_ROLE_COMPUTE, kept
+				      ? "compute: kept, holds no other role and meets the compute minimums"
+				      : "compute: holds no other role and meets the compute minimums");
 		if (rc)
 			return rc;
 		count++;
@@ -277,13 +324,13 @@ static int place_compute(struct calc *c)
 	if (count)
 		return 0;
 	/* No free eligible node: one node, chosen like a replicated role. */
-	memset(c->zcount, 0, c->nzones * sizeof(*c->zcount));
+	prepare(c, EOS_ROLE_COMPUTE);
 	size_t best = 0;
 	for (size_t i = 1; i < c->n; i++)
 		if (better(c, i, best, EOS_ROLE_COMPUTE) < 0)
 			best = i;
 	int rc = describe_pick(c, best, EOS_ROLE_COMPUTE, 1, 1);
-	if (!rc && tier(c, best, EOS_ROLE_COMPUTE) >= 2)
+	if (!rc && c->tier_a[best] >= 2)
 		rc = fallback_warning(c, best, EOS_ROLE_COMPUTE);
 	return rc;
 }
@@ -307,7 +354,7 @@ static int place_app(struct calc *c)
 			why = "app: small cluster, no node is free of other roles: apps run beside them";
 		if (!why)
 			continue;
-		int rc = reason(c, i, EOS_ROLE_APP, "%s", why);
+		int rc = reason_const(c, i, EOS_ROLE_APP, why);
 		if (!rc && !eligible(NODE(c, i), EOS_ROLE_APP)) {
 			const struct eos_role_node *nd = NODE(c, i);
 			rc = warn(c, "%s holds app below its minimums (needs 2 CPUs, 4 GiB RAM; has %u CPUs, "
@@ -316,6 +363,35 @@ static int place_app(struct calc *c)
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+static int number_zones(struct calc *c, struct eos_err *e)
+{
+	size_t cap = 16;
+	while (cap < 2 * c->n)
+		cap *= 2;
+	struct slot {
+		const char *zone;
+		unsigned id;
+	} *tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return eos_fail(e, ENOMEM, NULL, "calloc: out of memory for %zu zones", cap);
+	for (size_t i = 0; i < c->n; i++) {
+		const char *z = zone_of(NODE(c, i));
+		if (!z)
+			z = "";
+		uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+		for (const unsigned char *p = (const unsigned char *)z; *p; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+		size_t k = (size_t)h & (cap - 1);
+		while (tab[k].zone && strcmp(tab[k].zone, z) != 0)
+			k = (k + 1) & (cap - 1);
+		if (!tab[k].zone)
+			tab[k] = (struct slot){z, (unsigned)c->nzones++};
+		c->zone[i] = tab[k].id;
+	}
+	free(tab);
 	return 0;
 }
 
@@ -365,13 +441,16 @@ int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 	c.zcount = calloc(n, sizeof(*c.zcount));
 	c.cur = calloc(n, sizeof(*c.cur));
 	c.raw_cur = calloc(n, sizeof(*c.raw_cur));
+	c.tier_a = malloc(3 * n);
 	res->nodes = calloc(n, sizeof(*res->nodes));
 	cs = malloc((ncur ? ncur : 1) * sizeof(*cs));
-	if (!keys || !c.order || !c.zone || !c.zcount || !c.cur || !c.raw_cur || !res->nodes || !cs) {
+	if (!keys || !c.order || !c.zone || !c.zcount || !c.cur || !c.raw_cur || !c.tier_a || !res->nodes || !cs) {
 		rc = eos_fail(e, ENOMEM, NULL, "malloc: out of memory for %zu nodes", n);
 		goto out;
 	}
 
+	c.load_a = c.tier_a + n;
+	c.other_a = c.tier_a + 2 * n;
 	res->n = n;
 	/* Sort by id: the answer does not depend on the inventory's order. */
 	for (size_t i = 0; i < n; i++) {
@@ -393,18 +472,10 @@ int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 		res->nodes[i].input_index = keys[i].idx;
 	}
 
-	/* Zones numbered in sorted order ("" for unknown). */
-	for (size_t i = 0; i < n; i++) {
-		const char *z = zone_of(NODE(&c, i));
-		keys[i] = (struct keyed){z ? z : "", i};
-	}
-	qsort(keys, n, sizeof(*keys), cmp_keyed);
-	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(keys[i - 1].key, keys[i].key) != 0)
-			c.nzones++;
-		c.zone[keys[i].idx] = (unsigned)c.nzones;
-	}
-	c.nzones++;
+	/* Zones numbered in order of first appearance by id ("" for unknown); only their
+	 * counts are ever compared, so the numbering does not change the answer. */
+	if ((rc = number_zones(&c, e)))
+		goto out;
 
 	/* Match the current assignment to the inventory; the rest departed. */
 	for (size_t j = 0; j < ncur; j++) {
@@ -481,6 +552,7 @@ out:
 	free(c.zcount);
 	free(c.cur);
 	free(c.raw_cur);
+	free(c.tier_a);
 	eos_buf_free(&c.woff);
 	return rc;
 }

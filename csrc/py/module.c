@@ -7,6 +7,7 @@ static const eos_py_adder adders[] = {
 	eos_py_add_size,
 	eos_py_add_spawn,
 	eos_py_add_roles,
+	eos_py_add_health,
 };
 
 static struct PyModuleDef moduledef = {

@@ -91,27 +91,50 @@ static int get_roles(PyObject *list, unsigned *out)
 	return 0;
 }
 
+static PyObject *role_names[EOS_ROLE_COUNT];   /* interned once, reused by every list */
+
 static PyObject *role_list(unsigned roles)
 {
 	PyObject *l = PyList_New(0);
 	for (int r = 0; l && r < EOS_ROLE_COUNT; r++) {
 		if (!(roles & EOS_ROLE_BIT(r)))
 			continue;
-		PyObject *s = PyUnicode_FromString(eos_role_name(r));
-		if (!s || PyList_Append(l, s) < 0) {
-			Py_XDECREF(s);
+		if (PyList_Append(l, role_names[r]) < 0)
 			Py_CLEAR(l);
-			break;
-		}
-		Py_DECREF(s);
 	}
 	return l;
+}
+
+/* Reasons shared by many nodes (app, compute) are one string in the result text: build each
+ * Python str once. */
+struct text_cache {
+	size_t off[16];
+	PyObject *str[16];
+	size_t n;
+};
+
+static PyObject *cached_text(struct text_cache *tc, const struct eos_roles_result *res, size_t off)
+{
+	for (size_t k = 0; k < tc->n; k++)
+		if (tc->off[k] == off) {
+			Py_INCREF(tc->str[k]);
+			return tc->str[k];
+		}
+	PyObject *s = PyUnicode_FromString(eos_roles_text(res, off));
+	if (s && tc->n < 16) {
+		size_t k = tc->n++;
+		tc->off[k] = off;
+		tc->str[k] = s;
+		Py_INCREF(s);
+	}
+	return s;
 }
 
 static PyObject *build(const struct eos_roles_result *res)
 {
 	PyObject *out = PyDict_New(), *assign = PyDict_New(), *reasons = PyDict_New(),
 		 *changes = PyDict_New(), *warnings = PyList_New(0), *counts = PyDict_New();
+	struct text_cache tc = {0};
 	if (!out || !assign || !reasons || !changes || !warnings || !counts)
 		goto error;
 	for (size_t i = 0; i < res->n; i++) {
@@ -119,9 +142,13 @@ static PyObject *build(const struct eos_roles_result *res)
 		PyObject *id = PyUnicode_FromString(o->id);
 		PyObject *roles = role_list(o->roles), *why = PyDict_New();
 		int rc = !id || !roles || !why;
-		for (int r = 0; !rc && r < EOS_ROLE_COUNT; r++)
-			if (o->roles & EOS_ROLE_BIT(r))
-				rc = eos_py_set_str(why, eos_role_name(r), eos_roles_text(res, o->reason[r]));
+		for (int r = 0; !rc && r < EOS_ROLE_COUNT; r++) {
+			if (!(o->roles & EOS_ROLE_BIT(r)))
+				continue;
+			PyObject *t = cached_text(&tc, res, o->reason[r]);
+			rc = !t || PyDict_SetItem(why, role_names[r], t) < 0;
+			Py_XDECREF(t);
+		}
 		if (!rc)
 			rc = PyDict_SetItem(assign, id, roles) < 0 || PyDict_SetItem(reasons, id, why) < 0;
 		if (!rc && o->roles != o->current) {
@@ -168,8 +195,12 @@ static PyObject *build(const struct eos_roles_result *res)
 #undef MOVE
 	if (eos_py_set_u64(out, "churn", res->churn) || eos_py_set_u64(out, "node_count", res->n))
 		goto error;
+	for (size_t k = 0; k < tc.n; k++)
+		Py_DECREF(tc.str[k]);
 	return out;
 error:
+	for (size_t k = 0; k < tc.n; k++)
+		Py_DECREF(tc.str[k]);
 	Py_XDECREF(out);
 	Py_XDECREF(assign);
 	Py_XDECREF(reasons);
@@ -334,5 +365,8 @@ static PyMethodDef methods[] = {
 
 int eos_py_add_roles(PyObject *m)
 {
+	for (int r = 0; r < EOS_ROLE_COUNT; r++)
+		if (!role_names[r] && !(role_names[r] = PyUnicode_InternFromString(eos_role_name(r))))
+			return -1;
 	return PyModule_AddFunctions(m, methods);
 }
