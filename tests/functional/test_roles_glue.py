@@ -91,6 +91,7 @@ def runner(tmp_path):
 
     class Runner:
         pillar_dir = pillar
+        master_opts = opts
 
         @staticmethod
         def run(fun, **kw):
@@ -232,3 +233,31 @@ def test_health_check_bad_arguments(loaders):
 
     with pytest.raises(CommandExecutionError, match="'lots'"):
         loaders.modules.eos_cluster.health_check(min_free_bytes="lots")
+
+
+def test_accept_key_follows_pillar(runner):
+    import salt.crypt
+    import salt.key
+
+    def status():
+        keys = salt.key.get_key(runner.master_opts)
+        return (keys.list_status("pre").get("minions_pre", []),
+                keys.list_status("acc").get("minions", []))
+
+    pki = runner.pillar_dir.parent / "pki"
+    _priv, pub = salt.crypt.gen_keys(2048)
+    (pki / "minions_pre" / "newnode").write_text(pub if isinstance(pub, str) else pub.decode())
+    assert status() == (["newnode"], [])
+    # default: eos:cluster:auto_accept is off -> the key stays pending
+    out = runner.run("eos_roles.accept_key", minion_id="newnode")
+    assert out["success"], out["return"]
+    assert out["return"]["accepted"] is False and "salt-key -a newnode" in out["return"]["comment"]
+    assert status() == (["newnode"], [])
+    # on -> accepted
+    (runner.pillar_dir / "top.sls").write_text(yaml.safe_dump({"base": {"*": ["site"]}}))
+    (runner.pillar_dir / "site.sls").write_text(yaml.safe_dump({"eos": {"cluster": {"auto_accept": True}}}))
+    out = runner.run("eos_roles.accept_key", minion_id="newnode")
+    assert out["return"]["accepted"] is True, out["return"]
+    assert status() == ([], ["newnode"])
+    # nothing pending for it any more
+    assert runner.run("eos_roles.accept_key", minion_id="newnode")["return"]["accepted"] is False
