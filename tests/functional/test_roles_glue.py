@@ -261,3 +261,32 @@ def test_accept_key_follows_pillar(runner):
     assert status() == ([], ["newnode"])
     # nothing pending for it any more
     assert runner.run("eos_roles.accept_key", minion_id="newnode")["return"]["accepted"] is False
+
+
+def test_concurrent_applies_are_serialized_and_debounced(runner, tmp_path):
+    """Six joins at once (the orchestration calls apply with settle): one calculation, the other
+    five are covered by it; one consistent pillar."""
+    import threading
+
+    inv = _inventory(tmp_path, 7, name="seven")
+    results, errors = [], []
+
+    def one():
+        try:
+            results.append(runner.run("eos_roles.apply", inventory=inv, settle=2))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors and len(results) == 6
+    assert all(r["success"] for r in results), [r["return"] for r in results]
+    ran = [r["return"] for r in results if "skipped" not in r["return"]]
+    skipped = [r["return"] for r in results if "skipped" in r["return"]]
+    assert len(ran) == 1 and len(skipped) == 5
+    assert all(s["generation"] == 1 and s["assignment"] == ran[0]["assignment"] for s in skipped)
+    data = yaml.safe_load((runner.pillar_dir / "eos_roles.sls").read_text())
+    assert data["eos"]["roles"] == ran[0]["assignment"] and data["eos"]["cluster"]["roles_generation"] == 1
