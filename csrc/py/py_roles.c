@@ -342,8 +342,10 @@ static PyObject *py_roles_rules(PyObject *self, PyObject *arg)
 		if (!rd || eos_py_set_u64(rd, "target", eos_roles_target(r, (size_t)n)) ||
 		    eos_py_set_u64(rd, "cpus", m->cpus) ||
 		    eos_py_set_u64(rd, "mem_bytes", (unsigned long long)m->mem_gib << 30) ||
-		    eos_py_set_u64(rd, "disk_bytes", (unsigned long long)m->disk_gib << 30) ||
-		    eos_py_set(d, eos_role_name(r), rd)) {
+		    eos_py_set_u64(rd, "disk_bytes", (unsigned long long)m->disk_gib << 30)) {
+			Py_XDECREF(rd);
+			Py_CLEAR(d);
+		} else if (eos_py_set(d, eos_role_name(r), rd)) {   /* steals rd */
 			Py_CLEAR(d);
 		}
 	}
