@@ -3,6 +3,7 @@
     (and fires eos/cluster/join/failed); there is no success unless the roles were applied. -#}
 {%- set mid = salt['pillar.get']('eos_join:id') %}
 {%- set settle = salt['pillar.get']('eos_join:settle', salt['pillar.get']('eos:cluster:join_settle', 5)) %}
+{%- set attempts = salt['pillar.get']('eos_join:wait_attempts', 6) %}
 {%- if not mid %}
 eos-join-needs-an-id:
   test.fail_without_changes:
@@ -15,7 +16,7 @@ eos-join-wait-for-minion:
     - tgt_type: list
     - timeout: 10
     - retry:
-        attempts: 6
+        attempts: {{ attempts }}
         interval: 5
 
 eos-join-sync:

@@ -215,3 +215,14 @@ def test_node_join_end_to_end(master, event_listener):
         after = _wait_for_assignment(master, [m.id for m in alive], timeout=60)
         assert after == plan["assignment"]
         assert not _role_state_problems(master, alive, after)   # applied by the run itself
+
+    # A join of a minion that never answers fails the orchestration (no false success) and
+    # fires eos/cluster/join/failed; the assignment stays.
+    start = time.time()
+    ret = master.salt_run_cli(timeout=120).run(
+        "state.orchestrate", "orchestration.node_addition",
+        'pillar={"eos_join": {"id": "eos-ghost", "wait_attempts": 1}}')
+    assert ret.returncode != 0, ret
+    _wait_for_event(event_listener, master, "eos/cluster/join/failed",
+                    lambda d: d.get("id") == "eos-ghost", start, 30)
+    assert yaml.safe_load((master.eos_pillar / "eos_roles.sls").read_text())["eos"]["roles"] == after
