@@ -129,6 +129,28 @@ def ex_lv_expansion_paths(work):
     attempt(eos.lv_expansion_paths, "eos-no-such-vg", "lv")
 
 
+def ex_expand(work):
+    state = os.path.join(work, "state")
+    for target, size in (("/", "-5G"), ("/", "garbage"), ("vg0/lv1; rm -rf /", None),
+                         ("vg0/lv;x", None), ("garbage", None), (work, None),
+                         (os.path.join(work, "missing"), None), ("/proc", "max")):
+        expect_oserror(eos.expand, target, size, state_dir=state)
+    expect_oserror(eos.expand, os.fsencode(work), "+1G", True, state_dir=state)
+    attempt(eos.expand, "/", "max", True, state_dir=state, on_event=lambda *a: None)
+    try:
+        eos.expand("/", state_dir=state, on_event=42)
+    except TypeError:
+        pass
+
+
+def ex_expand_growers(work):
+    expect_oserror(eos.xfs_geometry, work)
+    expect_oserror(eos.xfs_grow, work, 1)
+    expect_oserror(eos.loop_set_capacity, os.path.join(work, "missing"))
+    eos.ext4_can_grow_online()
+    eos.lvm_dm_available()
+
+
 def ex_roles_calculate(work):
     gib = 1 << 30
     nodes = [{"id": f"n{i}", "cpus": 2 + i % 8, "mem_bytes": (4 + i) * gib, "disk_bytes": i * 100 * gib,
@@ -167,6 +189,12 @@ EXERCISES = {
     "analyze": ex_analyze,
     "watch": ex_watch,
     "lv_expansion_paths": ex_lv_expansion_paths,
+    "expand": ex_expand,
+    "xfs_geometry": ex_expand_growers,
+    "xfs_grow": ex_expand_growers,
+    "loop_set_capacity": ex_expand_growers,
+    "ext4_can_grow_online": ex_expand_growers,
+    "lvm_dm_available": ex_expand_growers,
     "roles_calculate": ex_roles_calculate,
     "roles_rules": ex_roles_rules,
     "health_clock": ex_health,
