@@ -172,6 +172,30 @@ def ex_expand_growers(work):
     eos.lvm_dm_available()
 
 
+def ex_roles_calculate(work):
+    gib = 1 << 30
+    nodes = [{"id": f"n{i}", "cpus": 2 + i % 8, "mem_bytes": (4 + i) * gib, "disk_bytes": i * 100 * gib,
+              "public": i == 3, "zone": "abc"[i % 3]} for i in range(12)]
+    plan = eos.roles_calculate(nodes)
+    eos.roles_calculate(nodes[2:], plan["assignment"])
+    eos.roles_calculate([dict(n, cpus=1) for n in nodes[:3]])   # fallbacks with warnings
+    for bad, cur in (([], None), (nodes + nodes[:1], None), ([{"cpus": 1}], None),
+                     (nodes, {"n1": ["kernel"]}), (nodes, ["n1"]), ([dict(nodes[0], cpus="x")], None)):
+        expect_oserror(eos.roles_calculate, bad, cur)
+
+
+def ex_roles_rules(work):
+    for n in (0, 1, 7, 15):
+        eos.roles_rules(n)
+    expect_oserror(eos.roles_rules, -1)
+
+
+def ex_health(work):
+    eos.health_clock()
+    eos.health_disk(work)
+    expect_oserror(eos.health_disk, os.path.join(work, "missing"))
+
+
 EXERCISES = {
     "cleanup_plan": ex_cleanup,
     "cleanup_apply": ex_cleanup,
@@ -195,6 +219,10 @@ EXERCISES = {
     "loop_set_capacity": ex_expand_growers,
     "ext4_can_grow_online": ex_expand_growers,
     "lvm_dm_available": ex_expand_growers,
+    "roles_calculate": ex_roles_calculate,
+    "roles_rules": ex_roles_rules,
+    "health_clock": ex_health,
+    "health_disk": ex_health,
 }
 
 

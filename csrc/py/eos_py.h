@@ -36,5 +36,7 @@ int eos_py_add_walk(PyObject *m);
 int eos_py_add_analyze(PyObject *m);
 int eos_py_add_cleanup(PyObject *m);
 int eos_py_add_expand(PyObject *m);
+int eos_py_add_roles(PyObject *m);
+int eos_py_add_health(PyObject *m);
 
 #endif

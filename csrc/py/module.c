@@ -11,6 +11,8 @@ static const eos_py_adder adders[] = {
 	eos_py_add_analyze,
 	eos_py_add_cleanup,
 	eos_py_add_expand,
+	eos_py_add_roles,
+	eos_py_add_health,
 };
 
 static struct PyModuleDef moduledef = {

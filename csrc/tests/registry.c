@@ -23,6 +23,7 @@ void test_expand_arith(void);
 void test_expand_names(void);
 void test_expand_ext_sb(void);
 void test_expand_refusals(void);
+void test_roles(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -45,5 +46,6 @@ const struct eos_test eos_tests[] = {
 	{"expand_names", test_expand_names},
 	{"expand_ext_sb", test_expand_ext_sb},
 	{"expand_refusals", test_expand_refusals},
+	{"roles", test_roles},
 	{NULL, NULL},
 };
