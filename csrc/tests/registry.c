@@ -7,11 +7,13 @@ void test_size_parse(void);
 void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
+void test_rados(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
 	{"size_format", test_size_format},
 	{"spawn", test_spawn},
 	{"json", test_json},
+	{"rados", test_rados},
 	{NULL, NULL},
 };
