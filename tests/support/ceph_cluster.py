@@ -225,12 +225,18 @@ keyring = {self.keyring}
                         and om.get("num_up_osds") == om.get("num_osds")
                         and fs.get("up", 0) >= 1
                         and any(s.get("status") == "up:active" for s in fs.get("by_rank", []))
-                        and all(s["state_name"] == "active+clean"
-                                for s in p.get("pgmap", {}).get("pgs_by_state", []))):
+                        and self._pgs_clean(p.get("pgmap", {}))):
                     return p
             time.sleep(0.5)
         raise CephError(f"cluster not healthy after {timeout}s: "
                         f"{json.dumps(last and last.get('health'))[:3000]}")
+
+    @staticmethod
+    def _pgs_clean(pgmap):
+        """Every PG active+clean, and the mgr already reporting them and the capacity."""
+        clean = sum(s["count"] for s in pgmap.get("pgs_by_state", [])
+                    if s["state_name"] == "active+clean")
+        return pgmap.get("bytes_total", 0) > 0 and 0 < pgmap.get("num_pgs", 0) == clean
 
     def wait_for(self, pred, timeout=30, what="condition"):
         deadline = time.monotonic() + timeout
