@@ -93,10 +93,16 @@ void eos_rados_close(struct eos_rados *c)
 int eos_rados_mon_command(struct eos_rados *c, const char *cmd, struct eos_buf *out,
 			  struct eos_err *e)
 {
+	return eos_rados_mon_command_in(c, cmd, "", 0, out, e);
+}
+
+int eos_rados_mon_command_in(struct eos_rados *c, const char *cmd, const char *in, size_t inlen,
+			     struct eos_buf *out, struct eos_err *e)
+{
 	const char *cmds[1] = {cmd};
 	char *outbuf = NULL, *outs = NULL;
 	size_t outlen = 0, outslen = 0;
-	int r = rados_mon_command(c->cluster, cmds, 1, "", 0, &outbuf, &outlen, &outs, &outslen);
+	int r = rados_mon_command(c->cluster, cmds, 1, in, inlen, &outbuf, &outlen, &outs, &outslen);
 	if (r < 0) {
 		r = eos_fail_sys(e, r, "", "rados_mon_command %s: %.*s", cmd, (int)(outslen > 1024 ? 1024 : outslen),
 				 outs ? outs : "");

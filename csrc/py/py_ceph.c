@@ -2,11 +2,13 @@
  * arguments conf=, keyring=, name= ("client.admin"), mon_host=, timeout= (seconds, 10), and
  * connects, works and disconnects with the GIL released. */
 #include "eos_py.h"
+#include "eos/ceph_deploy.h"
 #include "eos/cephfs.h"
 #include "eos/rados.h"
 
 #define CONN_KW "conf", "keyring", "name", "mon_host", "timeout"
-#define CONN_FMT "$zzzzi"
+#define CONN_FMT_KW "zzzzi"
+#define CONN_FMT "$" CONN_FMT_KW
 #define CONN_ARGS(o) &(o).conf, &(o).keyring, &(o).name, &(o).mon_host, &(o).timeout_s
 
 static int conn_open(struct eos_ceph_opts *o, struct eos_rados **c)
@@ -486,6 +488,91 @@ static PyObject *py_cephfs_unlink(PyObject *self, PyObject *args, PyObject *kw)
 	Py_RETURN_NONE;
 }
 
+/* ---- adding daemons ------------------------------------------------------------------- */
+
+enum deploy_kind { DEPLOY_OSD, DEPLOY_MON, DEPLOY_MDS };
+
+static PyObject *deploy(enum deploy_kind kind, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = {"target", "data_root", "public_addr", "crush_weight", "test", "wait",
+				 CONN_KW, NULL};
+	struct eos_ceph_opts o = {0};
+	struct eos_ceph_deploy d = EOS_CEPH_DEPLOY_INIT;
+	struct eos_ceph_deploy_result res;
+	struct eos_err e;
+	PyObject *target, *dict;
+	int r;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|$zzdpi" CONN_FMT_KW ":ceph_deploy", kwlist,
+					 eos_py_path, &target, &d.data_root, &d.public_addr,
+					 &d.crush_weight, &d.test, &d.wait_s, CONN_ARGS(o)))
+		return NULL;
+	const char *t = PyBytes_AS_STRING(target);
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	if (kind == DEPLOY_OSD)
+		r = eos_ceph_osd_add(&o, t, &d, &res, &e);
+	else if (kind == DEPLOY_MON)
+		r = eos_ceph_mon_add(&o, t, &d, &res, &e);
+	else
+		r = eos_ceph_mds_add(&o, t, &d, &res, &e);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(target);
+	if (r < 0)
+		return eos_py_raise(&e);
+	dict = PyDict_New();
+	if (!dict || eos_py_set_str(dict, "daemon", res.daemon) ||
+	    eos_py_set_str(dict, "action", res.action) || eos_py_set_fsstr(dict, "data", res.data) ||
+	    eos_py_set_bool(dict, "test", d.test))
+		Py_CLEAR(dict);
+	return dict;
+}
+
+static PyObject *py_ceph_fs_add(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"fs_name", "metadata_pool", "data_pool", "test", CONN_KW, NULL};
+	struct eos_ceph_opts o = {0};
+	struct eos_ceph_deploy d = EOS_CEPH_DEPLOY_INIT;
+	struct eos_ceph_deploy_result res;
+	struct eos_err e;
+	const char *name, *meta, *data;
+	PyObject *dict;
+	int r;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "sss|$p" CONN_FMT_KW ":ceph_fs_add", kwlist, &name,
+					 &meta, &data, &d.test, CONN_ARGS(o)))
+		return NULL;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	r = eos_ceph_fs_add(&o, name, meta, data, &d, &res, &e);
+	Py_END_ALLOW_THREADS
+	if (r < 0)
+		return eos_py_raise(&e);
+	dict = PyDict_New();
+	if (!dict || eos_py_set_str(dict, "fs", res.daemon + 3) ||
+	    eos_py_set_str(dict, "action", res.action) || eos_py_set_str(dict, "pools", res.data) ||
+	    eos_py_set_bool(dict, "test", d.test))
+		Py_CLEAR(dict);
+	return dict;
+}
+
+static PyObject *py_ceph_osd_add(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	return deploy(DEPLOY_OSD, args, kw);
+}
+
+static PyObject *py_ceph_mon_add(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	return deploy(DEPLOY_MON, args, kw);
+}
+
+static PyObject *py_ceph_mds_add(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	return deploy(DEPLOY_MDS, args, kw);
+}
+
 #define CONN_DOC "Connection (keyword-only): conf=, keyring=, name='client.admin', mon_host=, timeout=10 (s)."
 #define M(n, f, doc) {n, (PyCFunction)(void (*)(void))f, METH_VARARGS | METH_KEYWORDS, doc "\n\n" CONN_DOC}
 
@@ -511,6 +598,19 @@ static PyMethodDef methods[] = {
 	  "cephfs_read(path, max_bytes=1MiB, fs_name=None, *, conn...) -> bytes (libcephfs)."),
 	M("cephfs_unlink", py_cephfs_unlink,
 	  "cephfs_unlink(path, fs_name=None, *, conn...): remove a file (libcephfs)."),
+	M("ceph_osd_add", py_ceph_osd_add,
+	  "ceph_osd_add(device, *, data_root='/var/lib/ceph/osd', crush_weight=-1, test=False,\n"
+	  "             wait=60, conn...) -> {daemon, action, data}: a bluestore OSD on a device\n"
+	  "or file, created or started unless it runs (action 'create', 'start' or 'none')."),
+	M("ceph_mon_add", py_ceph_mon_add,
+	  "ceph_mon_add(id, *, public_addr, data_root='/var/lib/ceph/mon', test=False, wait=60,\n"
+	  "             conn...) -> {daemon, action, data}: a monitor joined to the quorum."),
+	M("ceph_mds_add", py_ceph_mds_add,
+	  "ceph_mds_add(id, *, data_root='/var/lib/ceph/mds', test=False, wait=60, conn...)\n"
+	  "-> {daemon, action, data}: an MDS (active or standby)."),
+	M("ceph_fs_add", py_ceph_fs_add,
+	  "ceph_fs_add(fs_name, metadata_pool, data_pool, *, test=False, conn...)\n"
+	  "-> {fs, action, pools, test}: a CephFS with its pools, created unless it exists."),
 	{NULL, NULL, 0, NULL},
 };
 

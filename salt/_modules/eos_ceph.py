@@ -150,3 +150,118 @@ def pool_create(pool, test=False, conf=None, keyring=None, name=None, mon_host=N
         return {"pool": pool, "changes": {"created": pool}, "test": True}
     created = _call(eos.ceph_pool_create, pool, **conn)
     return {"pool": pool, "changes": {"created": pool} if created else {}}
+
+
+def _deploy(fn, target, test, data_root, kwargs, **extra):
+    conn = _conn(kwargs)
+    if data_root is None:
+        data_root = __salt__["config.get"](f"eos:ceph:{fn}_data_root", None)
+    args = {"test": bool(test), **extra}
+    if data_root:
+        args["data_root"] = str(data_root)
+    if wait := __salt__["config.get"]("eos:ceph:wait", None):
+        args["wait"] = int(wait)
+    res = _call(getattr(eos, f"ceph_{fn}_add"), target, **args, **conn)
+    res["changes"] = {} if res["action"] == "none" else {res["daemon"]: res["action"]}
+    return res
+
+
+def osd_add(device, crush_weight=None, data_root=None, test=False, conf=None, keyring=None,
+            name=None, mon_host=None, timeout=None):
+    """
+    Prepare and start a bluestore OSD on a local block device or file (``ceph osd new``,
+    ``ceph-osd --mkfs``, ``auth add`` with a key made for it, start, wait until it is up).
+    Idempotent: an OSD whose data directory already points at the device is left alone when
+    it is up and started when it is down. ``test=True`` changes nothing and reports the plan.
+
+    Returns ``{daemon, action (create/start/none), data, test, changes}``.
+
+    device
+        the block device or file (a file must be large enough for bluestore: about 10 GiB
+        apparent size; sparse is fine)
+    crush_weight
+        initial CRUSH weight (default: by size, as Ceph does; 0 keeps data off it)
+    data_root
+        where ``ceph-<id>`` data directories live (default pillar
+        ``eos:ceph:osd_data_root``, else /var/lib/ceph/osd)
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.osd_add /dev/sdb
+        salt 'node2' eos_ceph.osd_add /dev/sdb test=True
+    """
+    extra = {}
+    if crush_weight is not None:
+        try:
+            extra["crush_weight"] = float(crush_weight)
+        except (TypeError, ValueError):
+            raise CommandExecutionError(f"crush_weight must be a number, not {crush_weight!r}")
+        if extra["crush_weight"] < 0:
+            raise CommandExecutionError(f"crush_weight must be >= 0, not {crush_weight!r}")
+    return _deploy("osd", device, test, data_root, locals(), **extra)
+
+
+def mon_add(mon_id, public_addr, data_root=None, test=False, conf=None, keyring=None, name=None,
+            mon_host=None, timeout=None):
+    """
+    Add a monitor on this host: the current monmap and the ``mon.`` key are fetched from the
+    cluster, ``ceph-mon --mkfs``, started on ``public_addr``, then waited for in quorum.
+    Idempotent (in quorum: nothing; data here but not running: started). ``test=True``
+    changes nothing.
+
+    Returns ``{daemon, action (create/start/none), data, test, changes}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.mon_add node2 v2:10.0.0.2:3300
+        salt 'node2' eos_ceph.mon_add node2 v2:10.0.0.2:3300 test=True
+    """
+    return _deploy("mon", str(mon_id), test, data_root, locals(), public_addr=str(public_addr))
+
+
+def mds_add(mds_id, data_root=None, test=False, conf=None, keyring=None, name=None,
+            mon_host=None, timeout=None):
+    """
+    Add an MDS on this host (key made with ``auth get-or-create`` and written 0600, daemon
+    started, waited for in the MDS map: active when a file system needs one, else standby).
+    Idempotent; ``test=True`` changes nothing.
+
+    Returns ``{daemon, action (create/start/none), data, test, changes}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.mds_add node2
+    """
+    return _deploy("mds", str(mds_id), test, data_root, locals())
+
+
+def fs_add(fs_name="cephfs", metadata_pool=None, data_pool=None, test=False, conf=None,
+           keyring=None, name=None, mon_host=None, timeout=None):
+    """
+    A CephFS file system with its metadata and data pools (``<fs_name>_metadata`` and
+    ``<fs_name>_data`` unless given), each created when missing, then ``fs new``. A file
+    system of that name on other pools is an error. ``test=True`` changes nothing.
+
+    Returns ``{fs, action (create/none), pools, test, changes}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node1' eos_ceph.fs_add cephfs
+        salt 'node1' eos_ceph.fs_add cephfs test=True
+    """
+    conn = _conn(locals())
+    fs_name = str(fs_name)
+    metadata_pool = str(metadata_pool or f"{fs_name}_metadata")
+    data_pool = str(data_pool or f"{fs_name}_data")
+    res = _call(eos.ceph_fs_add, fs_name, metadata_pool, data_pool, test=bool(test), **conn)
+    res["changes"] = {} if res["action"] == "none" else {
+        fs_name: {"metadata_pool": metadata_pool, "data_pool": data_pool}}
+    return res

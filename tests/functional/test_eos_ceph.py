@@ -155,9 +155,7 @@ def test_killed_osd_is_reported_down(ceph_salt, ceph_cluster):
         assert {"name": "OSD_DOWN", "severity": "HEALTH_WARN",
                 "message": "1 osds down"} in st["checks"]
     finally:
-        if f"osd.{osd_id}" in ceph_cluster.procs:
-            ceph_cluster.kill(f"osd.{osd_id}")
-        ceph_cluster.ceph("osd", "purge", str(osd_id), "--yes-i-really-mean-it")
+        ceph_cluster.remove_osd(osd_id)
     ceph_cluster.wait_healthy(30)
 
 
@@ -186,3 +184,167 @@ def test_unreachable_monitor_times_out(ceph_salt, ceph_cluster):
         eos.ceph_pools(**conn(ceph_cluster, mon_host=mon, timeout=2))
     with pytest.raises(TimeoutError):
         eos.cephfs_statfs(**conn(ceph_cluster, mon_host=mon, timeout=2))
+
+
+# ---- adding daemons and file systems (write side) ------------------------------------------
+
+
+def test_osd_add_on_a_file_test_mode_then_idempotent(ceph_salt, ceph_cluster, tmp_path):
+    # Bluestore on a sparse 10 GiB file (it needs about that much apparent size); CRUSH
+    # weight 0 keeps the test data on osd.0, so removing this OSD afterwards loses nothing.
+    device = str(tmp_path / "osd-block.img")
+    with open(device, "wb") as f:
+        f.truncate(10 << 30)
+    root = ceph_cluster.path("osd")
+    before = {o["osd"] for o in ceph_cluster.ceph("osd", "dump", fmt_json=True)["osds"]}
+    res = ceph_salt.call("eos_ceph.osd_add", device, "crush_weight=0", f"data_root={root}",
+                         "test=True")
+    assert res.returncode == 0, res
+    assert res.data["action"] == "create" and res.data["changes"] == {"osd.?": "create"}
+    assert {o["osd"] for o in ceph_cluster.ceph("osd", "dump", fmt_json=True)["osds"]} == before
+
+    osd = None
+    try:
+        res = ceph_salt.call("eos_ceph.osd_add", device, "crush_weight=0", f"data_root={root}",
+                             timeout=240)
+        assert res.returncode == 0, res
+        osd = res.data["daemon"]
+        assert res.data["action"] == "create" and res.data["changes"] == {osd: "create"}
+        osd_id = int(osd.split(".")[1])
+        assert osd_id not in before
+        assert os.path.realpath(os.path.join(res.data["data"], "block")) == device
+        assert os.stat(os.path.join(res.data["data"], "keyring")).st_mode & 0o077 == 0
+        dump = {o["osd"]: o for o in ceph_cluster.ceph("osd", "dump", fmt_json=True)["osds"]}
+        assert dump[osd_id]["up"] == 1 and dump[osd_id]["in"] == 1
+        meta = ceph_cluster.ceph("osd", "metadata", str(osd_id), fmt_json=True)
+        assert meta["osd_objectstore"] == "bluestore"
+        assert int(meta["bluestore_bdev_size"]) == 10 << 30    # the capacity the OSD adds
+
+        res = ceph_salt.call("eos_ceph.osd_add", device, "crush_weight=0", f"data_root={root}")
+        assert res.returncode == 0, res
+        assert res.data["action"] == "none" and res.data["changes"] == {}
+        st = ceph_salt.call("eos_ceph.status").data
+        assert st["osds"]["total"] == len(before) + 1 and st["osds"]["up"] == st["osds"]["total"]
+
+        # Stopped: the rerun starts it again instead of making another OSD.
+        assert ceph_cluster.kill_pidfile(osd)
+        ceph_cluster.ceph("osd", "down", str(osd_id))
+        res = ceph_salt.call("eos_ceph.osd_add", device, "crush_weight=0", f"data_root={root}",
+                             timeout=240)
+        assert res.returncode == 0, res
+        assert res.data["action"] == "start" and res.data["changes"] == {osd: "start"}
+        assert ceph_cluster.status()["osdmap"]["num_osds"] == len(before) + 1
+    finally:
+        if osd:
+            ceph_cluster.remove_osd(int(osd.split(".")[1]))
+    ceph_cluster.wait_healthy(60)
+
+
+def test_osd_add_bad_device_is_quoted(ceph_salt, tmp_path):
+    res = ceph_salt.call("eos_ceph.osd_add", str(tmp_path / "no-such-disk"))
+    assert res.returncode != 0
+    assert "no-such-disk" in res.stdout + res.stderr
+    res = ceph_salt.call("eos_ceph.osd_add", str(tmp_path))
+    assert res.returncode != 0
+    assert "neither a block device nor a file" in res.stdout + res.stderr
+
+
+def test_mds_add_becomes_standby(ceph_salt, ceph_cluster):
+    root = ceph_cluster.path("mds")
+    mds = f"s{uuid.uuid4().hex[:6]}"
+    res = ceph_salt.call("eos_ceph.mds_add", mds, f"data_root={root}", "test=True")
+    assert res.returncode == 0, res
+    assert res.data["action"] == "create" and res.data["changes"] == {f"mds.{mds}": "create"}
+    assert ceph_salt.call("eos_ceph.fs_status").data["standbys"] == 0
+    try:
+        res = ceph_salt.call("eos_ceph.mds_add", mds, f"data_root={root}", timeout=180)
+        assert res.returncode == 0, res
+        assert res.data["action"] == "create"
+        assert os.stat(os.path.join(res.data["data"], "keyring")).st_mode & 0o077 == 0
+        fs = ceph_salt.call("eos_ceph.fs_status").data
+        assert fs["standbys"] == 1
+        assert [m["name"] for m in fs["filesystems"][0]["mds"]] == ["a"]
+        res = ceph_salt.call("eos_ceph.mds_add", mds, f"data_root={root}")
+        assert res.returncode == 0 and res.data["action"] == "none", res
+    finally:
+        ceph_cluster.kill_pidfile(f"mds.{mds}")
+        ceph_cluster.ceph("mds", "fail", mds, check=False)
+        ceph_cluster.ceph("fs", "set", "cephfs", "standby_count_wanted", "0")
+    ceph_cluster.wait_healthy(60)
+
+
+def test_mon_add_joins_quorum(ceph_salt, ceph_cluster):
+    from tests.support.ceph_cluster import free_port
+
+    root = ceph_cluster.path("mon")
+    mon = f"m{uuid.uuid4().hex[:6]}"
+    addr = f"v2:127.0.0.1:{free_port()}"
+    res = ceph_salt.call("eos_ceph.mon_add", mon, addr, f"data_root={root}", "test=True")
+    assert res.returncode == 0, res
+    assert res.data["action"] == "create"
+    assert not os.path.exists(os.path.join(root, f"ceph-{mon}"))
+    try:
+        res = ceph_salt.call("eos_ceph.mon_add", mon, addr, f"data_root={root}", timeout=180)
+        assert res.returncode == 0, res
+        assert res.data["changes"] == {f"mon.{mon}": "create"}
+        st = ceph_salt.call("eos_ceph.status").data
+        assert st["mons"]["total"] == 2 and sorted(st["mons"]["quorum"]) == sorted(["a", mon])
+        res = ceph_salt.call("eos_ceph.mon_add", mon, addr, f"data_root={root}")
+        assert res.returncode == 0 and res.data["action"] == "none", res
+    finally:
+        # Out of the monmap first: killing it while it counts would cost the quorum.
+        ceph_cluster.ceph("mon", "remove", mon, check=False, timeout=60)
+        ceph_cluster.kill_pidfile(f"mon.{mon}")
+    assert ceph_cluster.ceph("mon", "dump", fmt_json=True)["mons"][0]["name"] == "a"
+    ceph_cluster.wait_healthy(60)
+
+
+def test_bad_daemon_id_is_quoted(ceph_salt):
+    res = ceph_salt.call("eos_ceph.mds_add", "a b", "test=True")
+    assert res.returncode != 0
+    assert "invalid daemon id 'a b'" in res.stdout + res.stderr
+    res = ceph_salt.call("eos_ceph.mon_add", "m1", "127.0.0.1:1,2", "test=True")
+    assert res.returncode != 0
+    assert "'127.0.0.1:1,2'" in res.stdout + res.stderr
+
+
+def test_fs_present_state(ceph_salt, ceph_cluster):
+    def state(name, test=False):
+        args = ["state.single", "eos_ceph.fs_present", f"name={name}"]
+        if test:
+            args.append("test=True")
+        res = ceph_salt.call(*args, timeout=120)
+        (ret,) = res.data.values()
+        return res, ret
+
+    res, ret = state("cephfs")
+    assert res.returncode == 0, res
+    assert ret["result"] is True and ret["changes"] == {}
+
+    fs = f"fs{uuid.uuid4().hex[:6]}"
+    res, ret = state(fs, test=True)
+    assert ret["result"] is None and ret["changes"] == {
+        fs: {"metadata_pool": f"{fs}_metadata", "data_pool": f"{fs}_data"}}, ret
+    assert f"{fs}_data" not in ceph_cluster.ceph("osd", "pool", "ls", fmt_json=True)
+    try:
+        res, ret = state(fs)
+        assert res.returncode == 0 and ret["result"] is True, ret
+        assert ret["changes"] == {fs: {"metadata_pool": f"{fs}_metadata",
+                                       "data_pool": f"{fs}_data"}}
+        names = [f["name"] for f in ceph_salt.call("eos_ceph.fs_status").data["filesystems"]]
+        assert fs in names
+        res, ret = state(fs)
+        assert ret["result"] is True and ret["changes"] == {}, ret
+    finally:
+        ceph_cluster.ceph("fs", "fail", fs, check=False)
+        ceph_cluster.ceph("fs", "rm", fs, "--yes-i-really-mean-it", check=False)
+        for pool in (f"{fs}_metadata", f"{fs}_data"):
+            ceph_cluster.ceph("osd", "pool", "rm", pool, pool, "--yes-i-really-really-mean-it",
+                              check=False)
+    ceph_cluster.wait_healthy(60)
+
+    res = ceph_salt.call("state.single", "eos_ceph.fs_present", "name=cephfs",
+                         "metadata_pool=other_meta")
+    (ret,) = res.data.values()
+    assert ret["result"] is False and "exists with pools" in ret["comment"]
+    assert "other_meta" not in ceph_cluster.ceph("osd", "pool", "ls", fmt_json=True)

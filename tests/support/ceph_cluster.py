@@ -173,6 +173,11 @@ keyring = {self.keyring}
 
         self.add_osd()
 
+        # The pool ceph-mgr's devicehealth module would make by itself at some moment after
+        # the first OSD is up; made here so the pool set is fixed once start() returns.
+        self.ceph("osd", "pool", "create", "device_health_metrics", "1")
+        self.ceph("osd", "pool", "application", "enable", "device_health_metrics",
+                  "mgr_devicehealth")
         self.ceph("osd", "pool", "create", "cephfs_metadata", "8")
         self.ceph("osd", "pool", "create", "cephfs_data", "8")
         self.ceph("fs", "new", self.fs_name, "cephfs_metadata", "cephfs_data")
@@ -255,6 +260,46 @@ keyring = {self.keyring}
             os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=30)
 
+    def kill_pidfile(self, name, timeout=30):
+        """SIGKILL a daemon that daemonized itself (started by the code under test), found by
+        its pid file in this cluster's run dir; wait until it is gone."""
+        try:
+            with open(self.path("run", f"{name}.pid")) as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError):
+            return False
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if self.conf.encode() not in f.read():
+                    return False        # not one of ours (pid reused)
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            return False
+        deadline = time.monotonic() + timeout
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().split(")")[-1].split()[0] == "Z":
+                        break
+            except OSError:
+                break
+            time.sleep(0.05)
+        return True
+
+    def remove_osd(self, osd_id):
+        """Kill osd.N (ours or self-daemonized), mark it down and purge it from the maps."""
+        name = f"osd.{osd_id}"
+        if name in self.procs:
+            self.kill(name)
+        self.kill_pidfile(name)
+        self.ceph("osd", "down", str(osd_id), check=False)
+        self.ceph("osd", "purge", str(osd_id), "--yes-i-really-mean-it")
+        shutil.rmtree(self.path("osd", f"ceph-{osd_id}"), ignore_errors=True)
+
     def fuse_mount(self, mountpoint):
         os.makedirs(mountpoint, exist_ok=True)
         self.run(["ceph-fuse", "-c", self.conf, "-n", "client.admin", mountpoint], timeout=60)
@@ -277,4 +322,8 @@ keyring = {self.keyring}
                 self.kill(name)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 errors.append(f"{name}: {exc}")
+        # Daemons the code under test started (they daemonize: not our children).
+        for pidfile in os.listdir(self.path("run")):
+            if pidfile.endswith(".pid"):
+                self.kill_pidfile(pidfile[:-4])
         return errors

@@ -31,6 +31,9 @@ void eos_rados_close(struct eos_rados *c);
  * The output goes to out; a non-zero return carries the monitor's status text. */
 int eos_rados_mon_command(struct eos_rados *c, const char *cmd, struct eos_buf *out,
 			  struct eos_err *e);
+/* The same with an input buffer (a keyring for "auth add"). */
+int eos_rados_mon_command_in(struct eos_rados *c, const char *cmd, const char *in, size_t inlen,
+			     struct eos_buf *out, struct eos_err *e);
 /* {"prefix": prefix, "format": "json"} sent and parsed; a prefix starting with '{' is sent
  * as the whole command. */
 int eos_rados_mon_json(struct eos_rados *c, const char *prefix, struct eos_json **out,
