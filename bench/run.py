@@ -1,27 +1,34 @@
 #!/usr/bin/env python3
-"""Run the benchmarks (`make bench`): every bench/bench_*.py, or those named on the command
-line, each in its own process. Each one writes its results into bench/README.md under its own
-heading."""
+"""`make bench`: run every bench/bench_*.py in turn (each writes its own section of
+bench/README.md) and fail when any of them fails. Arguments: names to run only some
+(e.g. `bench/run.py walk`)."""
 import glob
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def main(names):
+def main(argv):
     scripts = sorted(glob.glob(os.path.join(HERE, "bench_*.py")))
-    if names:
-        scripts = [s for s in scripts if os.path.basename(s)[6:-3] in names]
+    if argv:
+        scripts = [s for s in scripts if os.path.basename(s)[len("bench_"):-len(".py")] in argv]
     failed = []
     for script in scripts:
-        print(f"== {os.path.basename(script)}", flush=True)
-        if subprocess.run([sys.executable, script]).returncode:
-            failed.append(os.path.basename(script))
+        name = os.path.basename(script)
+        print(f"== {name}", flush=True)
+        t = time.monotonic()
+        rc = subprocess.call([sys.executable, script], cwd=os.path.dirname(HERE))
+        print(f"== {name}: {'ok' if rc == 0 else f'FAILED ({rc})'} in {time.monotonic() - t:.0f} s", flush=True)
+        if rc:
+            failed.append(name)
     if failed:
-        sys.exit(f"failed: {', '.join(failed)}")
+        print("failed: " + ", ".join(failed))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

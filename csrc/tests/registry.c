@@ -8,6 +8,16 @@ void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
 void test_rados(void);
+void test_mounts(void);
+void test_blockdev(void);
+void test_blkid_probe(void);
+void test_lvm_report(void);
+void test_probe(void);
+void test_walk(void);
+void test_thresholds(void);
+void test_growth(void);
+void test_analyze(void);
+void test_watch(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -15,5 +25,15 @@ const struct eos_test eos_tests[] = {
 	{"spawn", test_spawn},
 	{"json", test_json},
 	{"rados", test_rados},
+	{"mounts", test_mounts},
+	{"blockdev", test_blockdev},
+	{"blkid_probe", test_blkid_probe},
+	{"lvm_report", test_lvm_report},
+	{"probe", test_probe},
+	{"walk", test_walk},
+	{"thresholds", test_thresholds},
+	{"growth", test_growth},
+	{"analyze", test_analyze},
+	{"watch", test_watch},
 	{NULL, NULL},
 };
