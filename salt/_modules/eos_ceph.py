@@ -265,3 +265,36 @@ def fs_add(fs_name="cephfs", metadata_pool=None, data_pool=None, test=False, con
     res["changes"] = {} if res["action"] == "none" else {
         fs_name: {"metadata_pool": metadata_pool, "data_pool": data_pool}}
     return res
+
+
+CEPHFS_FSTYPES = ("ceph", "fuse.ceph-fuse", "fuse.ceph")
+
+
+def expand(path, device, crush_weight=None, data_root=None, test=False, conf=None,
+           keyring=None, name=None, mon_host=None, timeout=None):
+    """
+    Expand the CephFS that ``path`` is on: a CephFS grows by OSD capacity, so this adds (or
+    starts) a bluestore OSD on ``device`` on this host (see ``eos_ceph.osd_add``). A path on
+    any other file system is an error naming its type. ``test=True`` changes nothing.
+
+    Returns the ``osd_add`` result plus ``path``, ``fstype`` and ``size_before`` (bytes, from
+    statvfs of the mount).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.expand /mnt/cephfs /dev/sdc
+    """
+    try:
+        use = eos.usage(str(path))
+    except OSError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+    if use["fstype"] not in CEPHFS_FSTYPES:
+        raise CommandExecutionError(
+            f"{path!r} is on {use['fstype']} ({use['target']}), not CephFS: nothing to add OSDs to")
+    res = osd_add(device, crush_weight=crush_weight, data_root=data_root, test=test, conf=conf,
+                  keyring=keyring, name=name, mon_host=mon_host, timeout=timeout)
+    res.update({"path": str(path), "fstype": use["fstype"], "mount": use["target"],
+                "size_before": use["size"]})
+    return res

@@ -3,6 +3,7 @@ real Salt (salt-call --local with the cluster in pillar) and through the binding
 libcephfs), with CephFS I/O checked both ways against a ceph-fuse mount."""
 import json
 import os
+import time
 import uuid
 
 import pytest
@@ -348,3 +349,48 @@ def test_fs_present_state(ceph_salt, ceph_cluster):
     (ret,) = res.data.values()
     assert ret["result"] is False and "exists with pools" in ret["comment"]
     assert "other_meta" not in ceph_cluster.ceph("osd", "pool", "ls", fmt_json=True)
+
+
+def test_expand_on_a_cephfs_mount_adds_osd_capacity(ceph_salt, ceph_cluster, tmp_path):
+    mnt = ceph_cluster.fuse_mount(str(tmp_path / "cephfs"))
+    device = str(tmp_path / "grow-block.img")
+    with open(device, "wb") as f:
+        f.truncate(10 << 30)
+    osd = None
+    try:
+        before = os.statvfs(mnt)
+        before_bytes = before.f_blocks * before.f_frsize
+        res = ceph_salt.call("eos_ceph.expand", mnt, device,
+                             f"data_root={ceph_cluster.path('osd')}", "test=True")
+        assert res.returncode == 0, res
+        assert res.data["action"] == "create" and res.data["fstype"] == "fuse.ceph-fuse"
+        assert res.data["size_before"] == before_bytes
+        res = ceph_salt.call("eos_ceph.expand", mnt, device,
+                             f"data_root={ceph_cluster.path('osd')}", timeout=240)
+        assert res.returncode == 0, res
+        osd = res.data["daemon"]
+        assert res.data["changes"] == {osd: "create"}
+        # The file system's size (the data pool's max_avail) follows once the mgr reports it.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            st = os.statvfs(mnt)
+            if st.f_blocks * st.f_frsize > before_bytes + (4 << 30):
+                break
+            time.sleep(1)
+        assert st.f_blocks * st.f_frsize > before_bytes + (4 << 30), (before_bytes, st)
+        assert eos.cephfs_statfs(**conn(ceph_cluster))["total_bytes"] > before_bytes + (4 << 30)
+    finally:
+        ceph_cluster.fuse_umount(mnt)
+        if osd:
+            # Drain it (its CRUSH weight moved PGs onto it), then remove it.
+            osd_id = osd.split(".")[1]
+            ceph_cluster.ceph("osd", "out", osd_id)
+            ceph_cluster.drain_osd(int(osd_id), timeout=180)
+            ceph_cluster.remove_osd(int(osd_id))
+    ceph_cluster.wait_healthy(60)
+
+
+def test_expand_refuses_a_path_not_on_cephfs(ceph_salt, tmp_path):
+    res = ceph_salt.call("eos_ceph.expand", str(tmp_path), str(tmp_path / "x.img"), "test=True")
+    assert res.returncode != 0
+    assert "not CephFS" in res.stdout + res.stderr

@@ -290,6 +290,20 @@ keyring = {self.keyring}
             time.sleep(0.05)
         return True
 
+    def drain_osd(self, osd_id, timeout=180):
+        """After `osd out`: wait (bounded) until no PG lives on the OSD any more and every PG
+        is active+clean again, so removing it loses nothing (pools here have size 1)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pgs = self.ceph("pg", "ls-by-osd", str(osd_id), fmt_json=True, check=False)
+            on_it = pgs.get("pg_stats", []) if isinstance(pgs, dict) else pgs
+            st = self.ceph("status", fmt_json=True, check=False)
+            if (isinstance(on_it, list) and not on_it and isinstance(st, dict)
+                    and self._pgs_clean(st.get("pgmap", {}))):
+                return
+            time.sleep(1)
+        raise CephError(f"osd.{osd_id} not drained after {timeout}s")
+
     def remove_osd(self, osd_id):
         """Kill osd.N (ours or self-daemonized), mark it down and purge it from the maps."""
         name = f"osd.{osd_id}"
