@@ -637,3 +637,308 @@ out:
 	eos_rados_close(c);
 	return r;
 }
+
+/* ---- manager ------------------------------------------------------------------------- */
+
+/* 1 when a mgr of this name is active or standby. */
+static int mgr_known(struct eos_rados *c, const char *id, struct eos_err *e)
+{
+	struct eos_json *j = NULL;
+	int r = eos_rados_mon_json(c, "mgr dump", &j, e);
+	if (r < 0)
+		return r;
+	const char *active = eos_json_str(j, "active_name");
+	const struct eos_json *avail = eos_json_get(j, "available");
+	r = active && strcmp(active, id) == 0 && avail && avail->boolean;
+	const struct eos_json *sb = eos_json_get(j, "standbys");
+	for (const struct eos_json *it = sb ? sb->child : NULL; it && !r; it = it->next) {
+		const char *name = eos_json_str(it, "name");
+		r = name && strcmp(name, id) == 0;
+	}
+	eos_json_free(j);
+	return r;
+}
+
+int eos_ceph_mgr_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
+		     struct eos_ceph_deploy_result *res, struct eos_err *e)
+{
+	const char *root = d->data_root && *d->data_root ? d->data_root : "/var/lib/ceph/mgr";
+	char dir[EOS_PATH_MAX], keyring[EOS_PATH_MAX], daemon[64], cmd[512];
+	struct eos_rados *c = NULL;
+	struct eos_buf out = EOS_BUF_INIT;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = check_id("daemon id", id, e);
+	if (r < 0)
+		return r;
+	snprintf(daemon, sizeof(daemon), "mgr.%s", id);
+	if (pathf(e, dir, sizeof(dir), "%s/" CLUSTER "-%s", root, id) < 0 ||
+	    pathf(e, keyring, sizeof(keyring), "%s/keyring", dir) < 0)
+		return -e->code;
+	r = eos_rados_connect(o, &c, e);
+	if (r < 0)
+		return r;
+	r = mgr_known(c, id, e);
+	if (r < 0)
+		goto out;
+	if (r == 1) {
+		result_set(res, daemon, "none", dir);
+		r = 0;
+		goto out;
+	}
+	result_set(res, daemon, access(keyring, F_OK) == 0 ? "start" : "create", dir);
+	if (d->test) {
+		r = 0;
+		goto out;
+	}
+	if (res->action[0] == 'c') {
+		r = mkdir_p(dir, 0700, e);
+		if (r < 0)
+			goto out;
+		snprintf(cmd, sizeof(cmd),
+			 "{\"prefix\": \"auth get-or-create\", \"entity\": \"mgr.%s\", \"caps\": "
+			 "[\"mon\", \"allow profile mgr\", \"osd\", \"allow *\", \"mds\", \"allow *\"]}", id);
+		r = eos_rados_mon_command(c, cmd, &out, e);
+		if (r < 0)
+			goto out;
+		r = write_secret(keyring, out.data ? out.data : "", out.len, e);
+		if (r < 0)
+			goto out;
+	}
+	{
+		const char *run[] = {"--mgr-data", dir, "--keyring", keyring, NULL};
+		r = daemon_run(o, "ceph-mgr", id, run, 120000, e);
+		if (r < 0)
+			goto out;
+	}
+	{
+		long long deadline = now_ms() + (long long)(d->wait_s > 0 ? d->wait_s : 60) * 1000;
+		while ((r = mgr_known(c, id, e)) == 0 && now_ms() < deadline)
+			usleep(250 * 1000);
+		if (r == 0)
+			r = eos_fail(e, ETIMEDOUT, "", "mgr.%s started but not in the mgr map after %d s",
+				     id, d->wait_s > 0 ? d->wait_s : 60);
+		else if (r == 1)
+			r = 0;
+	}
+out:
+	eos_buf_free(&out);
+	eos_rados_close(c);
+	return r;
+}
+
+/* ---- bootstrap ----------------------------------------------------------------------- */
+
+static int run_tool(const char *const argv[], struct eos_err *e)
+{
+	struct eos_run run = EOS_RUN_INIT;
+	run.timeout_ms = 120000;
+	int r = eos_spawn_ok(argv, &run, e);
+	eos_run_free(&run);
+	return r;
+}
+
+int eos_ceph_bootstrap(const struct eos_ceph_bootstrap *b, struct eos_ceph_deploy_result *res,
+		       char *fsid, size_t fsid_len, struct eos_err *e)
+{
+	const char *root = b->mon_root && *b->mon_root ? b->mon_root : "/var/lib/ceph/mon";
+	const char *run_dir = b->run_dir && *b->run_dir ? b->run_dir : "/var/run/ceph";
+	const char *log_dir = b->log_dir && *b->log_dir ? b->log_dir : "/var/log/ceph";
+	char dir[EOS_PATH_MAX], monkey[EOS_PATH_MAX], monmap[EOS_PATH_MAX], daemon[64], addrv[256],
+		uuid[40], buf[EOS_PATH_MAX];
+	struct eos_ceph_opts o = {.conf = b->conf, .keyring = b->admin_keyring, .timeout_s = 10};
+	struct eos_rados *c = NULL;
+	struct eos_buf text = EOS_BUF_INIT;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (fsid_len)
+		fsid[0] = '\0';
+	r = check_id("daemon id", b->mon_id, e);
+	if (r < 0)
+		return r;
+	if (!b->conf || !*b->conf || !b->admin_keyring || !*b->admin_keyring)
+		return eos_fail(e, EINVAL, "", "bootstrap: conf and admin_keyring paths are required");
+	if (!b->public_addr || !*b->public_addr || strpbrk(b->public_addr, " ,[]\n"))
+		return eos_fail(e, EINVAL, "", "bootstrap: invalid address '%s' (want e.g. "
+				"v2:10.0.0.1:3300)", b->public_addr ? b->public_addr : "");
+	if (b->extra && strchr(b->extra, '['))
+		return eos_fail(e, EINVAL, "", "bootstrap: extra conf must be [global] lines only");
+	snprintf(addrv, sizeof(addrv), "[%s]", b->public_addr);
+	snprintf(daemon, sizeof(daemon), "mon.%s", b->mon_id);
+	if (pathf(e, dir, sizeof(dir), "%s/" CLUSTER "-%s", root, b->mon_id) < 0 ||
+	    pathf(e, monkey, sizeof(monkey), "%s/." CLUSTER "-%s.keyring.tmp", root, b->mon_id) < 0 ||
+	    pathf(e, monmap, sizeof(monmap), "%s/." CLUSTER "-%s.monmap.tmp", root, b->mon_id) < 0)
+		return -e->code;
+
+	if (access(b->conf, F_OK) == 0) {
+		/* A cluster is configured here: in quorum, or ours to start again. */
+		struct eos_buf conf = EOS_BUF_INIT;
+		if (eos_buf_read_file(&conf, AT_FDCWD, b->conf) == 0) {
+			const char *f = strstr(conf.data, "fsid = ");
+			if (f && fsid_len)
+				snprintf(fsid, fsid_len, "%.36s", f + 7);
+		}
+		eos_buf_free(&conf);
+		if (pathf(e, buf, sizeof(buf), "%s/keyring", dir) < 0) {
+			r = -e->code;
+			goto out;
+		}
+		if (access(buf, F_OK) != 0) {
+			r = eos_fail(e, EEXIST, b->conf, "bootstrap: %s exists but %s has no monitor "
+				     "data: not bootstrapping over another cluster's config", b->conf, dir);
+			goto out;
+		}
+		o.timeout_s = 3;
+		if (eos_rados_connect(&o, &c, e) == 0 && mon_state(c, b->mon_id, e) == 3) {
+			result_set(res, daemon, "none", dir);
+			r = 0;
+			goto out;
+		}
+		eos_rados_close(c);
+		c = NULL;
+		o.timeout_s = 10;
+		result_set(res, daemon, "start", dir);
+		if (b->test) {
+			r = 0;
+			goto out;
+		}
+		goto start;
+	}
+	result_set(res, daemon, "create", dir);
+	if (b->test) {
+		r = 0;
+		goto out;
+	}
+	r = read_uuid(uuid, sizeof(uuid), e);
+	if (r < 0)
+		goto out;
+	if (fsid_len)
+		snprintf(fsid, fsid_len, "%s", uuid);
+	{
+		char *dirs[] = {(char *)root, (char *)run_dir, (char *)log_dir};
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(buf, sizeof(buf), "%s", dirs[i]);
+			r = mkdir_p(buf, 0755, e);
+			if (r < 0)
+				goto out;
+		}
+	}
+	{
+		char line[EOS_PATH_MAX + 64];
+		int n = snprintf(line, sizeof(line),
+				 "[global]\nfsid = %s\nmon host = %s\nmon initial members = %s\n"
+				 "auth cluster required = cephx\nauth service required = cephx\n"
+				 "auth client required = cephx\n", uuid, addrv, b->mon_id);
+		r = eos_buf_append(&text, line, (size_t)n);
+		n = snprintf(line, sizeof(line), "run dir = %s\nadmin socket = $run_dir/$cluster-$name.asok\n"
+			     "pid file = $run_dir/$name.pid\n", run_dir);
+		r = r ?: eos_buf_append(&text, line, (size_t)n);
+		n = snprintf(line, sizeof(line), "log file = %s/$cluster-$name.log\n", log_dir);
+		r = r ?: eos_buf_append(&text, line, (size_t)n);
+		if (b->extra && *b->extra) {
+			r = r ?: eos_buf_append(&text, b->extra, strlen(b->extra));
+			r = r ?: eos_buf_append(&text, "\n", 1);
+		}
+		n = snprintf(line, sizeof(line), "\n[client]\nkeyring = %s\n", b->admin_keyring);
+		r = r ?: eos_buf_append(&text, line, (size_t)n);
+		if (r < 0) {
+			r = eos_fail_sys(e, ENOMEM, b->conf, "bootstrap");
+			goto out;
+		}
+	}
+	{
+		/* The keys first (0600), the conf last: its presence means "configured". */
+		const char *k1[] = {"ceph-authtool", "--create-keyring", monkey, "--gen-key", "-n", "mon.",
+				    "--cap", "mon", "allow *", NULL};
+		const char *k2[] = {"ceph-authtool", "--create-keyring", b->admin_keyring, "--gen-key",
+				    "-n", "client.admin", "--cap", "mon", "allow *", "--cap", "osd",
+				    "allow *", "--cap", "mds", "allow *", "--cap", "mgr", "allow *", NULL};
+		const char *k3[] = {"ceph-authtool", monkey, "--import-keyring", b->admin_keyring, NULL};
+		const char *mm[] = {"monmaptool", "--create", "--fsid", uuid, "--addv", b->mon_id, addrv,
+				    monmap, NULL};
+		/* ceph-authtool writes keyrings 0600 itself; chmod again below to be sure. */
+		if ((r = run_tool(k1, e)) < 0 || (r = run_tool(k2, e)) < 0 || (r = run_tool(k3, e)) < 0 ||
+		    (r = run_tool(mm, e)) < 0)
+			goto out;
+		if (chmod(b->admin_keyring, 0600) < 0 || chmod(monkey, 0600) < 0) {
+			r = eos_fail_sys(e, errno, b->admin_keyring, "chmod");
+			goto out;
+		}
+	}
+	r = write_secret(b->conf, text.data, text.len, e);
+	if (r < 0)
+		goto out;
+	chmod(b->conf, 0644);  /* no secrets in it */
+	{
+		const char *mkfs[] = {"--mkfs", "--monmap", monmap, "--keyring", monkey, "--mon-data", dir,
+				      NULL};
+		r = daemon_run(&o, "ceph-mon", b->mon_id, mkfs, 120000, e);
+		unlink(monmap);
+		unlink(monkey);
+		if (r < 0)
+			goto out;
+	}
+start:
+	{
+		const char *run[] = {"--mon-data", dir, "--public-addrv", addrv, NULL};
+		r = daemon_run(&o, "ceph-mon", b->mon_id, run, 120000, e);
+		if (r < 0)
+			goto out;
+	}
+	r = eos_rados_connect(&o, &c, e);
+	if (r < 0)
+		goto out;
+	r = wait_for(c, WAIT_QUORUM, -1, b->mon_id, b->wait_s, e);
+out:
+	eos_buf_free(&text);
+	eos_rados_close(c);
+	return r;
+}
+
+/* ---- client config ------------------------------------------------------------------- */
+
+static int same_content(const char *path, const char *text)
+{
+	struct eos_buf b = EOS_BUF_INIT;
+	int same = eos_buf_read_file(&b, AT_FDCWD, path) == 0 && b.len == strlen(text) &&
+		   memcmp(b.data, text, b.len) == 0;
+	eos_buf_free(&b);
+	return same;
+}
+
+int eos_ceph_write_client(const char *conf, const char *conf_text, const char *keyring,
+			  const char *keyring_text, int test, struct eos_err *e)
+{
+	char dir[EOS_PATH_MAX];
+	struct stat st;
+	int changed = 0, r;
+	const char *paths[2] = {conf, keyring}, *texts[2] = {conf_text, keyring_text};
+	for (int i = 0; i < 2; i++) {
+		if (!paths[i] || paths[i][0] != '/')
+			return eos_fail(e, EINVAL, paths[i] ? paths[i] : "",
+					"write_client: '%s' is not an absolute path", paths[i] ? paths[i] : "");
+		/* The keyring must stay private: a wider mode counts as a change to make. */
+		int private_ok = i == 0 || (stat(paths[i], &st) == 0 && (st.st_mode & 0077) == 0);
+		if (same_content(paths[i], texts[i]) && private_ok)
+			continue;
+		changed = 1;
+		if (test)
+			continue;
+		snprintf(dir, sizeof(dir), "%s", paths[i]);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			r = mkdir_p(dir, 0755, e);
+			if (r < 0)
+				return r;
+		}
+		r = write_secret(paths[i], texts[i], strlen(texts[i]), e);
+		if (r < 0)
+			return r;
+		if (i == 0 && chmod(paths[i], 0644) < 0)
+			return eos_fail_sys(e, errno, paths[i], "chmod(%s)", paths[i]);
+	}
+	return changed;
+}

@@ -490,7 +490,7 @@ static PyObject *py_cephfs_unlink(PyObject *self, PyObject *args, PyObject *kw)
 
 /* ---- adding daemons ------------------------------------------------------------------- */
 
-enum deploy_kind { DEPLOY_OSD, DEPLOY_MON, DEPLOY_MDS };
+enum deploy_kind { DEPLOY_OSD, DEPLOY_MON, DEPLOY_MDS, DEPLOY_MGR };
 
 static PyObject *deploy(enum deploy_kind kind, PyObject *args, PyObject *kw)
 {
@@ -513,6 +513,8 @@ static PyObject *deploy(enum deploy_kind kind, PyObject *args, PyObject *kw)
 		r = eos_ceph_osd_add(&o, t, &d, &res, &e);
 	else if (kind == DEPLOY_MON)
 		r = eos_ceph_mon_add(&o, t, &d, &res, &e);
+	else if (kind == DEPLOY_MGR)
+		r = eos_ceph_mgr_add(&o, t, &d, &res, &e);
 	else
 		r = eos_ceph_mds_add(&o, t, &d, &res, &e);
 	Py_END_ALLOW_THREADS
@@ -573,6 +575,60 @@ static PyObject *py_ceph_mds_add(PyObject *self, PyObject *args, PyObject *kw)
 	return deploy(DEPLOY_MDS, args, kw);
 }
 
+static PyObject *py_ceph_mgr_add(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	return deploy(DEPLOY_MGR, args, kw);
+}
+
+static PyObject *py_ceph_bootstrap(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"mon_id", "public_addr", "conf", "admin_keyring", "mon_root",
+				 "run_dir", "log_dir", "extra", "test", "wait", NULL};
+	struct eos_ceph_bootstrap b = {0};
+	struct eos_ceph_deploy_result res;
+	struct eos_err e;
+	char fsid[64];
+	PyObject *dict;
+	int r;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "ssss|$zzzzpi:ceph_bootstrap", kwlist, &b.mon_id,
+					 &b.public_addr, &b.conf, &b.admin_keyring, &b.mon_root,
+					 &b.run_dir, &b.log_dir, &b.extra, &b.test, &b.wait_s))
+		return NULL;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	r = eos_ceph_bootstrap(&b, &res, fsid, sizeof(fsid), &e);
+	Py_END_ALLOW_THREADS
+	if (r < 0)
+		return eos_py_raise(&e);
+	dict = PyDict_New();
+	if (!dict || eos_py_set_str(dict, "daemon", res.daemon) ||
+	    eos_py_set_str(dict, "action", res.action) || eos_py_set_fsstr(dict, "data", res.data) ||
+	    eos_py_set_str(dict, "fsid", fsid[0] ? fsid : NULL) || eos_py_set_bool(dict, "test", b.test))
+		Py_CLEAR(dict);
+	return dict;
+}
+
+static PyObject *py_ceph_write_client(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"conf", "conf_text", "keyring", "keyring_text", "test", NULL};
+	const char *conf, *conf_text, *keyring, *keyring_text;
+	struct eos_err e;
+	int test = 0, r;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "ssss|$p:ceph_write_client", kwlist, &conf,
+					 &conf_text, &keyring, &keyring_text, &test))
+		return NULL;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	r = eos_ceph_write_client(conf, conf_text, keyring, keyring_text, test, &e);
+	Py_END_ALLOW_THREADS
+	if (r < 0)
+		return eos_py_raise(&e);
+	return PyBool_FromLong(r);
+}
+
 #define CONN_DOC "Connection (keyword-only): conf=, keyring=, name='client.admin', mon_host=, timeout=10 (s)."
 #define M(n, f, doc) {n, (PyCFunction)(void (*)(void))f, METH_VARARGS | METH_KEYWORDS, doc "\n\n" CONN_DOC}
 
@@ -608,6 +664,17 @@ static PyMethodDef methods[] = {
 	M("ceph_mds_add", py_ceph_mds_add,
 	  "ceph_mds_add(id, *, data_root='/var/lib/ceph/mds', test=False, wait=60, conn...)\n"
 	  "-> {daemon, action, data}: an MDS (active or standby)."),
+	M("ceph_mgr_add", py_ceph_mgr_add,
+	  "ceph_mgr_add(id, *, data_root='/var/lib/ceph/mgr', test=False, wait=60, conn...)\n"
+	  "-> {daemon, action, data}: a manager (active or standby)."),
+	{"ceph_bootstrap", (PyCFunction)(void (*)(void))py_ceph_bootstrap, METH_VARARGS | METH_KEYWORDS,
+	 "ceph_bootstrap(mon_id, public_addr, conf, admin_keyring, *, mon_root, run_dir, log_dir,\n"
+	 "               extra=None, test=False, wait=60) -> {daemon, action, data, fsid}\n\n"
+	 "The first monitor of a new cluster: fsid, conf, keys (0600), monmap, mkfs, start, quorum."},
+	{"ceph_write_client", (PyCFunction)(void (*)(void))py_ceph_write_client,
+	 METH_VARARGS | METH_KEYWORDS,
+	 "ceph_write_client(conf, conf_text, keyring, keyring_text, *, test=False) -> bool\n\n"
+	 "Write this host's ceph.conf (0644) and client keyring (0600); True when changed."},
 	M("ceph_fs_add", py_ceph_fs_add,
 	  "ceph_fs_add(fs_name, metadata_pool, data_pool, *, test=False, conn...)\n"
 	  "-> {fs, action, pools, test}: a CephFS with its pools, created unless it exists."),

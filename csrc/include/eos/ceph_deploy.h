@@ -42,4 +42,32 @@ int eos_ceph_fs_add(const struct eos_ceph_opts *o, const char *fs_name, const ch
 		    const char *data_pool, const struct eos_ceph_deploy *d,
 		    struct eos_ceph_deploy_result *res, struct eos_err *e);
 
+/* A manager daemon (key 0600, started, waited for in the mgr map). */
+int eos_ceph_mgr_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
+		     struct eos_ceph_deploy_result *res, struct eos_err *e);
+
+/* The first monitor of a new cluster on this host: fsid, ceph.conf, the mon. and client.admin
+ * keys (ceph-authtool; the admin keyring 0600), monmap (monmaptool), ceph-mon --mkfs, start,
+ * quorum. Idempotent: with conf already there and the monitor in quorum nothing is done; a
+ * stopped one is started. */
+struct eos_ceph_bootstrap {
+	const char *conf;           /* ceph.conf to write */
+	const char *admin_keyring;  /* client.admin keyring to write (0600) */
+	const char *mon_id;
+	const char *public_addr;    /* "v2:10.0.0.1:3300" */
+	const char *mon_root;       /* default /var/lib/ceph/mon */
+	const char *run_dir;        /* default /var/run/ceph */
+	const char *log_dir;        /* default /var/log/ceph */
+	const char *extra;          /* more "key = value" lines for [global], may be NULL */
+	int test, wait_s;
+};
+
+int eos_ceph_bootstrap(const struct eos_ceph_bootstrap *b, struct eos_ceph_deploy_result *res,
+		       char *fsid, size_t fsid_len, struct eos_err *e);
+
+/* This host as a client of the cluster: conf (0644) and the client keyring (0600) as handed
+ * over by the master. Returns 1 when a file changed, 0 when both were already identical. */
+int eos_ceph_write_client(const char *conf, const char *conf_text, const char *keyring,
+			  const char *keyring_text, int test, struct eos_err *e);
+
 #endif
