@@ -298,3 +298,112 @@ def expand(path, device, crush_weight=None, data_root=None, test=False, conf=Non
     res.update({"path": str(path), "fstype": use["fstype"], "mount": use["target"],
                 "size_before": use["size"]})
     return res
+
+
+def _setting(key, value, default=None):
+    if value is None:
+        value = __salt__["config.get"](f"eos:ceph:{key}", None)
+    return default if value is None else value
+
+
+def bootstrap(public_addr=None, mon_id=None, conf=None, keyring=None, mon_data_root=None,
+              run_dir=None, log_dir=None, conf_extra=None, test=False):
+    """
+    Make this host the first monitor of a new cluster: a new fsid, ``conf`` (0644), the
+    ``mon.`` and ``client.admin`` keys (the admin keyring at ``keyring``, 0600), the monmap,
+    ``ceph-mon --mkfs``, start, quorum. Idempotent: a configured host whose monitor is in
+    quorum is left alone; a stopped one is started. ``test=True`` changes nothing.
+
+    Defaults (pillar ``eos:ceph:<key>``): public_addr ``mon_addr``, else ``v2:<first ipv4>:3300``;
+    mon_id the minion id; conf /etc/ceph/ceph.conf; keyring
+    /etc/ceph/ceph.client.admin.keyring; ``conf_extra`` (a dict or ``key = value`` lines)
+    is added to [global].
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node1' eos_ceph.bootstrap v2:10.0.0.1:3300
+    """
+    mon_id = str(_setting("mon_id", mon_id, __grains__["id"]))
+    public_addr = _setting("mon_addr", public_addr)
+    if public_addr is None:
+        ips = [ip for ip in __grains__.get("ipv4", []) if not ip.startswith("127.")]
+        if not ips:
+            raise CommandExecutionError("no public_addr given and no non-loopback IPv4 address")
+        public_addr = f"v2:{ips[0]}:3300"
+    extra = _setting("conf_extra", conf_extra)
+    if isinstance(extra, dict):
+        extra = "\n".join(f"{k} = {v}" for k, v in extra.items())
+    args = {"test": bool(test)}
+    for key, value in (("mon_root", _setting("mon_data_root", mon_data_root)),
+                       ("run_dir", _setting("run_dir", run_dir)),
+                       ("log_dir", _setting("log_dir", log_dir)), ("extra", extra)):
+        if value:
+            args[key] = str(value)
+    if wait := __salt__["config.get"]("eos:ceph:wait", None):
+        args["wait"] = int(wait)
+    res = _call(eos.ceph_bootstrap, mon_id, str(public_addr),
+                str(_setting("conf", conf, "/etc/ceph/ceph.conf")),
+                str(_setting("keyring", keyring, "/etc/ceph/ceph.client.admin.keyring")), **args)
+    res["changes"] = {} if res["action"] == "none" else {res["daemon"]: res["action"]}
+    return res
+
+
+def mgr_add(mgr_id=None, data_root=None, test=False, conf=None, keyring=None, name=None,
+            mon_host=None, timeout=None):
+    """
+    Add a manager on this host (default id: the minion id); idempotent, ``test=True`` aware.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node1' eos_ceph.mgr_add
+    """
+    return _deploy("mgr", str(mgr_id or __grains__["id"]), test, data_root, locals())
+
+
+def client_config(conf=None, keyring=None, name=None, mon_host=None, timeout=None):
+    """
+    What another host needs to join as a client: ``conf_text`` (this host's ceph.conf) and
+    ``keyring_text`` (the client.admin key, fetched from the cluster with ``auth get``). Meant
+    for the eos_ceph runner, which hands them to the other minions over Salt's encrypted
+    channel; nothing is written.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call eos_ceph.client_config
+    """
+    conn = _conn(locals())
+    path = conn.get("conf", "/etc/ceph/ceph.conf")
+    try:
+        with open(path) as f:
+            conf_text = f.read()
+    except OSError as exc:
+        raise CommandExecutionError(f"cannot read {path!r}: {exc}") from exc
+    entity = conn.get("name", "client.admin")
+    keyring_text = _call(eos.ceph_mon_command,
+                         '{"prefix": "auth get", "entity": "%s"}' % entity, **conn)
+    return {"conf_text": conf_text, "keyring_text": keyring_text}
+
+
+def write_client(conf_text, keyring_text, conf=None, keyring=None, test=False):
+    """
+    Write this host's ceph.conf (0644) and client keyring (0600) as handed over by the
+    runner; ``changes`` is empty when both were already there.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.write_client "$CONF" "$KEYRING"
+    """
+    conf = str(_setting("conf", conf, "/etc/ceph/ceph.conf"))
+    keyring = str(_setting("keyring", keyring, "/etc/ceph/ceph.client.admin.keyring"))
+    changed = _call(eos.ceph_write_client, conf, str(conf_text), keyring, str(keyring_text),
+                    test=bool(test))
+    return {"conf": conf, "keyring": keyring,
+            "changes": {"written": [conf, keyring]} if changed else {}, "test": bool(test)}
