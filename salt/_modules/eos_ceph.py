@@ -332,6 +332,8 @@ def bootstrap(public_addr=None, mon_id=None, conf=None, keyring=None, mon_data_r
         if not ips:
             raise CommandExecutionError("no public_addr given and no non-loopback IPv4 address")
         public_addr = f"v2:{ips[0]}:3300"
+    if not isinstance(public_addr, str):
+        raise CommandExecutionError(f"invalid address {public_addr!r} (want e.g. v2:10.0.0.1:3300)")
     extra = _setting("conf_extra", conf_extra)
     if isinstance(extra, dict):
         extra = "\n".join(f"{k} = {v}" for k, v in extra.items())

@@ -394,3 +394,39 @@ def test_expand_refuses_a_path_not_on_cephfs(ceph_salt, tmp_path):
     res = ceph_salt.call("eos_ceph.expand", str(tmp_path), str(tmp_path / "x.img"), "test=True")
     assert res.returncode != 0
     assert "not CephFS" in res.stdout + res.stderr
+
+
+def test_write_client_private_keyring_and_idempotent(salt_local, tmp_path):
+    conf, keyring = str(tmp_path / "etc" / "ceph.conf"), str(tmp_path / "etc" / "admin.keyring")
+    salt_local.pillar({"eos": {"ceph": {"conf": conf, "keyring": keyring}}})
+    conf_text = "[global]\nfsid = 0\nmon host = [v2:127.0.0.1:1]\n"
+    key_text = "[client.admin]\n\tkey = AQBfakefakefakefakefakefakefakefakefake==\n"
+    args = ("eos_ceph.write_client", conf_text, key_text)
+    res = salt_local.call(*args, "test=True")
+    assert res.returncode == 0 and res.data["changes"], res
+    assert not os.path.exists(conf) and not os.path.exists(keyring)
+    res = salt_local.call(*args)
+    assert res.returncode == 0 and res.data["changes"] == {"written": [conf, keyring]}, res
+    assert open(conf).read() == conf_text and open(keyring).read() == key_text
+    assert os.stat(keyring).st_mode & 0o777 == 0o600
+    assert os.stat(conf).st_mode & 0o777 == 0o644
+    res = salt_local.call(*args)
+    assert res.returncode == 0 and res.data["changes"] == {}, res
+    os.chmod(keyring, 0o644)              # widened by someone: put right again
+    res = salt_local.call(*args)
+    assert res.data["changes"] and os.stat(keyring).st_mode & 0o777 == 0o600
+
+
+def test_bootstrap_test_mode_and_bad_address(salt_local, tmp_path):
+    conf = str(tmp_path / "etc" / "ceph.conf")
+    salt_local.pillar({"eos": {"ceph": {"conf": conf, "keyring": str(tmp_path / "k"),
+                                        "mon_data_root": str(tmp_path / "mon")}}})
+    res = salt_local.call("eos_ceph.bootstrap", "public_addr=v2:127.0.0.1:3300", "mon_id=n1",
+                          "test=True")
+    assert res.returncode == 0, res
+    assert res.data["action"] == "create" and res.data["changes"] == {"mon.n1": "create"}
+    assert not os.path.exists(conf) and not os.path.exists(str(tmp_path / "mon"))
+    res = salt_local.call("eos_ceph.bootstrap", "public_addr=v2:127.0.0.1:3300,x", "mon_id=n1")
+    assert res.returncode != 0
+    assert "invalid address 'v2:127.0.0.1:3300,x'" in res.stdout + res.stderr
+    assert not os.path.exists(conf)
