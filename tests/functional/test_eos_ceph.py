@@ -430,3 +430,31 @@ def test_bootstrap_test_mode_and_bad_address(salt_local, tmp_path):
     assert res.returncode != 0
     assert "invalid address 'v2:127.0.0.1:3300,x'" in res.stdout + res.stderr
     assert not os.path.exists(conf)
+
+
+def test_mon_and_osd_present_states(ceph_salt, ceph_cluster, tmp_path):
+    # mon.a is there: nothing to do. A new monitor / a new OSD: test=True plans, changes nothing.
+    addr = ceph_cluster.mon_addr
+    res = ceph_salt.call("state.single", "eos_ceph.mon_present", "name=a", f"public_addr={addr}",
+                         f"data_root={ceph_cluster.path('mon')}")
+    (ret,) = res.data.values()
+    assert res.returncode == 0 and ret["result"] is True and ret["changes"] == {}, ret
+    assert ret["comment"] == "mon.a is already present"
+
+    device = str(tmp_path / "state-osd.img")
+    with open(device, "wb") as f:
+        f.truncate(10 << 30)
+    before = ceph_cluster.status()["osdmap"]["num_osds"]
+    res = ceph_salt.call("state.single", "eos_ceph.osd_present", f"name={device}",
+                         f"data_root={ceph_cluster.path('osd')}", "test=True")
+    (ret,) = res.data.values()
+    assert ret["result"] is None and ret["changes"] == {"osd.?": "create"}, ret
+    assert ceph_cluster.status()["osdmap"]["num_osds"] == before
+
+    res = ceph_salt.call("state.single", "eos_ceph.mon_present", "name=zz",
+                         "public_addr=v2:127.0.0.1:1", f"data_root={ceph_cluster.path('mon')}",
+                         "test=True")
+    (ret,) = res.data.values()
+    assert ret["result"] is None and ret["changes"] == {"mon.zz": "create"}, ret
+    assert "would be created" in ret["comment"]
+    assert not os.path.exists(ceph_cluster.path("mon", "ceph-zz"))
