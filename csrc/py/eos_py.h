@@ -35,5 +35,6 @@ int eos_py_add_ceph(PyObject *m);
 int eos_py_add_probe(PyObject *m);
 int eos_py_add_walk(PyObject *m);
 int eos_py_add_analyze(PyObject *m);
+int eos_py_add_expand(PyObject *m);
 
 #endif
