@@ -365,6 +365,13 @@ def test_expand_on_a_cephfs_mount_adds_osd_capacity(ceph_salt, ceph_cluster, tmp
         assert res.returncode == 0, res
         assert res.data["action"] == "create" and res.data["fstype"] == "fuse.ceph-fuse"
         assert res.data["size_before"] == before_bytes
+        # eos_storage.expand hands a CephFS path over to eos_ceph.expand.
+        res = ceph_salt.call("eos_storage.expand", mnt, f"device={device}", "test=True")
+        assert res.returncode == 0, res
+        assert res.data["action"] == "create" and res.data["fstype"] == "fuse.ceph-fuse", res
+        res = ceph_salt.call("eos_storage.expand", mnt, "test=True")
+        assert res.returncode != 0
+        assert "grows by adding OSD capacity" in res.stdout + res.stderr
         res = ceph_salt.call("eos_ceph.expand", mnt, device,
                              f"data_root={ceph_cluster.path('osd')}", timeout=240)
         assert res.returncode == 0, res
