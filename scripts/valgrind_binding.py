@@ -196,6 +196,38 @@ def ex_health(work):
     expect_oserror(eos.health_disk, os.path.join(work, "missing"))
 
 
+
+def ex_ceph(work):
+    """Ceph without a cluster (the real one is tested by tests/functional/test_eos_ceph.py):
+    every function's argument parsing and error path, and the local-only successes."""
+    missing = {"conf": os.path.join(work, "no-ceph.conf"), "timeout": 1}
+    for fn in (eos.ceph_status, eos.ceph_pools, eos.ceph_fs_status, eos.ceph_cluster_stat,
+               eos.ceph_pool_list, eos.cephfs_statfs):
+        expect_oserror(fn, **missing)
+    expect_oserror(eos.ceph_mon_command, '{"prefix": "status"}', **missing)
+    expect_oserror(eos.ceph_pool_create, "p", **missing)
+    expect_oserror(eos.cephfs_write, "/f", b"data", **missing)
+    expect_oserror(eos.cephfs_read, "/f", **missing)
+    expect_oserror(eos.cephfs_unlink, "/f", **missing)
+    attempt(eos.cephfs_read, "/f", max_bytes=-1, **missing)
+    expect_oserror(eos.ceph_osd_add, os.path.join(work, "no-disk"), **missing)
+    expect_oserror(eos.ceph_osd_add, work, **missing)
+    expect_oserror(eos.ceph_mon_add, "bad id", public_addr="v2:127.0.0.1:1", **missing)
+    expect_oserror(eos.ceph_mon_add, "m", public_addr="a,b", **missing)
+    expect_oserror(eos.ceph_mds_add, "m", **missing)
+    expect_oserror(eos.ceph_mgr_add, "m", **missing)
+    expect_oserror(eos.ceph_fs_add, "fs", "m", "m", **missing)
+    expect_oserror(eos.ceph_fs_add, "fs", "m", "d", **missing)
+    conf, key = os.path.join(work, "etc", "ceph.conf"), os.path.join(work, "etc", "k")
+    r = eos.ceph_bootstrap("n1", "v2:127.0.0.1:1", conf, key, mon_root=os.path.join(work, "mon"),
+                           test=True)
+    assert r["action"] == "create" and not os.path.exists(conf)
+    expect_oserror(eos.ceph_bootstrap, "n1", "[bad]", conf, key)
+    assert eos.ceph_write_client(conf, "[global]\n", key, "[client.admin]\n") is True
+    assert eos.ceph_write_client(conf, "[global]\n", key, "[client.admin]\n") is False
+    expect_oserror(eos.ceph_write_client, "relative", "", key, "")
+
+
 EXERCISES = {
     "cleanup_plan": ex_cleanup,
     "cleanup_apply": ex_cleanup,
@@ -223,6 +255,11 @@ EXERCISES = {
     "roles_rules": ex_roles_rules,
     "health_clock": ex_health,
     "health_disk": ex_health,
+    **{name: ex_ceph for name in (
+        "ceph_status", "ceph_pools", "ceph_fs_status", "ceph_mon_command", "ceph_cluster_stat",
+        "ceph_pool_list", "ceph_pool_create", "cephfs_statfs", "cephfs_write", "cephfs_read",
+        "cephfs_unlink", "ceph_osd_add", "ceph_mon_add", "ceph_mds_add", "ceph_mgr_add",
+        "ceph_fs_add", "ceph_bootstrap", "ceph_write_client")},
 }
 
 

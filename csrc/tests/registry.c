@@ -7,6 +7,7 @@ void test_size_parse(void);
 void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
+void test_rados(void);
 void test_mounts(void);
 void test_blockdev(void);
 void test_blkid_probe(void);
@@ -30,6 +31,7 @@ const struct eos_test eos_tests[] = {
 	{"size_format", test_size_format},
 	{"spawn", test_spawn},
 	{"json", test_json},
+	{"rados", test_rados},
 	{"mounts", test_mounts},
 	{"blockdev", test_blockdev},
 	{"blkid_probe", test_blkid_probe},

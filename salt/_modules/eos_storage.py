@@ -228,7 +228,18 @@ def _expand_events(phase, data):
         log.warning("eos_storage.expand: event %s not sent: %s", phase, exc)
 
 
-def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_timeout=600):
+def _on_cephfs(target):
+    """True when target is a path on a CephFS mount (kernel client or ceph-fuse)."""
+    if not os.path.isabs(str(target)) or not os.path.exists(str(target)):
+        return False
+    try:
+        return eos.usage(str(target))["fstype"] in ("ceph", "fuse.ceph-fuse", "fuse.ceph")
+    except OSError:
+        return False
+
+
+def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_timeout=600,
+           device=None):
     """
     Grow a volume and the filesystem on it, in one call, without ever shrinking.
 
@@ -249,15 +260,27 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         The warning level for ``auto`` (default: the tier for pillar ``eos:cluster:node_count``).
     lock_timeout
         Seconds to wait for another expansion of the same target.
+    device
+        Only for a path on CephFS, which grows by OSD capacity: the unused device (or file)
+        to add an OSD on, through ``eos_ceph.expand``.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt '*' eos_storage.expand /srv/data
+        salt '*' eos_storage.expand /mnt/cephfs device=/dev/sdc
         salt '*' eos_storage.expand /srv/data +50G test=True
         salt '*' eos_storage.expand vg0/data 100%FREE
     """
+    if _on_cephfs(target):
+        if not device:
+            raise CommandExecutionError(
+                f"{target!r} is on CephFS, which grows by adding OSD capacity: "
+                "give device=<an unused device or file> for the new OSD")
+        if "eos_ceph.expand" not in __salt__:
+            raise CommandExecutionError("expanding CephFS needs the eos_ceph module")
+        return __salt__["eos_ceph.expand"](str(target), str(device), test=bool(test))
     size = "max" if size is None else str(size)
     return _text(_call(
         eos.expand,
