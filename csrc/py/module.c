@@ -6,6 +6,7 @@ typedef int (*eos_py_adder)(PyObject *);
 static const eos_py_adder adders[] = {
 	eos_py_add_size,
 	eos_py_add_spawn,
+	eos_py_add_btrfs,
 };
 
 static struct PyModuleDef moduledef = {

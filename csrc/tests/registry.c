@@ -7,11 +7,15 @@ void test_size_parse(void);
 void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
+void test_btrfs_compression_check(void);
+void test_btrfs_refusals(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
 	{"size_format", test_size_format},
 	{"spawn", test_spawn},
 	{"json", test_json},
+	{"btrfs_compression_check", test_btrfs_compression_check},
+	{"btrfs_refusals", test_btrfs_refusals},
 	{NULL, NULL},
 };
