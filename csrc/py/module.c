@@ -7,6 +7,7 @@ static const eos_py_adder adders[] = {
 	eos_py_add_size,
 	eos_py_add_spawn,
 	eos_py_add_btrfs,
+	eos_py_add_provision,
 };
 
 static struct PyModuleDef moduledef = {

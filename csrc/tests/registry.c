@@ -9,6 +9,9 @@ void test_spawn(void);
 void test_json(void);
 void test_btrfs_compression_check(void);
 void test_btrfs_refusals(void);
+void test_provision_recommend(void);
+void test_provision_fstab(void);
+void test_provision_refusals(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -17,5 +20,8 @@ const struct eos_test eos_tests[] = {
 	{"json", test_json},
 	{"btrfs_compression_check", test_btrfs_compression_check},
 	{"btrfs_refusals", test_btrfs_refusals},
+	{"provision_recommend", test_provision_recommend},
+	{"provision_fstab", test_provision_fstab},
+	{"provision_refusals", test_provision_refusals},
 	{NULL, NULL},
 };
