@@ -220,9 +220,14 @@ static int same_device(const char *source, const char *canon)
 	return strcmp(rp, canon) == 0;
 }
 
+/* "an ext4", "an xfs", "an ntfs", "a btrfs", "a dos" (as the names are spoken). */
 static const char *sig_article(const char *type)
 {
-	return strchr("aeiouAEIOU", type[0]) ? "an" : "a";
+	static const char *const an[] = {"xfs", "f2fs", "ntfs", "hfs", "hfsplus", "nilfs2", "LVM2_member"};
+	for (size_t i = 0; i < sizeof(an) / sizeof(an[0]); i++)
+		if (strcmp(type, an[i]) == 0)
+			return "an";
+	return type[0] && strchr("aeiouAEIOU", type[0]) ? "an" : "a";
 }
 
 int eos_provision_check(const char *device, struct eos_provision_check *c, struct eos_err *e)
@@ -439,6 +444,14 @@ out:
 
 /* Replace fstab with out: temp file in the same directory, mode and owner of the old file,
  * fsync, rename, fsync of the directory. */
+static int atomic_write(const char *path, const struct eos_buf *out, struct eos_err *e);
+
+int eos_file_write_atomic(const char *path, const char *data, size_t len, struct eos_err *e)
+{
+	struct eos_buf b = {(char *)data, len, len};
+	return atomic_write(path, &b, e);
+}
+
 static int atomic_write(const char *path, const struct eos_buf *out, struct eos_err *e)
 {
 	char tmp[EOS_PATH_MAX + 16], fstab[EOS_PATH_MAX];
@@ -507,6 +520,48 @@ out:
 	return r;
 }
 
+int eos_fstab_undo(const char *fstab, const char *spec, const char *target, const char *note,
+		   struct eos_err *e)
+{
+	struct eos_buf old = EOS_BUF_INIT, out = EOS_BUF_INIT;
+	char prefix[256];
+	snprintf(prefix, sizeof(prefix), "# %s: ", note);
+	size_t plen = strlen(prefix);
+	int count = 0, r = read_fstab(fstab, &old, e);
+	if (r)
+		goto out;
+	for (size_t pos = 0; old.data && pos < old.len;) {
+		const char *line = old.data + pos;
+		const char *nl = memchr(line, '\n', old.len - pos);
+		size_t n = nl ? (size_t)(nl - line) : old.len - pos;
+		char sp[1024], tgt[EOS_PATH_MAX];
+		pos += n + 1;
+		if (fstab_fields(line, n, sp, sizeof(sp), tgt, sizeof(tgt)) == 0 && strcmp(sp, spec) == 0 &&
+		    strcmp(tgt, target) == 0) {
+			count++;  /* dropped */
+			continue;
+		}
+		if (n > plen && strncmp(line, prefix, plen) == 0 &&
+		    fstab_fields(line + plen, n - plen, sp, sizeof(sp), tgt, sizeof(tgt)) == 0 &&
+		    strcmp(tgt, target) == 0) {
+			count++;  /* restored */
+			line += plen;
+			n -= plen;
+		}
+		if (eos_buf_append(&out, line, n) < 0 || eos_buf_append(&out, "\n", 1) < 0) {
+			r = eos_fail(e, ENOMEM, fstab, "out of memory building %s", fstab);
+			goto out;
+		}
+	}
+	r = count ? atomic_write(fstab, &out, e) : 0;
+	if (r == 0)
+		r = count;
+out:
+	eos_buf_free(&old);
+	eos_buf_free(&out);
+	return r;
+}
+
 /* The target of the first fstab entry whose spec is spec ("" when none). */
 static int fstab_target_of(const char *fstab, const char *spec, char *target, size_t len, struct eos_err *e)
 {
@@ -526,7 +581,7 @@ static int fstab_target_of(const char *fstab, const char *spec, char *target, si
 }
 
 int eos_fstab_add(const char *fstab, const char *spec, const char *target, const char *fstype,
-		  const char *options, int pass, int replace, struct eos_err *e)
+		  const char *options, int pass, const char *replace_note, struct eos_err *e)
 {
 	struct eos_buf old = EOS_BUF_INIT, out = EOS_BUF_INIT;
 	int r = read_fstab(fstab, &old, e);
@@ -543,16 +598,15 @@ int eos_fstab_add(const char *fstab, const char *spec, const char *target, const
 			r = 0;  /* already there */
 			goto out;
 		}
-		if (entry && !replace) {
+		if (entry && !replace_note) {
 			r = eos_fail(e, EEXIST, fstab, "%s already has an entry for %s: '%.*s'", fstab, target,
 				     (int)n, line);
 			goto out;
 		}
-		if (entry) {
-			const char *note = "# eos_storage.provision replaced: ";
-			if (eos_buf_append(&out, note, strlen(note)) < 0)
-				goto nomem;
-		}
+		if (entry && (eos_buf_append(&out, "# ", 2) < 0 ||
+			      eos_buf_append(&out, replace_note, strlen(replace_note)) < 0 ||
+			      eos_buf_append(&out, ": ", 2) < 0))
+			goto nomem;
 		if (eos_buf_append(&out, line, n) < 0 || eos_buf_append(&out, "\n", 1) < 0)
 			goto nomem;
 		pos += n + 1;
@@ -904,7 +958,7 @@ int eos_provision(const struct eos_provision_req *req, struct eos_provision_resu
 
 	char spec[80];
 	snprintf(spec, sizeof(spec), "UUID=%s", res->uuid);
-	int replace_fstab = 0;
+	const char *replace_fstab = NULL;
 	if (mnt[0]) {
 		const struct eos_mount *at = mount_at(&ml, mnt);
 		int unmounting_it = 0;
@@ -930,7 +984,7 @@ int eos_provision(const struct eos_provision_req *req, struct eos_provision_resu
 					     "to replace it (the old line is kept as a comment)", fstab, mnt, existing);
 				goto out;
 			}
-			replace_fstab = 1;
+			replace_fstab = "eos_storage.provision replaced";
 			add_destroy(res, "the fstab entry for %s (%s), commented out", mnt, existing);
 		}
 		struct stat st;

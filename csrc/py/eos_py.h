@@ -33,5 +33,7 @@ int eos_py_add_size(PyObject *m);
 int eos_py_add_spawn(PyObject *m);
 int eos_py_add_btrfs(PyObject *m);
 int eos_py_add_provision(PyObject *m);
+int eos_py_add_copy(PyObject *m);
+int eos_py_add_convert(PyObject *m);
 
 #endif

@@ -8,6 +8,8 @@ static const eos_py_adder adders[] = {
 	eos_py_add_spawn,
 	eos_py_add_btrfs,
 	eos_py_add_provision,
+	eos_py_add_copy,
+	eos_py_add_convert,
 };
 
 static struct PyModuleDef moduledef = {

@@ -253,7 +253,7 @@ static PyObject *py_fstab_add(PyObject *self, PyObject *args, PyObject *kw)
 	int r;
 	Py_BEGIN_ALLOW_THREADS
 	r = eos_fstab_add(PyBytes_AS_STRING(fstab), spec, PyBytes_AS_STRING(target), fstype, options, pass,
-			  replace, &e);
+			  replace ? "eos replaced" : NULL, &e);
 	Py_END_ALLOW_THREADS
 	Py_DECREF(fstab);
 	Py_DECREF(target);

@@ -12,6 +12,7 @@ void test_btrfs_refusals(void);
 void test_provision_recommend(void);
 void test_provision_fstab(void);
 void test_provision_refusals(void);
+void test_copy_tree(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -23,5 +24,6 @@ const struct eos_test eos_tests[] = {
 	{"provision_recommend", test_provision_recommend},
 	{"provision_fstab", test_provision_fstab},
 	{"provision_refusals", test_provision_refusals},
+	{"copy_tree", test_copy_tree},
 	{NULL, NULL},
 };

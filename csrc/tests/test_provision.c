@@ -43,9 +43,9 @@ void test_provision_fstab(void)
 
 	CHECK(eos_fstab_find(path, "/srv/with space", buf, sizeof(buf), &e) == 0 && strcmp(buf, "/dev/x") == 0);
 	CHECK(eos_fstab_find(path, "/srv/none", buf, sizeof(buf), &e) == 0 && buf[0] == '\0');
-	CHECK(eos_fstab_add(path, "UUID=b", "/srv/b c", "btrfs", "compress=zstd", 0, 0, &e) == 1);
-	CHECK(eos_fstab_add(path, "UUID=b", "/srv/b c", "btrfs", "compress=zstd", 0, 0, &e) == 0);
-	CHECK(eos_fstab_add(path, "UUID=z", "/srv/a", "xfs", NULL, 0, 0, &e) == -EEXIST &&
+	CHECK(eos_fstab_add(path, "UUID=b", "/srv/b c", "btrfs", "compress=zstd", 0, NULL, &e) == 1);
+	CHECK(eos_fstab_add(path, "UUID=b", "/srv/b c", "btrfs", "compress=zstd", 0, NULL, &e) == 0);
+	CHECK(eos_fstab_add(path, "UUID=z", "/srv/a", "xfs", NULL, 0, NULL, &e) == -EEXIST &&
 	      strstr(e.msg, "UUID=a /srv/a") != NULL);
 
 	struct eos_buf b = EOS_BUF_INIT;
@@ -57,17 +57,21 @@ void test_provision_fstab(void)
 
 	CHECK(eos_fstab_disable(path, "UUID=a", "gone", &e) == 1);
 	CHECK(eos_fstab_find(path, "/srv/a", buf, sizeof(buf), &e) == 0 && buf[0] == '\0');
-	CHECK(eos_fstab_add(path, "UUID=z", "/srv/a", "xfs", NULL, 0, 0, &e) == 1);
+	CHECK(eos_fstab_add(path, "UUID=z", "/srv/a", "xfs", NULL, 0, NULL, &e) == 1);
 	CHECK(eos_buf_read_file(&b, -100, path) == 0 && strstr(b.data, "# gone: UUID=a /srv/a xfs") != NULL);
-	CHECK(eos_fstab_add(path, "UUID=y", "/srv/a", "xfs", NULL, 0, 1, &e) == 1);
+	CHECK(eos_fstab_add(path, "UUID=y", "/srv/a", "xfs", NULL, 0, "eos_storage.provision replaced", &e) == 1);
 	CHECK(eos_buf_read_file(&b, -100, path) == 0 &&
 	      strstr(b.data, "# eos_storage.provision replaced: UUID=z\t/srv/a") != NULL);
+	/* Undo: the new entry dropped, the replaced one back as it was. */
+	CHECK(eos_fstab_undo(path, "UUID=y", "/srv/a", "eos_storage.provision replaced", &e) == 2);
+	CHECK(eos_fstab_find(path, "/srv/a", buf, sizeof(buf), &e) == 0 && strcmp(buf, "UUID=z") == 0);
+	CHECK(eos_buf_read_file(&b, -100, path) == 0 && strstr(b.data, "replaced") == NULL);
 	eos_buf_free(&b);
 
 	/* A missing fstab is created. */
 	char fresh[80];
 	snprintf(fresh, sizeof(fresh), "%s/new-fstab", dir);
-	CHECK(eos_fstab_add(fresh, "UUID=c", "/srv/c", "ext4", "defaults", 2, 0, &e) == 1);
+	CHECK(eos_fstab_add(fresh, "UUID=c", "/srv/c", "ext4", "defaults", 2, NULL, &e) == 1);
 	unlink(fresh);
 	unlink(path);
 	rmdir(dir);

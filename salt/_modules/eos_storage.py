@@ -93,3 +93,83 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
     if res["destroys"]:
         res["comment"] += "; destroying: " + "; ".join(res["destroys"])
     return res
+
+
+def _state_dir():
+    """Where convert keeps its journal, lock and holding mounts (``eos:storage:state_dir``)."""
+    return str(__salt__["config.get"]("eos:storage:state_dir", "/var/lib/eos") or "/var/lib/eos")
+
+
+def convert(path, fstype="btrfs", compression="zstd", target=None, force=False, test=False):
+    """
+    Move the mounted filesystem at ``path`` onto a new BTRFS on the free device ``target``,
+    with ``compression`` (zstd[:1-15], zlib[:1-9], lzo or none), and make it appear at
+    ``path``: mkfs → copy (owners, modes, ns times, ACLs and other xattrs, hard links, sparse
+    files, symlinks, device nodes, fifos, any name) → verify every file byte for byte with its
+    metadata → switch (the old filesystem stays mounted read-only, see ``old_mounted_at``) →
+    fstab (the old entry kept as a comment). The source is never modified: run
+    ``convert_finalize`` to release it or ``convert_rollback`` to go back.
+
+    Each step is journaled under ``eos:storage:state_dir`` (default /var/lib/eos) with a lock:
+    after a crash, running convert again continues where it stopped. The switch refuses while
+    files under ``path`` are open (listed in ``open_files``) unless ``force=True``.
+    Reports ``bytes_before`` (data copied), ``bytes_after`` (BTRFS data allocated) and
+    ``compression_ratio``. ``test=True`` returns the plan and changes nothing.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.convert /srv/data btrfs target=/dev/sdc test=True
+        salt '*' eos_storage.convert /srv/data btrfs compression=zstd:6 target=/dev/sdc
+    """
+    if str(fstype) != "btrfs":
+        raise CommandExecutionError(f"cannot convert to '{fstype}': only btrfs is supported")
+    if not target:
+        raise CommandExecutionError("no target given: convert needs a free device for the new "
+                                    "BTRFS (target=/dev/...)")
+    test = bool(test) or bool(__opts__.get("test"))
+    res = _call(eos.convert, str(path), str(target), compression=str(compression),
+                fstab=_fstab(), state_dir=_state_dir(), force=bool(force), dry_run=test)
+    if test:
+        res["comment"] = (f"{path} ({res['old_fstype']} on {res['old_source']}) would be moved onto "
+                          f"a new btrfs on {res['target']} mounted with {res['mount_options']}")
+    else:
+        res["comment"] = (f"{path} is now btrfs on {res['target']}; the old {res['old_fstype']} stays "
+                          f"read-only at {res['old_mounted_at']} until eos_storage.convert_finalize")
+    if res["open_files"]:
+        res["comment"] += f"; {len(res['open_files'])} open file(s) under {path}"
+    return res
+
+
+def convert_finalize(path):
+    """
+    Finish a conversion made by ``eos_storage.convert``: unmount the old filesystem from its
+    holding directory and drop the journal. The old device is left as it is, now unused.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.convert_finalize /srv/data
+    """
+    res = _call(eos.convert_finalize, str(path), state_dir=_state_dir())
+    res["comment"] = f"{res['old_source']} ({res['old_fstype']}) released; {path} stays on btrfs"
+    return res
+
+
+def convert_rollback(path):
+    """
+    Return ``path`` to the filesystem it had before ``eos_storage.convert``, from whatever step
+    the conversion reached: the new BTRFS is unmounted (and left on its device), the old
+    filesystem goes back read-write at ``path`` and fstab is restored.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.convert_rollback /srv/data
+    """
+    res = _call(eos.convert_rollback, str(path), fstab=_fstab(), state_dir=_state_dir())
+    res["comment"] = f"{path} is back on {res['old_source']} ({res['old_fstype']})"
+    return res

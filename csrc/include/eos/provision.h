@@ -110,10 +110,19 @@ int eos_provision(const struct eos_provision_req *req, struct eos_provision_resu
 
 /* fstab: add "spec target fstype options 0 pass" atomically (temp file + rename, mode and
  * owner kept, other lines kept byte for byte). Returns 1 when written, 0 when the same
- * spec is already there for target, -EEXIST when target has another entry (unless replace:
- * then that line is commented out with a note). */
+ * spec is already there for target, -EEXIST when target has another entry (unless
+ * replace_note: then that line is commented out as "# <replace_note>: <line>"). */
 int eos_fstab_add(const char *fstab, const char *spec, const char *target, const char *fstype,
-		  const char *options, int pass, int replace, struct eos_err *e);
+		  const char *options, int pass, const char *replace_note, struct eos_err *e);
+
+/* Undo eos_fstab_add with a replace_note: drop the entries of spec for target and restore the
+ * lines for target commented out with note. Returns how many lines changed. */
+int eos_fstab_undo(const char *fstab, const char *spec, const char *target, const char *note,
+		   struct eos_err *e);
+
+/* Replace path atomically with data (temp file in the same directory, fsync, rename, fsync of
+ * the directory; mode and owner of an existing file kept). */
+int eos_file_write_atomic(const char *path, const char *data, size_t len, struct eos_err *e);
 
 /* Comment out ("# note: line") every entry whose spec is spec. Returns how many. */
 int eos_fstab_disable(const char *fstab, const char *spec, const char *note, struct eos_err *e);
