@@ -122,42 +122,56 @@ static void fd_path(char *out, size_t n, int dirfd, const char *name)
 	snprintf(out, n, "/proc/self/fd/%d/%s", dirfd, name);
 }
 
-static int copy_xattrs(struct ctx *c, int sdir, int ddir, const char *name)
+/* xattrs (ACLs included) by open fds when there are (regular files, directories), else by
+ * "/proc/self/fd/DIR/name" with the l* calls (symlinks, special files). */
+static int copy_xattrs(struct ctx *c, int sdir, int ddir, const char *name, int sfd, int dfd)
 {
 	char sp[EOS_PATH_MAX], dp[EOS_PATH_MAX];
-	fd_path(sp, sizeof(sp), sdir, name);
-	fd_path(dp, sizeof(dp), ddir, name);
-	ssize_t n = llistxattr(sp, c->buf2, CHUNK);
+	int byfd = sfd >= 0 && dfd >= 0;
+	if (!byfd) {
+		fd_path(sp, sizeof(sp), sdir, name);
+		fd_path(dp, sizeof(dp), ddir, name);
+	}
+	ssize_t n = byfd ? flistxattr(sfd, c->buf2, CHUNK) : llistxattr(sp, c->buf2, CHUNK);
 	if (n < 0) {
 		if (errno == ENOTSUP)
 			return 0;
-		return eos_fail_sys(c->e, errno, c->src, "llistxattr(%s/%s)", c->src, where(c));
+		return eos_fail_sys(c->e, errno, c->src, "listxattr(%s/%s)", c->src, where(c));
 	}
 	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(c->buf2 + off) + 1) {
 		const char *key = c->buf2 + off;
-		ssize_t vn = lgetxattr(sp, key, c->buf, CHUNK);
+		ssize_t vn = byfd ? fgetxattr(sfd, key, c->buf, CHUNK) : lgetxattr(sp, key, c->buf, CHUNK);
 		if (vn < 0)
-			return eos_fail_sys(c->e, errno, c->src, "lgetxattr(%s/%s, %s)", c->src, where(c), key);
-		if (lsetxattr(dp, key, c->buf, (size_t)vn, 0) < 0)
-			return eos_fail_sys(c->e, errno, c->dst, "lsetxattr(%s/%s, %s)", c->dst, where(c), key);
+			return eos_fail_sys(c->e, errno, c->src, "getxattr(%s/%s, %s)", c->src, where(c), key);
+		int r = byfd ? fsetxattr(dfd, key, c->buf, (size_t)vn, 0) : lsetxattr(dp, key, c->buf, (size_t)vn, 0);
+		if (r < 0)
+			return eos_fail_sys(c->e, errno, c->dst, "setxattr(%s/%s, %s)", c->dst, where(c), key);
 		c->st->xattrs++;
 	}
 	return 0;
 }
 
 /* Owner, mode, xattrs (ACLs), then times: chown clears set-id bits and capabilities, and
- * every change moves ctime/mtime of directories, so times come last. */
-static int copy_meta(struct ctx *c, int sdir, int ddir, const char *name, const struct stat *s)
+ * every change moves ctime/mtime of directories, so times come last. sfd/dfd: the open
+ * entry (-1 when not open: symlinks, special files). */
+static int copy_meta(struct ctx *c, int sdir, int ddir, const char *name, const struct stat *s, int sfd,
+		     int dfd)
 {
-	if (fchownat(ddir, name, s->st_uid, s->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+	int r = dfd >= 0 ? fchown(dfd, s->st_uid, s->st_gid)
+			 : fchownat(ddir, name, s->st_uid, s->st_gid, AT_SYMLINK_NOFOLLOW);
+	if (r < 0)
 		return eos_fail_sys(c->e, errno, c->dst, "chown(%s/%s)", c->dst, where(c));
-	if (!S_ISLNK(s->st_mode) && fchmodat(ddir, name, s->st_mode & 07777, 0) < 0)
-		return eos_fail_sys(c->e, errno, c->dst, "chmod(%s/%s)", c->dst, where(c));
-	int r = copy_xattrs(c, sdir, ddir, name);
+	if (!S_ISLNK(s->st_mode)) {
+		r = dfd >= 0 ? fchmod(dfd, s->st_mode & 07777) : fchmodat(ddir, name, s->st_mode & 07777, 0);
+		if (r < 0)
+			return eos_fail_sys(c->e, errno, c->dst, "chmod(%s/%s)", c->dst, where(c));
+	}
+	r = copy_xattrs(c, sdir, ddir, name, sfd, dfd);
 	if (r)
 		return r;
 	struct timespec ts[2] = {s->st_atim, s->st_mtim};
-	if (utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	r = dfd >= 0 ? futimens(dfd, ts) : utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW);
+	if (r < 0)
 		return eos_fail_sys(c->e, errno, c->dst, "utimensat(%s/%s)", c->dst, where(c));
 	return 0;
 }
@@ -281,13 +295,13 @@ static int copy_entry(struct ctx *c, int sdir, int ddir, const char *name)
 			return eos_fail_sys(c->e, errno, c->dst, "mknod(%s/%s)", c->dst, where(c));
 		c->st->specials++;
 	}
+	if (!r)
+		r = copy_meta(c, sdir, ddir, name, &s, sfd, dfd);
 	if (sfd >= 0)
 		close(sfd);
 	if (dfd >= 0)
 		close(dfd);
-	if (r)
-		return r;
-	return copy_meta(c, sdir, ddir, name, &s);
+	return r;
 }
 
 static int copy_dir(struct ctx *c, int sdir, int ddir)
@@ -392,7 +406,7 @@ int eos_copy_tree(const char *src, const char *dst, struct eos_copy_stats *st, s
 		r = eos_fail_sys(e, errno, src, "stat(%s)", src);
 		goto out;
 	}
-	r = copy_meta(&c, c.src_root, c.dst_root, ".", &s);
+	r = copy_meta(&c, c.src_root, c.dst_root, ".", &s, c.src_root, c.dst_root);
 	st->dirs++;
 out:
 	ctx_close(&c);
