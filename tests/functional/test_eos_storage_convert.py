@@ -5,6 +5,7 @@ finalize, open files, bad input."""
 import errno
 import hashlib
 import os
+import re
 import stat
 import struct
 import subprocess
@@ -299,3 +300,48 @@ def test_convert_bad_input(loops, tmp_path, loaders, convert_opts):
     with pytest.raises(Exception) as exc:
         mod.convert(mp, "btrfs", target=s.target.device)
     assert "is already on btrfs" in str(exc.value)
+
+
+def test_sigkill_during_the_copy_then_rerun_converges(loops, tmp_path):
+    """A real crash: the converting process is killed with SIGKILL while it copies."""
+    import signal
+    import sys
+    import time
+
+    s = Setup(loops, tmp_path, "ext4")
+    for d in range(40):  # enough files that the copy takes a moment
+        dp = os.path.join(s.path, f"many{d:02d}")
+        os.mkdir(dp)
+        for f in range(100):
+            with open(os.path.join(dp, f"f{f:03d}"), "wb") as fh:
+                fh.write(b"x" * (f * 37))
+    s.before = manifest(s.path)
+    code = ("import eos, sys; eos.convert(sys.argv[1], sys.argv[2], fstab=sys.argv[3], state_dir=sys.argv[4])")
+    child = subprocess.Popen([sys.executable, "-c", code, s.path, s.target.device, str(s.fstab), s.state_dir])
+    journal = os.path.join(s.state_dir, "convert")
+    staged = None
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None:
+            names = os.listdir(journal) if os.path.isdir(journal) else []
+            texts = [open(os.path.join(journal, n)).read() for n in names if n.endswith(".journal")]
+            for t in texts:
+                fields = {k: re.sub("%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), v)
+                          for k, v in (line.split("=", 1) for line in t.splitlines() if "=" in line)}
+                data = os.path.join(fields.get("staging", "/nonexistent"), "data")
+                if fields.get("step") == "staged" and os.path.isdir(data) and len(os.listdir(data)) > 3:
+                    staged = True  # the copy is under way
+            if staged:
+                break
+            time.sleep(0.005)
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    assert staged, "the child was not seen copying"
+    assert child.returncode == -signal.SIGKILL
+    assert _mounted(s.path)["fstype"] == "ext4"  # killed before the switch
+    res = eos.convert(s.path, s.target.device, **s.kw())
+    s.track_mounts(res)
+    assert res["resumed"] is True and res["step"] == "done"
+    assert manifest(s.path) == s.before
