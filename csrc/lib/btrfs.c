@@ -1,6 +1,7 @@
 #include "eos/btrfs.h"
 
 #include <btrfsutil.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
@@ -523,5 +524,145 @@ out:
 	free(di);
 	if (fd >= 0)
 		close(fd);
+	return r;
+}
+
+/* A set of extent start addresses, to count each extent once. */
+struct bytenr_set {
+	uint64_t *v;
+	size_t cap, n;
+};
+
+static int bytenr_add(struct bytenr_set *s, uint64_t b)  /* 1 new, 0 seen, -ENOMEM */
+{
+	if (2 * (s->n + 1) > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		uint64_t *nv = calloc(ncap, sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (!s->v[i])
+				continue;
+			size_t k = (size_t)((s->v[i] * 0x9E3779B97F4A7C15ULL) >> 20) & (ncap - 1);
+			while (nv[k])
+				k = (k + 1) & (ncap - 1);
+			nv[k] = s->v[i];
+		}
+		free(s->v);
+		s->v = nv;
+		s->cap = ncap;
+	}
+	size_t k = (size_t)((b * 0x9E3779B97F4A7C15ULL) >> 20) & (s->cap - 1);
+	for (; s->v[k]; k = (k + 1) & (s->cap - 1))
+		if (s->v[k] == b)
+			return 0;
+	s->v[k] = b;
+	s->n++;
+	return 1;
+}
+
+static uint64_t le64_at(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+int eos_btrfs_extent_stats(const char *path, struct eos_btrfs_extent_stats *s, struct eos_err *e)
+{
+	memset(s, 0, sizeof(*s));
+	struct bytenr_set seen = {NULL, 0, 0};
+	int r = eos_btrfs_check(path, e);
+	if (r)
+		return r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return eos_fail_sys(e, errno, path, "open(%s)", path);
+	struct btrfs_ioctl_search_args args;
+	memset(&args, 0, sizeof(args));
+	struct btrfs_ioctl_search_key *sk = &args.key;
+	sk->tree_id = 0;  /* the subvolume of fd */
+	sk->min_objectid = 0;
+	sk->max_objectid = UINT64_MAX;
+	sk->min_type = BTRFS_EXTENT_DATA_KEY;
+	sk->max_type = BTRFS_EXTENT_DATA_KEY;
+	sk->min_offset = 0;
+	sk->max_offset = UINT64_MAX;
+	sk->min_transid = 0;
+	sk->max_transid = UINT64_MAX;
+	const size_t head = 21;  /* generation, ram_bytes, compression, encryption, other_encoding, type */
+	for (;;) {
+		sk->nr_items = 4096;
+		if (ioctl(fd, BTRFS_IOC_TREE_SEARCH, &args) < 0) {
+			r = eos_fail_sys(e, errno, path, "ioctl(%s, BTRFS_IOC_TREE_SEARCH)", path);
+			goto out;
+		}
+		if (sk->nr_items == 0)
+			break;
+		size_t off = 0;
+		struct btrfs_ioctl_search_header sh;
+		for (uint32_t i = 0; i < sk->nr_items; i++) {
+			memcpy(&sh, args.buf + off, sizeof(sh));
+			const char *item = args.buf + off + sizeof(sh);
+			off += sizeof(sh) + sh.len;
+			/* The key range is (objectid, type, offset) as one number: other item types
+			 * of the objectids in between come back too. */
+			if (sh.type != BTRFS_EXTENT_DATA_KEY || sh.len < head)
+				continue;
+			uint64_t ram = le64_at(item + 8);
+			uint8_t compression = (uint8_t)item[16], type = (uint8_t)item[20];
+			if (type == BTRFS_FILE_EXTENT_INLINE) {
+				s->inline_extents++;
+				s->extents++;
+				s->disk_bytes += sh.len - head;
+				s->uncompressed_bytes += ram;
+				s->referenced_bytes += ram;
+				if (compression)
+					s->compressed_disk_bytes += sh.len - head;
+				continue;
+			}
+			if (type != BTRFS_FILE_EXTENT_REG || sh.len < head + 32)
+				continue;  /* preallocated: no data yet */
+			uint64_t bytenr = le64_at(item + head), disk = le64_at(item + head + 8);
+			uint64_t num = le64_at(item + head + 24);
+			if (bytenr == 0)
+				continue;  /* a hole */
+			s->referenced_bytes += num;
+			int fresh = bytenr_add(&seen, bytenr);
+			if (fresh < 0) {
+				r = eos_fail(e, ENOMEM, path, "out of memory counting extents");
+				goto out;
+			}
+			if (!fresh)
+				continue;
+			s->extents++;
+			s->disk_bytes += disk;
+			s->uncompressed_bytes += compression ? ram : disk;
+			if (compression)
+				s->compressed_disk_bytes += disk;
+		}
+		/* Continue after the last key returned. */
+		sk->min_objectid = sh.objectid;
+		sk->min_type = sh.type;
+		sk->min_offset = sh.offset;
+		if (sk->min_offset < UINT64_MAX) {
+			sk->min_offset++;
+		} else if (sk->min_type < 255) {
+			sk->min_type++;
+			sk->min_offset = 0;
+		} else if (sk->min_objectid < UINT64_MAX) {
+			sk->min_objectid++;
+			sk->min_type = 0;
+			sk->min_offset = 0;
+		} else {
+			break;
+		}
+		if (sk->min_objectid > sk->max_objectid)
+			break;
+	}
+	r = 0;
+out:
+	free(seen.v);
+	close(fd);
 	return r;
 }

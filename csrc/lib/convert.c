@@ -426,12 +426,11 @@ static int step_copy(struct journal *j, struct eos_err *e)
 		syncfs(fd);
 		close(fd);
 	}
-	struct eos_btrfs_usage u;
-	r = eos_btrfs_usage(sub, &u, e);
+	struct eos_btrfs_extent_stats x;
+	r = eos_btrfs_extent_stats(sub, &x, e);
 	if (r)
 		return r;
-	j->data_after = u.data_used;
-	eos_btrfs_usage_free(&u);
+	j->data_after = x.disk_bytes;  /* the copy's data on disk, compressed, inline included */
 	return 0;
 }
 

@@ -289,6 +289,36 @@ static PyObject *py_usage(PyObject *self, PyObject *args)
 	return d;
 }
 
+static PyObject *py_extent_stats(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *path = NULL;
+	if (!PyArg_ParseTuple(args, "O&:btrfs_extent_stats", eos_py_path, &path))
+		return NULL;
+	struct eos_err e;
+	struct eos_btrfs_extent_stats st;
+	eos_err_clear(&e);
+	int r;
+	Py_BEGIN_ALLOW_THREADS
+	r = eos_btrfs_extent_stats(PyBytes_AS_STRING(path), &st, &e);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(path);
+	if (r < 0)
+		return eos_py_raise(&e);
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	if (eos_py_set_u64(d, "disk_bytes", st.disk_bytes) ||
+	    eos_py_set_u64(d, "uncompressed_bytes", st.uncompressed_bytes) ||
+	    eos_py_set_u64(d, "referenced_bytes", st.referenced_bytes) ||
+	    eos_py_set_u64(d, "compressed_disk_bytes", st.compressed_disk_bytes) ||
+	    eos_py_set_u64(d, "extents", st.extents) || eos_py_set_u64(d, "inline_extents", st.inline_extents)) {
+		Py_DECREF(d);
+		return NULL;
+	}
+	return d;
+}
+
 static PyObject *py_check(PyObject *self, PyObject *args)
 {
 	(void)self;
@@ -332,6 +362,9 @@ static PyMethodDef methods[] = {
 	 "btrfs_compression_get(path) -> str or None\n\nThe btrfs.compression property."},
 	{"btrfs_compression_set", py_compression_set, METH_VARARGS,
 	 "btrfs_compression_set(path, value)\n\nSet the btrfs.compression property (None removes it)."},
+	{"btrfs_extent_stats", py_extent_stats, METH_VARARGS,
+	 "btrfs_extent_stats(path) -> dict\n\nDisk, uncompressed and referenced bytes of the file extents of "
+	 "the subvolume path is in (as compsize counts them)."},
 	{"btrfs_usage", py_usage, METH_VARARGS,
 	 "btrfs_usage(path) -> dict\n\nAllocation from BTRFS_IOC_FS_INFO, DEV_INFO and SPACE_INFO."},
 	{NULL, NULL, 0, NULL},

@@ -37,6 +37,8 @@ void test_btrfs_refusals(void)
 	CHECK(eos_btrfs_usage("/proc", &u, &e) == -EINVAL && u.spaces == NULL);
 	CHECK(eos_btrfs_subvol_list("/proc", &l, &e) == -EINVAL && l.v == NULL && l.n == 0);
 	CHECK(eos_btrfs_compression_get("/proc", buf, sizeof(buf), &e) == -EINVAL);
+	struct eos_btrfs_extent_stats x;
+	CHECK(eos_btrfs_extent_stats("/proc", &x, &e) == -EINVAL && x.disk_bytes == 0);
 	CHECK(eos_btrfs_subvol_create("/proc/eos-subvol", &e) == -EINVAL);
 	CHECK(strstr(e.msg, "/proc/eos-subvol") != NULL);
 	CHECK(eos_btrfs_check("/nonexistent-eos-path", &e) == -ENOENT);

@@ -148,7 +148,10 @@ def usage(path):
     Allocation of the BTRFS that ``path`` is on, in bytes, from BTRFS_IOC_FS_INFO, DEV_INFO
     and SPACE_INFO: per chunk type and profile (data, metadata, system, global reserve: total
     and used), per device (size, allocated), and the totals device_size, device_allocated,
-    device_unallocated, data/metadata/system total and used, free_estimated.
+    device_unallocated, data/metadata/system total and used, free_estimated; and under
+    ``subvolume_extents`` what the files of the subvolume holding ``path`` take on disk after
+    compression (``disk_bytes``) against before (``uncompressed_bytes``), counted from their file
+    extent items as compsize does.
 
     CLI Example:
 
@@ -156,4 +159,7 @@ def usage(path):
 
         salt '*' eos_btrfs.usage /srv/data
     """
-    return _call(eos.btrfs_usage, _path(path))
+    path = _path(path)
+    usage = _call(eos.btrfs_usage, path)
+    usage["subvolume_extents"] = _call(eos.btrfs_extent_stats, path)
+    return usage

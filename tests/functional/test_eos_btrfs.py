@@ -215,24 +215,35 @@ def test_mount_option_zstd_and_property_none(loops, loaders):
     assert _data_used(mnt) - before >= len(data)
 
 
+def _compsize(path):
+    """compsize -b PATH: (disk, uncompressed, referenced) from its TOTAL line."""
+    out = subprocess.run(["compsize", "-b", path], capture_output=True, text=True, check=True).stdout
+    total = next(line.split() for line in out.splitlines() if line.startswith("TOTAL"))
+    return int(total[2]), int(total[3]), int(total[4])
+
+
 @pytest.mark.skipif(shutil.which("compsize") is None,
                     reason="compsize (Debian package btrfs-compsize) is not installed")
-def test_compsize_agrees(btrfs, loaders):
-    """Cross-check with btrfs-compsize's view of the file's extents."""
+def test_extent_stats_agree_with_compsize(btrfs, loaders):
+    """eos's own count of compressed extents (TREE_SEARCH) against btrfs-compsize's."""
     zdir = os.path.join(btrfs, "zc")
     os.mkdir(zdir)
     loaders.modules.eos_btrfs.compression(zdir, "zlib:6")
     data = _compressible(16 * MiB)
     _write(os.path.join(zdir, "f"), data)
+    _write(os.path.join(zdir, "small"), b"tiny file stored inline\n")
+    _write(os.path.join(btrfs, "random"), os.urandom(2 * MiB))  # incompressible, stored as is
+    os.link(os.path.join(zdir, "f"), os.path.join(btrfs, "f-link"))
     os.sync()
-    out = subprocess.run(["compsize", "-b", os.path.join(zdir, "f")], capture_output=True, text=True,
-                         check=True).stdout
-    total = next(line.split() for line in out.splitlines() if line.startswith("TOTAL"))
-    disk, uncompressed = int(total[2]), int(total[3])
-    assert uncompressed == len(data)
-    assert disk < len(data) // 4
-    zlib = next(line.split() for line in out.splitlines() if line.startswith("zlib"))
-    assert int(zlib[2]) == disk
+    disk, uncompressed, referenced = _compsize(btrfs)
+    ext = loaders.modules.eos_btrfs.usage(btrfs)["subvolume_extents"]
+    assert (ext["disk_bytes"], ext["uncompressed_bytes"]) == (disk, uncompressed)
+    # compsize counts references per path walked (the hard link twice), eos per inode.
+    assert ext["referenced_bytes"] == referenced - len(data)
+    assert ext["inline_extents"] >= 1
+    assert ext["uncompressed_bytes"] == len(data) + 2 * MiB + len(b"tiny file stored inline\n")
+    assert ext["compressed_disk_bytes"] < len(data) // 4
+    assert ext["disk_bytes"] < ext["uncompressed_bytes"] // 2
 
 
 # --- states --------------------------------------------------------------------------------

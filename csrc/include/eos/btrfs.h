@@ -99,6 +99,21 @@ struct eos_btrfs_usage {
 };
 
 int eos_btrfs_usage(const char *path, struct eos_btrfs_usage *u, struct eos_err *e);
+
+/* What the file data of one subvolume takes on disk, from its file extent items
+ * (BTRFS_IOC_TREE_SEARCH, as compsize counts): each extent once however often it is
+ * referenced; inline extents included, holes and preallocated space not. */
+struct eos_btrfs_extent_stats {
+	uint64_t disk_bytes;          /* on disk, after compression */
+	uint64_t uncompressed_bytes;  /* the same extents before compression */
+	uint64_t referenced_bytes;    /* what the inodes reference (shared extents counted per use;
+				       * compsize counts per path, so hard links twice) */
+	uint64_t compressed_disk_bytes;  /* part of disk_bytes in compressed extents */
+	uint64_t extents, inline_extents;
+};
+
+/* For the subvolume that path is in. Needs CAP_SYS_ADMIN. */
+int eos_btrfs_extent_stats(const char *path, struct eos_btrfs_extent_stats *s, struct eos_err *e);
 void eos_btrfs_usage_free(struct eos_btrfs_usage *u);
 
 #endif

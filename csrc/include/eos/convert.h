@@ -52,7 +52,8 @@ struct eos_convert_result {
 	int changed;
 	struct eos_copy_stats copied, verified;
 	uint64_t used_before;       /* bytes used on the old filesystem (statvfs) */
-	uint64_t data_after;        /* BTRFS data bytes allocated for the copy (SPACE_INFO) */
+	uint64_t data_after;        /* bytes the copy takes on the BTRFS after compression (its file
+				     * extents, inline ones included: eos_btrfs_extent_stats) */
 	char open_files[EOS_CONV_MAX_OPEN][512];  /* "pid (comm): path" */
 	int n_open;
 };
