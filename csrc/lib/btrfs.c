@@ -367,7 +367,7 @@ int eos_btrfs_compression_set(const char *path, const char *value, struct eos_er
 	return 0;
 }
 
-static void space_names(struct eos_btrfs_space *s)
+static void space_names(struct eos_btrfs_chunk_space *s)
 {
 	uint64_t f = s->flags;
 	if (f & BTRFS_SPACE_INFO_GLOBAL_RSV)
@@ -467,7 +467,7 @@ int eos_btrfs_usage(const char *path, struct eos_btrfs_usage *u, struct eos_err 
 	}
 	unsigned data_ratio = 1;
 	for (size_t i = 0; i < u->n_spaces; i++) {
-		struct eos_btrfs_space *s = &u->spaces[i];
+		struct eos_btrfs_chunk_space *s = &u->spaces[i];
 		s->flags = sa->spaces[i].flags;
 		s->total = sa->spaces[i].total_bytes;
 		s->used = sa->spaces[i].used_bytes;

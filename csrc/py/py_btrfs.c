@@ -212,7 +212,7 @@ static PyObject *usage_dict(const struct eos_btrfs_usage *u)
 	if (!d || !spaces || !devs)
 		goto error;
 	for (size_t i = 0; i < u->n_spaces; i++) {
-		const struct eos_btrfs_space *s = &u->spaces[i];
+		const struct eos_btrfs_chunk_space *s = &u->spaces[i];
 		PyObject *x = PyDict_New();
 		if (!x)
 			goto error;

@@ -7,6 +7,16 @@ void test_size_parse(void);
 void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
+void test_mounts(void);
+void test_blockdev(void);
+void test_blkid_probe(void);
+void test_lvm_report(void);
+void test_probe(void);
+void test_walk(void);
+void test_thresholds(void);
+void test_growth(void);
+void test_analyze(void);
+void test_watch(void);
 void test_btrfs_compression_check(void);
 void test_btrfs_refusals(void);
 void test_provision_recommend(void);
@@ -19,6 +29,16 @@ const struct eos_test eos_tests[] = {
 	{"size_format", test_size_format},
 	{"spawn", test_spawn},
 	{"json", test_json},
+	{"mounts", test_mounts},
+	{"blockdev", test_blockdev},
+	{"blkid_probe", test_blkid_probe},
+	{"lvm_report", test_lvm_report},
+	{"probe", test_probe},
+	{"walk", test_walk},
+	{"thresholds", test_thresholds},
+	{"growth", test_growth},
+	{"analyze", test_analyze},
+	{"watch", test_watch},
 	{"btrfs_compression_check", test_btrfs_compression_check},
 	{"btrfs_refusals", test_btrfs_refusals},
 	{"provision_recommend", test_provision_recommend},

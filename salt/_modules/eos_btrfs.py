@@ -30,6 +30,22 @@ def _call(fn, *args, **kwargs):
         raise CommandExecutionError(str(exc)) from exc
 
 
+def _text(value):
+    """Salt's outputters and msgpack need valid UTF-8: names that are not (surrogate escapes
+    from the binding) get ``\\xNN`` escapes, as in eos_storage."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_text(k): _text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
 def _path(value, what="path"):
     if value is None or (isinstance(value, str) and not value):
         raise CommandExecutionError(f"no {what} given")
@@ -49,7 +65,7 @@ def subvolume_create(name):
     """
     name = _path(name, "subvolume path")
     _call(eos.btrfs_subvolume_create, name)
-    return _call(eos.btrfs_subvolume_show, name)
+    return _text(_call(eos.btrfs_subvolume_show, name))
 
 
 def subvolume_delete(name, recursive=False):
@@ -67,7 +83,7 @@ def subvolume_delete(name, recursive=False):
     name = _path(name, "subvolume path")
     info = _call(eos.btrfs_subvolume_show, name)
     _call(eos.btrfs_subvolume_delete, name, recursive=bool(recursive))
-    return {"deleted": name, "id": info["id"], "uuid": info["uuid"]}
+    return _text({"deleted": name, "id": info["id"], "uuid": info["uuid"]})
 
 
 def subvolume_list(path):
@@ -81,7 +97,7 @@ def subvolume_list(path):
 
         salt '*' eos_btrfs.subvolume_list /srv/data
     """
-    return _call(eos.btrfs_subvolume_list, _path(path))
+    return _text(_call(eos.btrfs_subvolume_list, _path(path)))
 
 
 def subvolume_show(name):
@@ -95,7 +111,7 @@ def subvolume_show(name):
 
         salt '*' eos_btrfs.subvolume_show /srv/data/projects
     """
-    return _call(eos.btrfs_subvolume_show, _path(name, "subvolume path"))
+    return _text(_call(eos.btrfs_subvolume_show, _path(name, "subvolume path")))
 
 
 def snapshot(source, dest, read_only=True):
@@ -113,7 +129,7 @@ def snapshot(source, dest, read_only=True):
     source = _path(source, "snapshot source")
     dest = _path(dest, "snapshot destination")
     _call(eos.btrfs_snapshot, source, dest, read_only=bool(read_only))
-    return _call(eos.btrfs_subvolume_show, dest)
+    return _text(_call(eos.btrfs_subvolume_show, dest))
 
 
 def compression(path, value=None):
@@ -162,4 +178,4 @@ def usage(path):
     path = _path(path)
     usage = _call(eos.btrfs_usage, path)
     usage["subvolume_extents"] = _call(eos.btrfs_extent_stats, path)
-    return usage
+    return _text(usage)

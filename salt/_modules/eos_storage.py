@@ -1,4 +1,6 @@
 """Eos storage execution module: the work is done in C by the eos package (eos._eos)."""
+import functools
+
 try:
     import eos
 
@@ -27,6 +29,180 @@ def _call(fn, *args, **kwargs):
         raise CommandExecutionError(str(exc)) from exc
 
 
+def _text(value):
+    """
+    Salt's outputters and its msgpack transport need valid UTF-8. eos returns file names that
+    are not (a mount point, a backing file) with surrogate escapes, as os.fsdecode does; here
+    their undecodable bytes become ``\\xNN`` escapes, as Python's "backslashreplace" writes them.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_text(k): _text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
+def probe(lvm="auto"):
+    """
+    One in-process inventory of this minion's storage, collected in C:
+
+    ``devices``
+        every block device from sysfs (name, path, major:minor, size in bytes, rotational,
+        read_only, removable, kind, partition number and parent, loop backing file, holders,
+        slaves) with its signature read through libblkid as ``blkid -p`` does (``type``,
+        ``uuid``, ``label``, ``partuuid``, ``pttype``, ``usage``, ``btrfs_devid`` and every tag
+        under ``blkid``), its mount points and whether it is ``unused``;
+    ``mounts``
+        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes
+        (names that are not UTF-8 show their other bytes as ``\\xNN``);
+    ``btrfs``
+        mounted BTRFS filesystems and their member devices (/sys/fs/btrfs);
+    ``lvm``
+        PVs, VGs and LVs from the lvm tool's JSON report, ``{"available": false}`` when lvm
+        is not installed.
+
+    lvm
+        ``auto`` (default): run lvm only when some device carries an LVM2_member signature, is
+        ambivalent or could not be read for a reason lvm would not share (an I/O error; not a
+        permission error); ``True``: always; ``False``: never. The lvm report runs on its own
+        thread while the devices are probed.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.probe
+        salt '*' eos_storage.probe lvm=True
+    """
+    if isinstance(lvm, str) and lvm.lower() in ("true", "false"):
+        lvm = lvm.lower() == "true"
+    if lvm not in (True, False, "auto"):
+        raise CommandExecutionError(f"lvm must be True, False or 'auto', not {lvm!r}")
+    return _text(_call(eos.probe, lvm=lvm))
+
+
+def usage(path=None):
+    """
+    Usage of the filesystem holding ``path`` (statvfs: bytes and inodes, with the mount it
+    belongs to), or of every mounted filesystem with storage when no path is given. Cheap:
+    no device is opened and no tool is run.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.usage
+        salt '*' eos_storage.usage /var
+    """
+    if path is not None and not isinstance(path, (str, bytes)):
+        path = str(path)
+    if path == "":
+        raise CommandExecutionError("usage: empty path")
+    return _text(_call(eos.usage, path))
+
+
+def _oserror_to_salt(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except OSError as exc:
+            raise CommandExecutionError(str(exc)) from exc
+
+    return wrapper
+
+
+def _nonneg_int(name, value):
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise CommandExecutionError(f"{name} must be an integer >= 0, got {value!r}") from None
+    if isinstance(value, bool) or n < 0 or (isinstance(value, float) and value != n):
+        raise CommandExecutionError(f"{name} must be an integer >= 0, got {value!r}")
+    return n
+
+
+@_oserror_to_salt
+def top_consumers(path, depth=2, limit=20):
+    """
+    The largest directories (down to ``depth`` levels below ``path``, cumulative) and the
+    largest files under ``path``, by disk usage in bytes, exactly like ``du -x -B1``: the
+    walk stays on the filesystem of ``path``, never follows symlinks and counts hard-linked
+    files once. Returns the totals (``bytes``, ``apparent_bytes``, ``files``, ``dirs``),
+    ``top_dirs`` and ``top_files`` (``limit`` of each, largest first) and the ``errors`` met
+    in unreadable subtrees, which are skipped (like du, an unreadable directory's own blocks
+    still count). A hard-linked file counts once, in the first directory the walk meets it in.
+    Mounts below ``path`` (other filesystems, and bind mounts) are not entered.
+
+    path
+        The directory to walk (not a symlink to one).
+
+    depth
+        How many levels below ``path`` directories are listed (0: only ``path`` itself).
+
+    limit
+        How many directories and how many files to list.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.top_consumers /var
+        salt '*' eos_storage.top_consumers /srv/data 3 10
+    """
+    depth = _nonneg_int("depth", depth)
+    limit = _nonneg_int("limit", limit)
+    return eos.top_consumers(str(path), depth, limit)
+
+
+def _pillar(key, default):
+    """A pillar value as plain data (Salt 3008 masks pillar.get's return unless unmask=True)."""
+    return __salt__["pillar.get"](key, default, unmask=True)
+
+
+def analyze(path=None, record=True, window=None):
+    """
+    Analyse the mounted filesystems (or only the one holding ``path``): usage and inode
+    percentages, the threshold level for this node's scale tier, growth from the samples kept
+    in the minion's cache, the expansion paths that exist and a recommendation (``expand``,
+    ``cleanup`` or ``none``).
+
+    Thresholds come from the tier for pillar ``eos:cluster:node_count`` (default 1), with
+    pillar ``eos:storage:thresholds`` overriding single levels (a bad value is refused).
+
+    path
+        Only the mount containing this path.
+    record
+        Append a usage sample for each mount before computing growth (default True).
+    window
+        Growth window in seconds (default 24 hours).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.analyze
+        salt '*' eos_storage.analyze /var record=False
+    """
+    return _call(
+        eos.analyze,
+        __opts__["cachedir"],
+        node_count=_pillar("eos:cluster:node_count", 1),
+        thresholds=_pillar("eos:storage:thresholds", None),
+        record=bool(record),
+        path=path,
+        window=float(window or 0),
+    )
+
+
+# --- provisioning and conversion (issue 7) ---
+
 def _fstab():
     """The fstab provisioning writes: minion config or pillar ``eos:storage:fstab``."""
     return str(__salt__["config.get"]("eos:storage:fstab", "/etc/fstab") or "/etc/fstab")
@@ -54,7 +230,7 @@ def recommend(workload):
     rec = _call(eos.provision_recommend, str(workload))
     if rec["handover"]:
         rec["comment"] = _handover_comment(rec)
-    return rec
+    return _text(rec)
 
 
 def provision(device, workload, mountpoint=None, label=None, force=False, test=False):
@@ -85,14 +261,14 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
     rec = res["recommendation"]
     if rec["handover"]:
         res["comment"] = _handover_comment(rec, device)
-        return res
+        return _text(res)
     verb = "would be" if test else "was"
     res["comment"] = f"{device} {verb} provisioned with {rec['fstype']} for {rec['workload']}"
     if mountpoint:
         res["comment"] += f", mounted at {mountpoint} and added to {_fstab()} by UUID"
     if res["destroys"]:
         res["comment"] += "; destroying: " + "; ".join(res["destroys"])
-    return res
+    return _text(res)
 
 
 def _state_dir():
@@ -139,7 +315,7 @@ def convert(path, fstype="btrfs", compression="zstd", target=None, force=False, 
                           f"read-only at {res['old_mounted_at']} until eos_storage.convert_finalize")
     if res["open_files"]:
         res["comment"] += f"; {len(res['open_files'])} open file(s) under {path}"
-    return res
+    return _text(res)
 
 
 def convert_finalize(path):
@@ -155,7 +331,7 @@ def convert_finalize(path):
     """
     res = _call(eos.convert_finalize, str(path), state_dir=_state_dir())
     res["comment"] = f"{res['old_source']} ({res['old_fstype']}) released; {path} stays on btrfs"
-    return res
+    return _text(res)
 
 
 def convert_rollback(path):
@@ -172,4 +348,4 @@ def convert_rollback(path):
     """
     res = _call(eos.convert_rollback, str(path), fstab=_fstab(), state_dir=_state_dir())
     res["comment"] = f"{path} is back on {res['old_source']} ({res['old_fstype']})"
-    return res
+    return _text(res)

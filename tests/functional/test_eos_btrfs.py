@@ -120,6 +120,8 @@ def test_odd_but_valid_names(btrfs, loaders):
     info = eos.btrfs_subvolume_show(raw)
     assert os.fsencode(info["path"]) == b"bad-\xff\xfe"
     assert b"bad-\xff\xfe" in {os.fsencode(s["path"]) for s in eos.btrfs_subvolume_list(btrfs)}
+    # Through Salt the name is valid UTF-8, its odd bytes escaped (msgpack and outputters need it).
+    assert "bad-\\xff\\xfe" in {s["path"] for s in mod.subvolume_list(btrfs)}
     eos.btrfs_subvolume_delete(raw)
     assert not os.path.exists(raw)
 

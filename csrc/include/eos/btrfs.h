@@ -67,7 +67,7 @@ int eos_btrfs_compression_get(const char *path, char *buf, size_t len, struct eo
  * to files created in it afterwards. */
 int eos_btrfs_compression_set(const char *path, const char *value, struct eos_err *e);
 
-struct eos_btrfs_space {
+struct eos_btrfs_chunk_space {
 	uint64_t flags;
 	const char *type;      /* "data", "metadata", "system", "data+metadata", "globalreserve" */
 	const char *profile;   /* "single", "dup", "raid1", ... */
@@ -88,7 +88,7 @@ struct eos_btrfs_usage {
 	uint64_t num_devices;
 	uint32_t nodesize, sectorsize;
 	uint64_t generation;
-	struct eos_btrfs_space *spaces;
+	struct eos_btrfs_chunk_space *spaces;
 	size_t n_spaces;
 	struct eos_btrfs_device *devices;
 	size_t n_devices;
