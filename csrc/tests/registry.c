@@ -13,6 +13,7 @@ void test_blkid_probe(void);
 void test_lvm_report(void);
 void test_probe(void);
 void test_walk(void);
+void test_buf_read_file(void);
 void test_thresholds(void);
 void test_growth(void);
 void test_analyze(void);
@@ -35,6 +36,7 @@ const struct eos_test eos_tests[] = {
 	{"lvm_report", test_lvm_report},
 	{"probe", test_probe},
 	{"walk", test_walk},
+	{"buf_read_file", test_buf_read_file},
 	{"thresholds", test_thresholds},
 	{"growth", test_growth},
 	{"analyze", test_analyze},

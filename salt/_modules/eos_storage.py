@@ -1,5 +1,4 @@
 """Eos storage execution module: the work is done in C by the eos package (eos._eos)."""
-import functools
 
 try:
     import eos
@@ -107,17 +106,6 @@ def usage(path=None):
     return _text(_call(eos.usage, path))
 
 
-def _oserror_to_salt(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except OSError as exc:
-            raise CommandExecutionError(str(exc)) from exc
-
-    return wrapper
-
-
 def _nonneg_int(name, value):
     try:
         n = int(value)
@@ -128,7 +116,6 @@ def _nonneg_int(name, value):
     return n
 
 
-@_oserror_to_salt
 def top_consumers(path, depth=2, limit=20):
     """
     The largest directories (down to ``depth`` levels below ``path``, cumulative) and the
@@ -158,7 +145,7 @@ def top_consumers(path, depth=2, limit=20):
     """
     depth = _nonneg_int("depth", depth)
     limit = _nonneg_int("limit", limit)
-    return eos.top_consumers(str(path), depth, limit)
+    return _call(eos.top_consumers, str(path), depth, limit)
 
 
 def _pillar(key, default):
