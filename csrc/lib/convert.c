@@ -451,12 +451,12 @@ static int step_switch(const struct journal *j, struct eos_err *e)
 				     j->old_source);
 			goto out;
 		}
-		if (mount(j->path, j->hold, NULL, MS_BIND, NULL) < 0) {
+		if (mount(j->path, j->hold, "none", MS_BIND, NULL) < 0) {
 			r = eos_fail_sys(e, errno, j->hold, "mount --bind %s %s", j->path, j->hold);
 			goto out;
 		}
 	}
-	if (mount(NULL, j->hold, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) < 0) {
+	if (mount("none", j->hold, "none", MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) < 0) {
 		r = eos_fail_sys(e, errno, j->hold, "remount %s read-only", j->hold);
 		goto out;
 	}
@@ -795,11 +795,11 @@ int eos_convert_rollback(const char *path, const char *fstab, const char *state_
 				     j->old_source, j->path, j->hold);
 			goto out;
 		}
-		if (mount(j->hold, j->path, NULL, MS_BIND, NULL) < 0) {
+		if (mount(j->hold, j->path, "none", MS_BIND, NULL) < 0) {
 			r = eos_fail_sys(e, errno, j->path, "mount --bind %s %s", j->hold, j->path);
 			goto out;
 		}
-		if (mount(NULL, j->path, NULL, MS_REMOUNT | MS_BIND | keep, NULL) < 0) {
+		if (mount("none", j->path, "none", MS_REMOUNT | MS_BIND | keep, NULL) < 0) {
 			r = eos_fail_sys(e, errno, j->path, "remount %s read-write", j->path);
 			goto out;
 		}
