@@ -92,6 +92,7 @@ struct ctx {
 	struct link_map links;
 	struct eos_buf rel;      /* relative path of the current entry */
 	char *buf, *buf2;        /* CHUNK each */
+	int use_cfr;             /* copy_file_range works between these two filesystems */
 };
 
 /* Where the current entry is, for messages. */
@@ -210,6 +211,27 @@ static int copy_data(struct ctx *c, int sfd, int dfd, off_t size)
 			return eos_fail_sys(c->e, errno, c->src, "lseek(%s/%s, SEEK_HOLE)", c->src, where(c));
 		for (off_t p = data; p < hole;) {
 			size_t want = (size_t)(hole - p < CHUNK ? hole - p : CHUNK);
+			if (c->use_cfr) {
+				/* In the kernel, without a trip through user space; filesystems that cannot
+				 * (or kernels refusing cross-filesystem copies) fall back to read/write. */
+				loff_t in = p, out = p;
+				ssize_t n = copy_file_range(sfd, &in, dfd, &out, want, 0);
+				if (n > 0) {
+					p += n;
+					c->st->data_bytes += (uint64_t)n;
+					continue;
+				}
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0 && errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP &&
+				    errno != ENOSYS)
+					return eos_fail_sys(c->e, errno, c->dst, "copy_file_range(%s/%s)", c->dst,
+							    where(c));
+				if (n < 0)
+					c->use_cfr = 0;
+				else
+					break;  /* 0: the file shrank while copying; verify will say so */
+			}
 			ssize_t n = pread(sfd, c->buf, want, p);
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -345,6 +367,7 @@ static int ctx_open(struct ctx *c, const char *src, const char *dst, struct eos_
 	c->src = src;
 	c->dst = dst;
 	c->src_root = c->dst_root = -1;
+	c->use_cfr = 1;
 	c->buf = malloc(CHUNK);
 	c->buf2 = malloc(CHUNK);
 	if (!c->buf || !c->buf2)
