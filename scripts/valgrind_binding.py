@@ -129,6 +129,28 @@ def ex_lv_expansion_paths(work):
     attempt(eos.lv_expansion_paths, "eos-no-such-vg", "lv")
 
 
+def ex_expand(work):
+    state = os.path.join(work, "state")
+    for target, size in (("/", "-5G"), ("/", "garbage"), ("vg0/lv1; rm -rf /", None),
+                         ("vg0/lv;x", None), ("garbage", None), (work, None),
+                         (os.path.join(work, "missing"), None), ("/proc", "max")):
+        expect_oserror(eos.expand, target, size, state_dir=state)
+    expect_oserror(eos.expand, os.fsencode(work), "+1G", True, state_dir=state)
+    attempt(eos.expand, "/", "max", True, state_dir=state, on_event=lambda *a: None)
+    try:
+        eos.expand("/", state_dir=state, on_event=42)
+    except TypeError:
+        pass
+
+
+def ex_expand_growers(work):
+    expect_oserror(eos.xfs_geometry, work)
+    expect_oserror(eos.xfs_grow, work, 1)
+    expect_oserror(eos.loop_set_capacity, os.path.join(work, "missing"))
+    eos.ext4_can_grow_online()
+    eos.lvm_dm_available()
+
+
 # --- btrfs, provision, copy, convert (issue 7) ----------------------------------------------------
 # The success paths need loop devices and mounts: only as root, inside a private mount namespace
 # (entered once, so that nothing is left mounted outside this process).
@@ -303,6 +325,12 @@ EXERCISES = {
     "analyze": ex_analyze,
     "watch": ex_watch,
     "lv_expansion_paths": ex_lv_expansion_paths,
+    "expand": ex_expand,
+    "xfs_geometry": ex_expand_growers,
+    "xfs_grow": ex_expand_growers,
+    "loop_set_capacity": ex_expand_growers,
+    "ext4_can_grow_online": ex_expand_growers,
+    "lvm_dm_available": ex_expand_growers,
     "btrfs_check": ex_btrfs,
     **{n: _covered for n in ("btrfs_subvolume_create", "btrfs_subvolume_delete", "btrfs_subvolume_show",
                              "btrfs_subvolume_list", "btrfs_subvolume_set_read_only", "btrfs_snapshot",

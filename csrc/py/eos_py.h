@@ -34,6 +34,7 @@ int eos_py_add_spawn(PyObject *m);
 int eos_py_add_probe(PyObject *m);
 int eos_py_add_walk(PyObject *m);
 int eos_py_add_analyze(PyObject *m);
+int eos_py_add_expand(PyObject *m);
 int eos_py_add_btrfs(PyObject *m);
 int eos_py_add_provision(PyObject *m);
 int eos_py_add_copy(PyObject *m);
