@@ -12,6 +12,7 @@ PKG_CONFIG = [
     ("blkid", "libblkid-dev"),
     ("libbtrfsutil", "libbtrfsutil-dev"),
     ("devmapper", "libdevmapper-dev"),
+    ("zlib", "zlib1g-dev"),
 ]
 # (header, Debian package) for libraries that ship no .pc file
 HEADERS = [

@@ -18,10 +18,12 @@ void test_thresholds(void);
 void test_growth(void);
 void test_analyze(void);
 void test_watch(void);
+void test_cleanup(void);
 void test_expand_arith(void);
 void test_expand_names(void);
 void test_expand_ext_sb(void);
 void test_expand_refusals(void);
+void test_roles(void);
 void test_btrfs_compression_check(void);
 void test_btrfs_refusals(void);
 void test_provision_recommend(void);
@@ -45,10 +47,12 @@ const struct eos_test eos_tests[] = {
 	{"growth", test_growth},
 	{"analyze", test_analyze},
 	{"watch", test_watch},
+	{"cleanup", test_cleanup},
 	{"expand_arith", test_expand_arith},
 	{"expand_names", test_expand_names},
 	{"expand_ext_sb", test_expand_ext_sb},
 	{"expand_refusals", test_expand_refusals},
+	{"roles", test_roles},
 	{"btrfs_compression_check", test_btrfs_compression_check},
 	{"btrfs_refusals", test_btrfs_refusals},
 	{"provision_recommend", test_provision_recommend},
