@@ -196,6 +196,165 @@ def ex_health(work):
     expect_oserror(eos.health_disk, os.path.join(work, "missing"))
 
 
+# --- btrfs, provision, copy, convert (issue 7) ----------------------------------------------------
+# The success paths need loop devices and mounts: only as root, inside a private mount namespace
+# (entered once, so that nothing is left mounted outside this process).
+
+def _private_root():
+    if os.geteuid() != 0 or not os.path.exists("/dev/loop-control"):
+        return False
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tests.support import mountns
+    return mountns.enter_private_mount_namespace() is None
+
+
+def _loop(work, size, mkfs=None):
+    import subprocess
+    img = os.path.join(work, f"img{len(os.listdir(work))}")
+    with open(img, "wb") as f:
+        f.truncate(size)
+    dev = subprocess.run(["losetup", "-f", "--show", img], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    if mkfs:
+        subprocess.run(mkfs + [dev], check=True, capture_output=True)
+    return dev
+
+
+def _cleanup(mounts, devs):
+    import subprocess
+    for m in reversed(mounts):
+        subprocess.run(["umount", "-l", m], capture_output=True)
+    for d in devs:
+        subprocess.run(["losetup", "-d", d], capture_output=True)
+
+
+def ex_btrfs(work):
+    for fn in (eos.btrfs_check, eos.btrfs_usage, eos.btrfs_subvolume_list, eos.btrfs_subvolume_show,
+               eos.btrfs_compression_get, eos.btrfs_extent_stats):
+        expect_oserror(fn, work)
+    expect_oserror(eos.btrfs_subvolume_create, os.path.join(work, "sub"))
+    expect_oserror(eos.btrfs_compression_check, "zstd:99")
+    eos.btrfs_compression_check("zlib:3")
+    if not PRIVATE_ROOT:
+        return
+    import subprocess
+    dev = _loop(work, 256 << 20, ["mkfs.btrfs", "-q", "-f"])
+    mnt = os.path.join(work, "mnt")
+    os.mkdir(mnt)
+    mounts = []
+    try:
+        subprocess.run(["mount", "-o", "compress=zstd", dev, mnt], check=True)
+        mounts.append(mnt)
+        sub = os.path.join(mnt, "sub")
+        eos.btrfs_subvolume_create(sub)
+        eos.btrfs_subvolume_create(os.path.join(sub, "child"))
+        with open(os.path.join(sub, "f"), "wb") as f:
+            f.write(b"compress me " * 100000)
+        eos.btrfs_snapshot(sub, os.path.join(mnt, "snap"))
+        eos.btrfs_snapshot(sub, os.path.join(mnt, "rw"), read_only=False)
+        eos.btrfs_subvolume_set_read_only(os.path.join(mnt, "rw"), True)
+        eos.btrfs_subvolume_show(os.path.join(mnt, "snap"))
+        assert len(eos.btrfs_subvolume_list(mnt)) == 4
+        eos.btrfs_compression_set(sub, "zstd:3")
+        assert eos.btrfs_compression_get(sub) == "zstd:3"
+        eos.btrfs_compression_set(sub, None)
+        os.sync()
+        eos.btrfs_usage(mnt)
+        eos.btrfs_extent_stats(mnt)
+        expect_oserror(eos.btrfs_subvolume_delete, sub)
+        eos.btrfs_subvolume_delete(sub, recursive=True)
+        eos.btrfs_subvolume_delete(os.path.join(mnt, "snap"))
+        expect_oserror(eos.btrfs_subvolume_delete, mnt)
+    finally:
+        _cleanup(mounts, [dev])
+
+
+def ex_provision(work):
+    for w in ("database", "backup", "boot", "system", "shared", "general"):
+        eos.provision_recommend(w)
+    expect_oserror(eos.provision_recommend, "nosql")
+    expect_oserror(eos.provision_check, os.path.join(work, "missing"))
+    expect_oserror(eos.provision, "/proc/self/status", "general")
+    fstab = os.path.join(work, "fstab")
+    with open(fstab, "w") as f:
+        f.write("# test\nUUID=a /srv/a xfs defaults 0 0\n")
+    assert eos.fstab_add(fstab, "UUID=b", "/srv/b c", "btrfs", "compress=zstd")
+    assert eos.fstab_find(fstab, "/srv/b c") == "UUID=b"
+    expect_oserror(eos.fstab_add, fstab, "UUID=z", "/srv/a", "xfs")
+    eos.fstab_add(fstab, "UUID=z", "/srv/a", "xfs", replace=True)
+    if not PRIVATE_ROOT:
+        return
+    mounts, devs = [], []
+    try:
+        dev = _loop(work, 320 << 20)
+        devs.append(dev)
+        eos.provision_check(dev)
+        eos.provision(dev, "backup", os.path.join(work, "bk"), label="bk", fstab=fstab, dry_run=True)
+        eos.provision(dev, "backup", os.path.join(work, "bk"), label="bk", fstab=fstab)
+        mounts.append(os.path.join(work, "bk"))
+        expect_oserror(eos.provision, dev, "general", fstab=fstab)
+        eos.provision(dev, "backup", os.path.join(work, "bk"), label="bk", fstab=fstab, keep_matching=True)
+        eos.provision(dev, "general", os.path.join(work, "gen"), fstab=fstab, force=True, dry_run=True)
+    finally:
+        _cleanup(mounts, devs)
+
+
+def ex_copy(work):
+    src, dst = os.path.join(work, "src"), os.path.join(work, "dst")
+    os.makedirs(os.path.join(src, "d"))
+    os.mkdir(dst)
+    with open(os.path.join(src, "d", "f"), "wb") as f:
+        f.write(b"x" * 5000)
+    os.link(os.path.join(src, "d", "f"), os.path.join(src, "hard"))
+    os.symlink("d/f", os.path.join(src, "link"))
+    with open(os.path.join(src, "sparse"), "wb") as f:
+        f.truncate(1 << 20)
+    eos.copy_tree(src, dst)
+    eos.copy_verify(src, dst)
+    expect_oserror(eos.copy_tree, src, dst)  # not empty
+    with open(os.path.join(dst, "d", "f"), "ab") as f:
+        f.write(b"y")
+    expect_oserror(eos.copy_verify, src, dst)
+
+
+def ex_convert(work):
+    expect_oserror(eos.convert, work, "/proc/self/status", state_dir=work)
+    expect_oserror(eos.convert_rollback, work, state_dir=work)
+    expect_oserror(eos.convert_finalize, work, state_dir=work)
+    if not PRIVATE_ROOT:
+        return
+    import subprocess
+    mounts, devs = [], []
+    try:
+        src = _loop(work, 64 << 20, ["mkfs.ext4", "-q", "-F"])
+        devs.append(src)
+        dst = _loop(work, 384 << 20)
+        devs.append(dst)
+        path = os.path.join(work, "data")
+        os.mkdir(path)
+        subprocess.run(["mount", src, path], check=True)
+        mounts.append(path)
+        for i in range(20):
+            with open(os.path.join(path, f"f{i}"), "wb") as f:
+                f.write(b"data %d " % i * 1000)
+        kw = {"fstab": os.path.join(work, "fstab"), "state_dir": os.path.join(work, "state")}
+        eos.convert(path, dst, dry_run=True, **kw)
+        attempt(eos.convert, path, dst, crash_after="copied", **kw)
+        eos.convert_rollback(path, **kw)
+        r = eos.convert(path, dst, force=True, **kw)
+        mounts.append(r["old_mounted_at"])
+        eos.convert_finalize(path, **kw)
+        mounts.pop()
+    finally:
+        _cleanup(mounts, devs)
+
+
+def _covered(work):
+    """Exercised with the other functions of its group (ex_btrfs, ex_provision, ex_copy, ex_convert)."""
+
+
+PRIVATE_ROOT = False
+
 
 def ex_ceph(work):
     """Ceph without a cluster (the real one is tested by tests/functional/test_eos_ceph.py):
@@ -255,6 +414,17 @@ EXERCISES = {
     "roles_rules": ex_roles_rules,
     "health_clock": ex_health,
     "health_disk": ex_health,
+    "btrfs_check": ex_btrfs,
+    **{n: _covered for n in ("btrfs_subvolume_create", "btrfs_subvolume_delete", "btrfs_subvolume_show",
+                             "btrfs_subvolume_list", "btrfs_subvolume_set_read_only", "btrfs_snapshot",
+                             "btrfs_compression_check", "btrfs_compression_get", "btrfs_compression_set",
+                             "btrfs_usage", "btrfs_extent_stats")},
+    "provision_recommend": ex_provision,
+    **{n: _covered for n in ("provision_check", "provision", "fstab_add", "fstab_find")},
+    "copy_tree": ex_copy,
+    "copy_verify": _covered,
+    "convert": ex_convert,
+    **{n: _covered for n in ("convert_finalize", "convert_rollback")},
     **{name: ex_ceph for name in (
         "ceph_status", "ceph_pools", "ceph_fs_status", "ceph_mon_command", "ceph_cluster_stat",
         "ceph_pool_list", "ceph_pool_create", "cephfs_statfs", "cephfs_write", "cephfs_read",
@@ -264,6 +434,8 @@ EXERCISES = {
 
 
 def main():
+    global PRIVATE_ROOT
+    PRIVATE_ROOT = _private_root()
     strict = "--strict" in sys.argv
     rounds = 3
     work = tempfile.mkdtemp(prefix="eos-valgrind-")

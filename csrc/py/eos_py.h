@@ -39,5 +39,9 @@ int eos_py_add_cleanup(PyObject *m);
 int eos_py_add_expand(PyObject *m);
 int eos_py_add_roles(PyObject *m);
 int eos_py_add_health(PyObject *m);
+int eos_py_add_btrfs(PyObject *m);
+int eos_py_add_provision(PyObject *m);
+int eos_py_add_copy(PyObject *m);
+int eos_py_add_convert(PyObject *m);
 
 #endif

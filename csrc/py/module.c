@@ -14,6 +14,10 @@ static const eos_py_adder adders[] = {
 	eos_py_add_expand,
 	eos_py_add_roles,
 	eos_py_add_health,
+	eos_py_add_btrfs,
+	eos_py_add_provision,
+	eos_py_add_copy,
+	eos_py_add_convert,
 };
 
 static struct PyModuleDef moduledef = {

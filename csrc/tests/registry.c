@@ -25,6 +25,12 @@ void test_expand_names(void);
 void test_expand_ext_sb(void);
 void test_expand_refusals(void);
 void test_roles(void);
+void test_btrfs_compression_check(void);
+void test_btrfs_refusals(void);
+void test_provision_recommend(void);
+void test_provision_fstab(void);
+void test_provision_refusals(void);
+void test_copy_tree(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -49,5 +55,11 @@ const struct eos_test eos_tests[] = {
 	{"expand_ext_sb", test_expand_ext_sb},
 	{"expand_refusals", test_expand_refusals},
 	{"roles", test_roles},
+	{"btrfs_compression_check", test_btrfs_compression_check},
+	{"btrfs_refusals", test_btrfs_refusals},
+	{"provision_recommend", test_provision_recommend},
+	{"provision_fstab", test_provision_fstab},
+	{"provision_refusals", test_provision_refusals},
+	{"copy_tree", test_copy_tree},
 	{NULL, NULL},
 };

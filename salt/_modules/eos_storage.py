@@ -425,3 +425,153 @@ def compress(test=False):
     if not test:
         ret.update(_call(eos.compress_apply, plan["items"]))
     return ret
+
+
+# --- provisioning and conversion (issue 7) ---
+
+def _fstab():
+    """The fstab provisioning writes: minion config or pillar ``eos:storage:fstab``."""
+    return str(__salt__["config.get"]("eos:storage:fstab", "/etc/fstab") or "/etc/fstab")
+
+
+def _handover_comment(rec, device=None):
+    where = f"; nothing was done on {device}" if device else ""
+    return (f"'{rec['workload']}' workloads go to {rec['fstype'].upper()}, which is handled by "
+            f"{rec['handover']}{where}")
+
+
+def recommend(workload):
+    """
+    The filesystem eos recommends for a workload and why, without touching anything:
+    ``database`` (XFS; on LVM where device-mapper is available, otherwise the reason the LVM
+    layer is skipped), ``backup`` (BTRFS, zstd compression), ``boot`` / ``system`` (ext4),
+    ``shared`` (CephFS: handed over to the Ceph work), ``general`` (XFS).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.recommend database
+    """
+    rec = _call(eos.provision_recommend, str(workload))
+    if rec["handover"]:
+        rec["comment"] = _handover_comment(rec)
+    return _text(rec)
+
+
+def provision(device, workload, mountpoint=None, label=None, force=False, test=False):
+    """
+    Make the recommended filesystem for ``workload`` on ``device``; with ``mountpoint``, mount
+    it and add an fstab entry by UUID (written atomically, other entries kept). The fstab is
+    ``/etc/fstab`` unless ``eos:storage:fstab`` is set in the minion config or pillar.
+
+    A device that holds a filesystem, a partition table or an LVM signature, or is mounted or
+    in use, is refused (libblkid, mountinfo, sysfs holders, exclusive open) unless
+    ``force=True``; the answer then lists what is destroyed. ``test=True`` returns the plan
+    (steps, the mkfs command, the fstab line, what would be destroyed) and changes nothing.
+    The ``shared`` workload is handed over to the Ceph work and nothing is done here.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.provision /dev/sdb backup /srv/backup test=True
+        salt '*' eos_storage.provision /dev/sdb database /var/lib/postgresql label=pgdata
+        salt '*' eos_storage.provision /dev/sdc general force=True
+    """
+    test = bool(test) or bool(__opts__.get("test"))
+    res = _call(eos.provision, str(device), str(workload),
+                mountpoint=str(mountpoint) if mountpoint else None,
+                label=str(label) if label is not None else None,
+                fstab=_fstab(), force=bool(force), dry_run=test)
+    rec = res["recommendation"]
+    if rec["handover"]:
+        res["comment"] = _handover_comment(rec, device)
+        return _text(res)
+    verb = "would be" if test else "was"
+    res["comment"] = f"{device} {verb} provisioned with {rec['fstype']} for {rec['workload']}"
+    if mountpoint:
+        res["comment"] += f", mounted at {mountpoint} and added to {_fstab()} by UUID"
+    if res["destroys"]:
+        res["comment"] += "; destroying: " + "; ".join(res["destroys"])
+    return _text(res)
+
+
+def _state_dir():
+    """Where convert keeps its journal, lock and holding mounts (``eos:storage:state_dir``)."""
+    return str(__salt__["config.get"]("eos:storage:state_dir", "/var/lib/eos") or "/var/lib/eos")
+
+
+def convert(path, fstype="btrfs", compression="zstd", target=None, force=False, test=False):
+    """
+    Move the mounted filesystem at ``path`` onto a new BTRFS on the free device ``target``,
+    with ``compression`` (zstd[:1-15], zlib[:1-9], lzo or none), and make it appear at
+    ``path``: mkfs → copy (owners, modes, ns times, ACLs and other xattrs, hard links, sparse
+    files, symlinks, device nodes, fifos, any name) → verify every file byte for byte with its
+    metadata → switch (the old filesystem stays mounted read-only, see ``old_mounted_at``) →
+    fstab (the old entry kept as a comment). The source is never modified: run
+    ``convert_finalize`` to release it or ``convert_rollback`` to go back.
+
+    Each step is journaled under ``eos:storage:state_dir`` (default /var/lib/eos) with a lock:
+    after a crash, running convert again continues where it stopped. The switch refuses while
+    files under ``path`` are open (listed in ``open_files``) unless ``force=True``.
+    Reports ``bytes_before`` (data copied), ``bytes_after`` (BTRFS data allocated) and
+    ``compression_ratio``. ``test=True`` returns the plan and changes nothing.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.convert /srv/data btrfs target=/dev/sdc test=True
+        salt '*' eos_storage.convert /srv/data btrfs compression=zstd:6 target=/dev/sdc
+    """
+    if str(fstype) != "btrfs":
+        raise CommandExecutionError(f"cannot convert to '{fstype}': only btrfs is supported")
+    if not target:
+        raise CommandExecutionError("no target given: convert needs a free device for the new "
+                                    "BTRFS (target=/dev/...)")
+    test = bool(test) or bool(__opts__.get("test"))
+    res = _call(eos.convert, str(path), str(target), compression=str(compression),
+                fstab=_fstab(), state_dir=_state_dir(), force=bool(force), dry_run=test)
+    if test:
+        res["comment"] = (f"{path} ({res['old_fstype']} on {res['old_source']}) would be moved onto "
+                          f"a new btrfs on {res['target']} mounted with {res['mount_options']}")
+    else:
+        res["comment"] = (f"{path} is now btrfs on {res['target']}; the old {res['old_fstype']} stays "
+                          f"read-only at {res['old_mounted_at']} until eos_storage.convert_finalize")
+    if res["open_files"]:
+        res["comment"] += f"; {len(res['open_files'])} open file(s) under {path}"
+    return _text(res)
+
+
+def convert_finalize(path):
+    """
+    Finish a conversion made by ``eos_storage.convert``: unmount the old filesystem from its
+    holding directory and drop the journal. The old device is left as it is, now unused.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.convert_finalize /srv/data
+    """
+    res = _call(eos.convert_finalize, str(path), state_dir=_state_dir())
+    res["comment"] = f"{res['old_source']} ({res['old_fstype']}) released; {path} stays on btrfs"
+    return _text(res)
+
+
+def convert_rollback(path):
+    """
+    Return ``path`` to the filesystem it had before ``eos_storage.convert``, from whatever step
+    the conversion reached: the new BTRFS is unmounted (and left on its device), the old
+    filesystem goes back read-write at ``path`` and fstab is restored.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.convert_rollback /srv/data
+    """
+    res = _call(eos.convert_rollback, str(path), fstab=_fstab(), state_dir=_state_dir())
+    res["comment"] = f"{path} is back on {res['old_source']} ({res['old_fstype']})"
+    return _text(res)
