@@ -4,6 +4,7 @@ The work is done in C (eos._eos over libbtrfsutil and the BTRFS ioctls); this is
 """
 try:
     import eos
+    from eos.glue import call as _call, text as _text
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -20,30 +21,6 @@ def __virtual__():
     if not HAS_EOS:
         return (False, f"eos_btrfs: the eos package cannot be imported: {IMPORT_ERROR}")
     return __virtualname__
-
-
-def _call(fn, *args, **kwargs):
-    """Run an eos function, turning its OSError into Salt's CommandExecutionError."""
-    try:
-        return fn(*args, **kwargs)
-    except OSError as exc:
-        raise CommandExecutionError(str(exc)) from exc
-
-
-def _text(value):
-    """Salt's outputters and msgpack need valid UTF-8: names that are not (surrogate escapes
-    from the binding) get ``\\xNN`` escapes, as in eos_storage."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    if isinstance(value, dict):
-        return {_text(k): _text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_text(v) for v in value]
-    return value
 
 
 def _path(value, what="path"):

@@ -8,6 +8,7 @@ an unreachable monitor or a wrong key is a CommandExecutionError, not a hang.
 """
 try:
     import eos
+    from eos.glue import call as _call
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -50,14 +51,6 @@ def _conn(kwargs):
             value = str(value)
         conn[key] = value
     return conn
-
-
-def _call(fn, *args, **kwargs):
-    """Run an eos function, turning its OSError into Salt's CommandExecutionError."""
-    try:
-        return fn(*args, **kwargs)
-    except OSError as exc:
-        raise CommandExecutionError(str(exc)) from exc
 
 
 def status(conf=None, keyring=None, name=None, mon_host=None, timeout=None):

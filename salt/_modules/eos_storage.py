@@ -4,6 +4,7 @@ import os
 
 try:
     import eos
+    from eos.glue import call as _call, text as _text
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -22,33 +23,6 @@ def __virtual__():
     if not HAS_EOS:
         return (False, f"eos_storage: the eos package cannot be imported: {IMPORT_ERROR}")
     return __virtualname__
-
-
-def _call(fn, *args, **kwargs):
-    """Run an eos function, turning its OSError into Salt's CommandExecutionError."""
-    try:
-        return fn(*args, **kwargs)
-    except OSError as exc:
-        raise CommandExecutionError(str(exc)) from exc
-
-
-def _text(value):
-    """
-    Salt's outputters and its msgpack transport need valid UTF-8. eos returns file names that
-    are not (a mount point, a backing file) with surrogate escapes, as os.fsdecode does; here
-    their undecodable bytes become ``\\xNN`` escapes, as Python's "backslashreplace" writes them.
-    """
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    if isinstance(value, dict):
-        return {_text(k): _text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_text(v) for v in value]
-    return value
 
 
 def probe(lvm="auto"):

@@ -1,0 +1,35 @@
+"""The few helpers the Eos Salt glue (salt/_modules, _states, _beacons) shares.
+
+Imported by the glue as underscore names (``from eos.glue import call as _call``) so Salt's
+loader does not publish them as module functions. ``__virtual__`` itself stays in each glue
+module: it must still answer (False, reason) when ``import eos`` fails.
+"""
+from salt.exceptions import CommandExecutionError
+
+
+def call(fn, *args, **kwargs):
+    """Run an eos function, turning its OSError into Salt's CommandExecutionError."""
+    try:
+        return fn(*args, **kwargs)
+    except OSError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+
+
+def text(value):
+    """
+    Salt's outputters and its msgpack transport need valid UTF-8. eos returns file names that
+    are not (a mount point, a backing file) with surrogate escapes, as os.fsdecode does; here
+    their undecodable bytes become ``\\xNN`` escapes, as Python's "backslashreplace" writes them.
+    Dicts and lists are converted recursively; other values are returned as they are.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {text(k): text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [text(v) for v in value]
+    return value
