@@ -19,18 +19,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
+from bench.common import run, write_section as _write_section  # noqa: E402
 from tests.support import mountns, saltenv  # noqa: E402
 
 NMOUNTS = int(os.environ.get("EOS_BENCH_BEACON_MOUNTS", "50"))
 NCHECKS = int(os.environ.get("EOS_BENCH_BEACON_CHECKS", "300"))
 HEADING = "## Beacon: eos_storage vs diskusage"
-
-
-def run(argv):
-    p = subprocess.run(argv, capture_output=True, text=True)
-    if p.returncode:
-        raise RuntimeError(f"{argv!r} failed: {p.stderr.strip()}")
-    return p.stdout
 
 
 def cpu():
@@ -47,17 +41,7 @@ def measure(fn, n):
 
 
 def write_section(section):
-    path = os.path.join(HERE, "README.md")
-    with open(path) as f:
-        text = f.read()
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    with open(path, "w") as f:
-        f.write(text)
+    _write_section(HEADING, section)
 
 
 def main():

@@ -17,6 +17,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
 import eos  # noqa: E402
+from bench import common  # noqa: E402
 from tests.support import ceph_cluster as cc  # noqa: E402
 
 CALLS = int(os.environ.get("EOS_BENCH_CEPH_CALLS", "20"))
@@ -24,19 +25,7 @@ HEADING = "## Ceph: eos_ceph.status vs ceph status"
 
 
 def write_section(body):
-    path = os.path.join(HERE, "README.md")
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = "# Benchmarks\n"
-    start = text.find(HEADING)
-    if start >= 0:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + text[end + 1:] if end >= 0 else text[:start]
-    text = text.rstrip("\n") + "\n\n" + HEADING + "\n\n" + body.rstrip("\n") + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    common.write_section(HEADING, HEADING + "\n\n" + body.rstrip("\n") + "\n")
 
 
 def main():

@@ -15,6 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import eos  # noqa: E402
+from bench.common import write_section  # noqa: E402
 from tests.support import mountns  # noqa: E402
 
 MiB = 1 << 20
@@ -193,20 +194,7 @@ def main():
         "",
     ]
     section = "\n".join(lines)
-    readme = os.path.join(HERE, "README.md")
-    text = open(readme).read() if os.path.exists(readme) else (
-        "# Benchmarks\n\n`make bench` runs every `bench/bench_*.py` (through `bench/run.py`; "
-        "`bench/run.py walk` runs one).\nEach compares eos with what a user would otherwise use, "
-        "measured in one run on this machine, and\nrewrites its own section below with the numbers "
-        "it got.\n")
-    if HEADING in text:
-        start = text.index(HEADING)
-        nxt = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    with open(readme, "w") as f:
-        f.write(text)
+    write_section(HEADING, section)
     print(section)
     return 0
 

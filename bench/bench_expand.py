@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
+from bench.common import write_section  # noqa: E402
 from tests.support import blockdev, mountns, saltenv  # noqa: E402
 
 REPS = int(os.environ.get("EOS_BENCH_EXPAND_REPS", "15"))
@@ -257,19 +258,7 @@ def write_readme(rows, overhead, load):
               "start-ups: eos runs `lvm fullreport` once to plan, then pvresize and lvextend; "
               "Salt runs pvdisplay, pvresize and lvextend.", ""]
     section = "\n".join(lines) + "\n"
-    path = os.path.join(HERE, "README.md")
-    text = open(path).read() if os.path.exists(path) else (
-        "# Benchmarks\n\n`make bench` runs every `bench/bench_*.py` (through `bench/run.py`). Each "
-        "compares eos with what a user would otherwise use, measured in one run, and rewrites its "
-        "own section below.\n")
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    with open(path, "w") as f:
-        f.write(text)
+    write_section(HEADING, section)
     print(section)
     if os.environ.get("EOS_BENCH_VERBOSE"):
         print(rows, overhead)

@@ -21,6 +21,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from bench.common import write_section  # noqa: E402
 from tests.support import blockdev, lvmenv, mountns  # noqa: E402
 
 ROUNDS = int(os.environ.get("EOS_BENCH_ROUNDS", "15"))
@@ -73,16 +74,7 @@ start lvm once); 2–3x against the set that also lists VGs and LVs. Where the t
 
 def write_readme():
     section = (HEADING + "\n\n" + ABOUT + "\n```\n" + "\n".join(LINES).strip("\n") + "\n```\n\n" + WHY)
-    path = os.path.join(HERE, "README.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\nRun with `make bench`.\n"
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
-    with open(path, "w") as f:
-        f.write(text)
+    write_section(HEADING, section)
 
 
 CPU = {}  # function -> median CPU ms of the last median_ms run

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import eos  # noqa: E402
 from bench import roles_ref  # noqa: E402
+from bench.common import write_section  # noqa: E402
 
 GIB = 1 << 30
 N = 10_000
@@ -80,16 +81,7 @@ building some 60,000 Python objects for the result.
 
 
 def write_readme(section):
-    path = os.path.join(HERE, "README.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\nRun with `make bench`.\n"
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    with open(path, "w") as f:
-        f.write(text)
+    write_section(HEADING, section)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, HERE)
 
 from gen_tree import generate  # noqa: E402
+from bench.common import run, write_section  # noqa: E402
 from tests.support import mountns  # noqa: E402
 
 NFILES = int(os.environ.get("EOS_BENCH_WALK_FILES", "1000000"))
@@ -31,13 +32,6 @@ EOS_SNIPPET = ("import eos, json, resource, sys, time\n"
                "print(json.dumps({'seconds': time.perf_counter() - t, 'bytes': r['bytes'],"
                " 'files': r['files'], 'dirs': r['dirs'], 'errors': r['errors_total'],"
                " 'rss0': rss0, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n")
-
-
-def run(argv):
-    p = subprocess.run(argv, capture_output=True, text=True)
-    if p.returncode:
-        raise RuntimeError(f"{argv!r} failed: {p.stderr.strip()}")
-    return p.stdout
 
 
 def timed(argv):
@@ -106,16 +100,7 @@ class Target:
 
 
 def write_readme(section):
-    path = os.path.join(HERE, "README.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\nRun with `make bench`.\n"
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    with open(path, "w") as f:
-        f.write(text)
+    write_section(HEADING, section)
 
 
 def main():
