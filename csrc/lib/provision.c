@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "eos/buf.h"
+#include "eos/lvm_change.h"
 #include "eos/mounts.h"
 #include "eos/size.h"
 #include "eos/spawn.h"
@@ -25,16 +26,6 @@
 #define MiB (1024ULL * 1024ULL)
 
 /* ---- recommendation ------------------------------------------------------------------- */
-
-static int have_device_mapper(void)
-{
-	struct eos_buf b = EOS_BUF_INIT;
-	int found = 0;
-	if (eos_buf_read_file(&b, AT_FDCWD, "/proc/misc") == 0 && b.data)
-		found = strstr(b.data, " device-mapper\n") != NULL;
-	eos_buf_free(&b);
-	return found;
-}
 
 int eos_provision_recommend(const char *workload, struct eos_provision_rec *rec, struct eos_err *e)
 {
@@ -50,7 +41,8 @@ int eos_provision_recommend(const char *workload, struct eos_provision_rec *rec,
 			"XFS overwrites in place (no copy-on-write), so random rewrites of table files do not fragment";
 		rec->reasons[rec->n_reasons++] = "XFS grows online (xfs_growfs) as the data set grows";
 		rec->wants_lvm = 1;
-		rec->lvm_available = have_device_mapper();
+		char dm_why[256];
+		rec->lvm_available = eos_lvm_dm_available(dm_why, sizeof(dm_why));
 		if (rec->lvm_available)
 			snprintf(rec->lvm_note, sizeof(rec->lvm_note),
 				 "LVM is recommended under the database filesystem so it can later grow across "
