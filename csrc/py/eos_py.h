@@ -31,5 +31,8 @@ int eos_py_set_double(PyObject *d, const char *key, double v);
 
 int eos_py_add_size(PyObject *m);
 int eos_py_add_spawn(PyObject *m);
+int eos_py_add_probe(PyObject *m);
+int eos_py_add_walk(PyObject *m);
+int eos_py_add_analyze(PyObject *m);
 
 #endif

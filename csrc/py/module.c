@@ -6,6 +6,9 @@ typedef int (*eos_py_adder)(PyObject *);
 static const eos_py_adder adders[] = {
 	eos_py_add_size,
 	eos_py_add_spawn,
+	eos_py_add_probe,
+	eos_py_add_walk,
+	eos_py_add_analyze,
 };
 
 static struct PyModuleDef moduledef = {

@@ -7,11 +7,31 @@ void test_size_parse(void);
 void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
+void test_mounts(void);
+void test_blockdev(void);
+void test_blkid_probe(void);
+void test_lvm_report(void);
+void test_probe(void);
+void test_walk(void);
+void test_thresholds(void);
+void test_growth(void);
+void test_analyze(void);
+void test_watch(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
 	{"size_format", test_size_format},
 	{"spawn", test_spawn},
 	{"json", test_json},
+	{"mounts", test_mounts},
+	{"blockdev", test_blockdev},
+	{"blkid_probe", test_blkid_probe},
+	{"lvm_report", test_lvm_report},
+	{"probe", test_probe},
+	{"walk", test_walk},
+	{"thresholds", test_thresholds},
+	{"growth", test_growth},
+	{"analyze", test_analyze},
+	{"watch", test_watch},
 	{NULL, NULL},
 };

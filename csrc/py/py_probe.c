@@ -1,0 +1,505 @@
+/* eos.probe(), eos.usage(), eos.storage_facts(): the storage inventory. The collection runs in
+ * C with the GIL released; the dicts are built afterwards. */
+#include "eos_py.h"
+#include "eos/probe.h"
+
+#include <string.h>
+
+static PyObject *str_list(char *const *v, size_t n)
+{
+	PyObject *l = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; l && i < n; i++) {
+		PyObject *s = eos_py_fsstr(v[i]);
+		if (!s) {
+			Py_CLEAR(l);
+			break;
+		}
+		PyList_SET_ITEM(l, (Py_ssize_t)i, s);
+	}
+	return l;
+}
+
+static int set_error(PyObject *d, const char *key, const struct eos_probe_error *pe)
+{
+	return eos_py_set_str(d, key, pe->code ? pe->msg : NULL);
+}
+
+static PyObject *usage_dict(const struct eos_usage *u)
+{
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	/* As df computes Use%: used / (used + avail), what non-root users see. */
+	uint64_t usable = u->used + u->avail;
+	double pct = usable ? 100.0 * (double)u->used / (double)usable : 0.0;
+	double ipct = u->files ? 100.0 * (double)u->files_used / (double)u->files : 0.0;
+	if (eos_py_set_u64(d, "size", u->size) || eos_py_set_u64(d, "used", u->used) ||
+	    eos_py_set_u64(d, "free", u->free) || eos_py_set_u64(d, "avail", u->avail) ||
+	    eos_py_set_double(d, "percent", pct) || eos_py_set_u64(d, "files", u->files) ||
+	    eos_py_set_u64(d, "files_used", u->files_used) || eos_py_set_u64(d, "files_free", u->files_free) ||
+	    eos_py_set_double(d, "files_percent", ipct) || eos_py_set_u64(d, "block_size", u->bsize)) {
+		Py_DECREF(d);
+		return NULL;
+	}
+	return d;
+}
+
+static PyObject *blkid_dict(const struct eos_blkid_result *r)
+{
+	PyObject *d = PyDict_New();
+	for (size_t i = 0; d && i < r->n; i++)
+		if (eos_py_set_str(d, r->tags[i].name, r->tags[i].value))
+			Py_CLEAR(d);
+	return d;
+}
+
+static const char *blkid_status(const struct eos_probe *p, size_t i)
+{
+	if (p->sb_err[i].code)
+		return "error";
+	if (!p->probed[i])
+		return "not probed";
+	switch (p->sb[i].status) {
+	case EOS_BLKID_FOUND:
+		return "found";
+	case EOS_BLKID_AMBIVALENT:
+		return "ambivalent";
+	default:
+		return "nothing";
+	}
+}
+
+static PyObject *mountpoints(const struct eos_probe *p, const struct eos_blockdev *d)
+{
+	PyObject *l = PyList_New(0);
+	for (size_t j = 0; l && j < p->mounts.n; j++) {
+		const struct eos_mount *m = &p->mounts.v[j];
+		if (!((m->major == d->major && m->minor == d->minor) || strcmp(m->source, d->path) == 0))
+			continue;
+		PyObject *s = eos_py_fsstr(m->target);
+		if (!s || PyList_Append(l, s)) {
+			Py_XDECREF(s);
+			Py_CLEAR(l);
+			break;
+		}
+		Py_DECREF(s);
+	}
+	return l;
+}
+
+static PyObject *device_dict(const struct eos_probe *p, size_t i)
+{
+	const struct eos_blockdev *d = &p->devs.v[i];
+	const struct eos_blkid_result *sb = &p->sb[i];
+	char devno[32];
+	snprintf(devno, sizeof(devno), "%u:%u", d->major, d->minor);
+	PyObject *o = PyDict_New();
+	if (!o)
+		return NULL;
+	if (eos_py_set_fsstr(o, "name", d->name) || eos_py_set_fsstr(o, "path", d->path) ||
+	    eos_py_set_u64(o, "major", d->major) || eos_py_set_u64(o, "minor", d->minor) ||
+	    eos_py_set_str(o, "devno", devno) || eos_py_set_u64(o, "size", d->size) ||
+	    eos_py_set_bool(o, "rotational", d->rotational) || eos_py_set_bool(o, "read_only", d->read_only) ||
+	    eos_py_set_bool(o, "removable", d->removable) || eos_py_set_str(o, "kind", d->kind) ||
+	    eos_py_set(o, "partition", d->partition ? PyLong_FromLong(d->partition) : Py_NewRef(Py_None)) ||
+	    eos_py_set_fsstr(o, "parent", d->parent) || eos_py_set_fsstr(o, "backing_file", d->backing_file) ||
+	    eos_py_set_fsstr(o, "dm_name", d->dm_name) ||
+	    eos_py_set(o, "holders", str_list(d->holders, d->n_holders)) ||
+	    eos_py_set(o, "slaves", str_list(d->slaves, d->n_slaves)) ||
+	    eos_py_set_str(o, "type", eos_blkid_get(sb, "TYPE")) ||
+	    eos_py_set_str(o, "uuid", eos_blkid_get(sb, "UUID")) ||
+	    eos_py_set_str(o, "label", eos_blkid_get(sb, "LABEL")) ||
+	    eos_py_set_str(o, "partuuid", eos_blkid_get(sb, "PART_ENTRY_UUID")) ||
+	    eos_py_set_str(o, "pttype", eos_blkid_get(sb, "PTTYPE")) ||
+	    eos_py_set_str(o, "usage", eos_blkid_get(sb, "USAGE")) ||
+	    eos_py_set(o, "btrfs_devid", sb->btrfs_devid ? PyLong_FromUnsignedLongLong(sb->btrfs_devid)
+							 : Py_NewRef(Py_None)) ||
+	    eos_py_set(o, "blkid", blkid_dict(sb)) || eos_py_set_str(o, "blkid_status", blkid_status(p, i)) ||
+	    set_error(o, "blkid_error", &p->sb_err[i]) ||
+	    eos_py_set(o, "mountpoints", mountpoints(p, d)) ||
+	    eos_py_set_bool(o, "mounted", eos_probe_dev_mounted(p, i)) ||
+	    eos_py_set_bool(o, "unused", eos_probe_dev_unused(p, i))) {
+		Py_DECREF(o);
+		return NULL;
+	}
+	return o;
+}
+
+static PyObject *mount_dict(const struct eos_probe *p, size_t i)
+{
+	const struct eos_mount *m = &p->mounts.v[i];
+	char devno[32];
+	snprintf(devno, sizeof(devno), "%u:%u", m->major, m->minor);
+	PyObject *o = PyDict_New();
+	if (!o)
+		return NULL;
+	if (eos_py_set_i64(o, "id", m->id) || eos_py_set_i64(o, "parent_id", m->parent_id) ||
+	    eos_py_set_u64(o, "major", m->major) || eos_py_set_u64(o, "minor", m->minor) ||
+	    eos_py_set_str(o, "devno", devno) || eos_py_set_fsstr(o, "root", m->root) ||
+	    eos_py_set_fsstr(o, "target", m->target) || eos_py_set_fsstr(o, "source", m->source) ||
+	    eos_py_set_fsstr(o, "fstype", m->fstype) || eos_py_set_fsstr(o, "options", m->options) ||
+	    eos_py_set_fsstr(o, "super_options", m->super_options) ||
+	    eos_py_set_bool(o, "virtual", eos_fstype_is_virtual(m->fstype)) ||
+	    eos_py_set_bool(o, "shadowed", p->shadowed[i]) ||
+	    eos_py_set_bool(o, "storage", eos_probe_mount_is_storage(p, i)) ||
+	    eos_py_set(o, "usage", p->has_usage[i] ? usage_dict(&p->usage[i]) : Py_NewRef(Py_None)) ||
+	    set_error(o, "usage_error", &p->usage_err[i])) {
+		Py_DECREF(o);
+		return NULL;
+	}
+	return o;
+}
+
+static PyObject *btrfs_dict(const struct eos_probe *p, const struct eos_btrfs_fs *f)
+{
+	PyObject *o = PyDict_New(), *devs = PyList_New(0);
+	if (!o || !devs)
+		goto error;
+	for (size_t k = 0; k < f->n_devices; k++) {
+		const struct eos_blockdev *d = eos_blockdev_find(&p->devs, f->devices[k]);
+		uint64_t devid = d ? p->sb[d - p->devs.v].btrfs_devid : 0;
+		PyObject *x = PyDict_New();
+		if (!x || PyList_Append(devs, x)) {
+			Py_XDECREF(x);
+			goto error;
+		}
+		Py_DECREF(x);
+		if (eos_py_set_fsstr(x, "name", f->devices[k]) ||
+		    eos_py_set_fsstr(x, "path", d ? d->path : NULL) ||
+		    eos_py_set(x, "devid", devid ? PyLong_FromUnsignedLongLong(devid) : Py_NewRef(Py_None)) ||
+		    eos_py_set(x, "size", d ? PyLong_FromUnsignedLongLong(d->size) : Py_NewRef(Py_None)))
+			goto error;
+	}
+	if (eos_py_set_str(o, "uuid", f->uuid) || eos_py_set_fsstr(o, "label", f->label) ||
+	    eos_py_set_u64(o, "nodesize", f->nodesize) || eos_py_set_u64(o, "sectorsize", f->sectorsize) ||
+	    eos_py_set(o, "devices", Py_NewRef(devs)))
+		goto error;
+	Py_DECREF(devs);
+	return o;
+error:
+	Py_XDECREF(devs);
+	Py_XDECREF(o);
+	return NULL;
+}
+
+static PyObject *lvm_dict(const struct eos_probe *p)
+{
+	const struct eos_lvm_report *r = &p->lvm;
+	PyObject *o = PyDict_New(), *pvs = PyList_New(0), *vgs = PyList_New(0), *lvs = PyList_New(0);
+	if (!o || !pvs || !vgs || !lvs)
+		goto error;
+	for (size_t i = 0; i < r->n_pvs; i++) {
+		const struct eos_lvm_pv *v = &r->pvs[i];
+		PyObject *x = PyDict_New();
+		if (!x || PyList_Append(pvs, x)) {
+			Py_XDECREF(x);
+			goto error;
+		}
+		Py_DECREF(x);
+		if (eos_py_set_fsstr(x, "name", v->name) || eos_py_set_str(x, "uuid", v->uuid) ||
+		    eos_py_set_str(x, "vg_name", v->vg_name) || eos_py_set_str(x, "fmt", v->fmt) ||
+		    eos_py_set_str(x, "attr", v->attr) || eos_py_set_u64(x, "major", v->major) ||
+		    eos_py_set_u64(x, "minor", v->minor) || eos_py_set_u64(x, "size", v->size) ||
+		    eos_py_set_u64(x, "free", v->free) || eos_py_set_u64(x, "used", v->used) ||
+		    eos_py_set_u64(x, "dev_size", v->dev_size) || eos_py_set_u64(x, "pe_start", v->pe_start) ||
+		    eos_py_set_u64(x, "pe_count", v->pe_count) ||
+		    eos_py_set_u64(x, "pe_alloc_count", v->pe_alloc_count) ||
+		    eos_py_set_bool(x, "allocatable", v->allocatable) || eos_py_set_bool(x, "missing", v->missing))
+			goto error;
+	}
+	for (size_t i = 0; i < r->n_vgs; i++) {
+		const struct eos_lvm_vg *v = &r->vgs[i];
+		PyObject *x = PyDict_New();
+		if (!x || PyList_Append(vgs, x)) {
+			Py_XDECREF(x);
+			goto error;
+		}
+		Py_DECREF(x);
+		if (eos_py_set_str(x, "name", v->name) || eos_py_set_str(x, "uuid", v->uuid) ||
+		    eos_py_set_str(x, "attr", v->attr) || eos_py_set_u64(x, "size", v->size) ||
+		    eos_py_set_u64(x, "free", v->free) || eos_py_set_u64(x, "extent_size", v->extent_size) ||
+		    eos_py_set_u64(x, "extent_count", v->extent_count) ||
+		    eos_py_set_u64(x, "free_count", v->free_count) || eos_py_set_u64(x, "pv_count", v->pv_count) ||
+		    eos_py_set_u64(x, "lv_count", v->lv_count))
+			goto error;
+	}
+	for (size_t i = 0; i < r->n_lvs; i++) {
+		const struct eos_lvm_lv *v = &r->lvs[i];
+		PyObject *x = PyDict_New();
+		if (!x || PyList_Append(lvs, x)) {
+			Py_XDECREF(x);
+			goto error;
+		}
+		Py_DECREF(x);
+		if (eos_py_set_str(x, "name", v->name) || eos_py_set_str(x, "vg_name", v->vg_name) ||
+		    eos_py_set_str(x, "uuid", v->uuid) || eos_py_set_str(x, "full_name", v->full_name) ||
+		    eos_py_set_fsstr(x, "path", v->path) || eos_py_set_fsstr(x, "dm_path", v->dm_path) ||
+		    eos_py_set_str(x, "attr", v->attr) || eos_py_set_str(x, "layout", v->layout) ||
+		    eos_py_set_u64(x, "size", v->size) ||
+		    eos_py_set(x, "active", v->active < 0 ? Py_NewRef(Py_None) : PyBool_FromLong(v->active)) ||
+		    eos_py_set(x, "devices", str_list(v->devices, v->n_devices)))
+			goto error;
+	}
+	if (eos_py_set_bool(o, "available", r->available) || eos_py_set_bool(o, "ran", p->lvm_ran) ||
+	    eos_py_set_str(o, "skipped", p->lvm_skipped) || set_error(o, "error", &p->lvm_err))
+		goto error;
+	if (eos_py_set(o, "pvs", pvs) || eos_py_set(o, "vgs", Py_NewRef(vgs)) ||
+	    eos_py_set(o, "lvs", Py_NewRef(lvs))) {
+		pvs = NULL;
+		goto error;
+	}
+	Py_DECREF(vgs);
+	Py_DECREF(lvs);
+	return o;
+error:
+	Py_XDECREF(pvs);
+	Py_XDECREF(vgs);
+	Py_XDECREF(lvs);
+	Py_XDECREF(o);
+	return NULL;
+}
+
+/* Build a list from n items made by fn. */
+static PyObject *list_of(const struct eos_probe *p, size_t n, PyObject *(*fn)(const struct eos_probe *, size_t))
+{
+	PyObject *l = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; l && i < n; i++) {
+		PyObject *x = fn(p, i);
+		if (!x) {
+			Py_CLEAR(l);
+			break;
+		}
+		PyList_SET_ITEM(l, (Py_ssize_t)i, x);
+	}
+	return l;
+}
+
+static PyObject *probe_to_dict(const struct eos_probe *p)
+{
+	PyObject *o = PyDict_New(), *btrfs = PyList_New(0);
+	if (!o || !btrfs)
+		goto error;
+	for (size_t i = 0; i < p->btrfs.n; i++) {
+		PyObject *x = btrfs_dict(p, &p->btrfs.v[i]);
+		if (!x || PyList_Append(btrfs, x)) {
+			Py_XDECREF(x);
+			goto error;
+		}
+		Py_DECREF(x);
+	}
+	if (eos_py_set(o, "devices", list_of(p, p->devs.n, device_dict)) ||
+	    eos_py_set(o, "mounts", list_of(p, p->mounts.n, mount_dict)) ||
+	    eos_py_set(o, "btrfs", Py_NewRef(btrfs)) || eos_py_set(o, "lvm", lvm_dict(p)))
+		goto error;
+	Py_DECREF(btrfs);
+	return o;
+error:
+	Py_XDECREF(btrfs);
+	Py_XDECREF(o);
+	return NULL;
+}
+
+/* lvm=: True, False or "auto" */
+static int lvm_mode(PyObject *v, enum eos_probe_lvm_mode *mode)
+{
+	if (!v || v == Py_None) {
+		*mode = EOS_PROBE_LVM_AUTO;
+		return 0;
+	}
+	if (PyUnicode_Check(v) && PyUnicode_CompareWithASCIIString(v, "auto") == 0) {
+		*mode = EOS_PROBE_LVM_AUTO;
+		return 0;
+	}
+	if (PyBool_Check(v)) {
+		*mode = v == Py_True ? EOS_PROBE_LVM_ALWAYS : EOS_PROBE_LVM_NEVER;
+		return 0;
+	}
+	PyErr_Format(PyExc_ValueError, "lvm must be True, False or 'auto', not %R", v);
+	return -1;
+}
+
+static PyObject *collect_and(PyObject *args, PyObject *kw, const char *fname,
+			     PyObject *(*build)(const struct eos_probe *), int blkid, int usage,
+			     enum eos_probe_lvm_mode dflt_lvm)
+{
+	static char *kwlist[] = {"lvm", "lvm_config", "sysfs_block", "mountinfo", "sysfs_btrfs", NULL};
+	PyObject *lvm = NULL, *cfg = NULL, *classdir = NULL, *mountinfo = NULL, *btrfsdir = NULL;
+	char fmt[64];
+	snprintf(fmt, sizeof(fmt), "|$OO&O&O&O&:%s", fname);
+	if (!PyArg_ParseTupleAndKeywords(args, kw, fmt, kwlist, &lvm, eos_py_path, &cfg, eos_py_path,
+					 &classdir, eos_py_path, &mountinfo, eos_py_path, &btrfsdir))
+		return NULL;
+	PyObject *result = NULL;
+	struct eos_probe_opts o = EOS_PROBE_OPTS_INIT;
+	o.blkid = blkid;
+	o.usage = usage;
+	o.lvm = dflt_lvm;
+	if (lvm && lvm_mode(lvm, &o.lvm))
+		goto out;
+	o.lvm_opts.config = cfg ? PyBytes_AS_STRING(cfg) : NULL;
+	o.classdir = classdir ? PyBytes_AS_STRING(classdir) : NULL;
+	o.mountinfo = mountinfo ? PyBytes_AS_STRING(mountinfo) : NULL;
+	o.btrfsdir = btrfsdir ? PyBytes_AS_STRING(btrfsdir) : NULL;
+	struct eos_probe p;
+	struct eos_err e;
+	eos_err_clear(&e);
+	int r;
+	Py_BEGIN_ALLOW_THREADS
+	r = eos_probe_collect(&o, &p, &e);
+	Py_END_ALLOW_THREADS
+	if (r) {
+		eos_py_raise(&e);
+		goto out;
+	}
+	result = build(&p);
+	eos_probe_free(&p);
+out:
+	Py_XDECREF(cfg);
+	Py_XDECREF(classdir);
+	Py_XDECREF(mountinfo);
+	Py_XDECREF(btrfsdir);
+	return result;
+}
+
+static PyObject *py_probe(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	return collect_and(args, kw, "probe", probe_to_dict, 1, 1, EOS_PROBE_LVM_AUTO);
+}
+
+static PyObject *facts_to_dict(const struct eos_probe *p)
+{
+	PyObject *o = PyDict_New(), *unused = PyList_New(0);
+	uint64_t unused_bytes = 0, total, avail;
+	if (!o || !unused)
+		goto error;
+	for (size_t i = 0; i < p->devs.n; i++) {
+		if (!eos_probe_dev_unused(p, i))
+			continue;
+		const struct eos_blockdev *d = &p->devs.v[i];
+		PyObject *x = PyDict_New();
+		if (!x || PyList_Append(unused, x)) {
+			Py_XDECREF(x);
+			goto error;
+		}
+		Py_DECREF(x);
+		if (eos_py_set_fsstr(x, "name", d->name) || eos_py_set_fsstr(x, "path", d->path) ||
+		    eos_py_set_u64(x, "size", d->size) || eos_py_set_bool(x, "rotational", d->rotational))
+			goto error;
+		unused_bytes += d->size;
+	}
+	eos_probe_totals(p, &total, &avail);
+	if (eos_py_set(o, "unused_devices", Py_NewRef(unused)) || eos_py_set_u64(o, "unused_bytes", unused_bytes) ||
+	    eos_py_set_u64(o, "total_bytes", total) || eos_py_set_u64(o, "free_bytes", avail))
+		goto error;
+	Py_DECREF(unused);
+	return o;
+error:
+	Py_XDECREF(unused);
+	Py_XDECREF(o);
+	return NULL;
+}
+
+static PyObject *py_storage_facts(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	return collect_and(args, kw, "storage_facts", facts_to_dict, 1, 1, EOS_PROBE_LVM_NEVER);
+}
+
+/* usage(path=None): one path's filesystem, or every mount with storage. */
+static PyObject *usage_of(const struct eos_mount *m, const char *canon, const struct eos_usage *u)
+{
+	PyObject *o = usage_dict(u);
+	if (!o)
+		return NULL;
+	if ((canon && eos_py_set_fsstr(o, "path", canon)) || eos_py_set_fsstr(o, "target", m->target) ||
+	    eos_py_set_fsstr(o, "source", m->source) || eos_py_set_fsstr(o, "fstype", m->fstype)) {
+		Py_DECREF(o);
+		return NULL;
+	}
+	return o;
+}
+
+static PyObject *usage_all(const struct eos_probe *p)
+{
+	PyObject *l = PyList_New(0);
+	for (size_t i = 0; l && i < p->mounts.n; i++) {
+		if (!p->has_usage[i])
+			continue;
+		PyObject *x = usage_of(&p->mounts.v[i], NULL, &p->usage[i]);
+		if (x && eos_py_set_bool(x, "storage", eos_probe_mount_is_storage(p, i))) {
+			Py_CLEAR(x);
+		}
+		if (!x || PyList_Append(l, x)) {
+			Py_XDECREF(x);
+			Py_CLEAR(l);
+			break;
+		}
+		Py_DECREF(x);
+	}
+	return l;
+}
+
+static PyObject *py_usage(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"path", NULL};
+	PyObject *path = NULL;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:usage", kwlist, &path))
+		return NULL;
+	if (!path || path == Py_None) {
+		PyObject *none = PyTuple_New(0);
+		if (!none)
+			return NULL;
+		PyObject *r = collect_and(none, NULL, "usage", usage_all, 0, 1, EOS_PROBE_LVM_NEVER);
+		Py_DECREF(none);
+		return r;
+	}
+	PyObject *bytes = NULL;
+	if (!eos_py_path(path, &bytes))
+		return NULL;
+	const char *cpath = PyBytes_AS_STRING(bytes);
+	struct eos_mount_list l = {NULL, 0};
+	struct eos_usage u;
+	struct eos_err e;
+	char canon[EOS_PATH_MAX];
+	const struct eos_mount *m = NULL;
+	int r;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	r = eos_mounts_read(NULL, &l, &e);
+	if (!r) {
+		m = eos_mounts_find(&l, cpath, canon, sizeof(canon), &e);
+		r = m ? eos_usage_get(canon, &u, &e) : -e.code;
+	}
+	Py_END_ALLOW_THREADS
+	PyObject *result = NULL;
+	if (r)
+		eos_py_raise(&e);
+	else
+		result = usage_of(m, canon, &u);
+	eos_mounts_free(&l);
+	Py_DECREF(bytes);
+	return result;
+}
+
+static PyMethodDef methods[] = {
+	{"probe", (PyCFunction)(void (*)(void))py_probe, METH_VARARGS | METH_KEYWORDS,
+	 "probe(*, lvm='auto', lvm_config=None, sysfs_block=None, mountinfo=None, sysfs_btrfs=None) -> dict\n\n"
+	 "One in-process storage inventory: {'devices', 'mounts', 'btrfs', 'lvm'}. Block devices from\n"
+	 "sysfs with their libblkid signatures (as `blkid -p`), mounts from mountinfo with statvfs\n"
+	 "usage, mounted BTRFS filesystems, and LVM from `lvm fullreport` (lvm='auto': only when a\n"
+	 "device carries an LVM2_member signature). Per-item failures are reported next to the item."},
+	{"usage", (PyCFunction)(void (*)(void))py_usage, METH_VARARGS | METH_KEYWORDS,
+	 "usage(path=None) -> dict or list\n\n"
+	 "Bytes and inodes of the filesystem holding path (statvfs), or of every mounted filesystem."},
+	{"storage_facts", (PyCFunction)(void (*)(void))py_storage_facts, METH_VARARGS | METH_KEYWORDS,
+	 "storage_facts() -> dict\n\n"
+	 "The eos_storage grain: unused block devices and total/free bytes of mounted storage."},
+	{NULL, NULL, 0, NULL},
+};
+
+int eos_py_add_probe(PyObject *m)
+{
+	return PyModule_AddFunctions(m, methods);
+}
