@@ -22,9 +22,10 @@ def expect_oserror(fn, *args, **kw):
 
 
 def attempt(fn, *args, **kw):
+    """Call for its error path: OSError, ValueError and TypeError are expected outcomes."""
     try:
         fn(*args, **kw)
-    except OSError:
+    except (OSError, ValueError, TypeError):
         pass
 
 
@@ -70,10 +71,106 @@ def ex_top_consumers(work):
         os.chmod(locked, 0o755)
 
 
+def ex_probe(work):
+    r = eos.probe(lvm=False)
+    assert "devices" in r and "mounts" in r
+    attempt(eos.probe, lvm="bogus")
+    attempt(eos.probe, mountinfo=os.path.join(work, "missing"))
+
+
+def ex_usage(work):
+    eos.usage()
+    eos.usage(work)
+    attempt(eos.usage, os.path.join(work, "missing"))
+
+
+def ex_storage_facts(work):
+    assert "total_bytes" in eos.storage_facts()
+
+
+def ex_thresholds(work):
+    eos.thresholds(3)
+    eos.thresholds(1, {"warning": 50})
+    attempt(eos.thresholds, 1, {"warning": "lots"})
+    attempt(eos.thresholds, 1, {"no-such-level": 1})
+
+
+def ex_level(work):
+    eos.level(72.5, 2)
+    eos.level(88.0, 1, previous="critical", band=3)
+    attempt(eos.level, 50.0, 1, previous="no-such-level")
+
+
+def ex_growth(work):
+    eos.growth([(1000, 100), (4600, 200), (8200, 400)], avail=10000)
+    eos.growth([])
+    attempt(eos.growth, [("x", 1)])
+
+
+def ex_record_sample(work):
+    for i in range(3):
+        eos.record_sample(work, "/mnt/x", 100 * i, 1000, 1700000000 + 60 * i)
+    attempt(eos.record_sample, os.path.join(work, "missing/deeper"), "/", 1, 2, 3)
+
+
+def ex_analyze(work):
+    eos.analyze(cachedir=work, record=True)
+    eos.analyze(cachedir=work, path=work, node_count=4, thresholds={"warning": 55}, record=False)
+    attempt(eos.analyze, cachedir=work, path=os.path.join(work, "missing"))
+
+
+def ex_watch(work):
+    levels = eos.watch()
+    eos.watch(previous={m["target"]: m["level"] for m in levels}, node_count=2, band=2)
+    attempt(eos.watch, thresholds={"warning": -1})
+
+
+def ex_lv_expansion_paths(work):
+    attempt(eos.lv_expansion_paths, "eos-no-such-vg", "lv")
+
+
+def ex_expand(work):
+    state = os.path.join(work, "state")
+    for target, size in (("/", "-5G"), ("/", "garbage"), ("vg0/lv1; rm -rf /", None),
+                         ("vg0/lv;x", None), ("garbage", None), (work, None),
+                         (os.path.join(work, "missing"), None), ("/proc", "max")):
+        expect_oserror(eos.expand, target, size, state_dir=state)
+    expect_oserror(eos.expand, os.fsencode(work), "+1G", True, state_dir=state)
+    attempt(eos.expand, "/", "max", True, state_dir=state, on_event=lambda *a: None)
+    try:
+        eos.expand("/", state_dir=state, on_event=42)
+    except TypeError:
+        pass
+
+
+def ex_expand_growers(work):
+    expect_oserror(eos.xfs_geometry, work)
+    expect_oserror(eos.xfs_grow, work, 1)
+    expect_oserror(eos.loop_set_capacity, os.path.join(work, "missing"))
+    eos.ext4_can_grow_online()
+    eos.lvm_dm_available()
+
+
 EXERCISES = {
     "parse_size": ex_parse_size,
     "run": ex_run,
     "top_consumers": ex_top_consumers,
+    "probe": ex_probe,
+    "usage": ex_usage,
+    "storage_facts": ex_storage_facts,
+    "thresholds": ex_thresholds,
+    "level": ex_level,
+    "growth": ex_growth,
+    "record_sample": ex_record_sample,
+    "analyze": ex_analyze,
+    "watch": ex_watch,
+    "lv_expansion_paths": ex_lv_expansion_paths,
+    "expand": ex_expand,
+    "xfs_geometry": ex_expand_growers,
+    "xfs_grow": ex_expand_growers,
+    "loop_set_capacity": ex_expand_growers,
+    "ext4_can_grow_online": ex_expand_growers,
+    "lvm_dm_available": ex_expand_growers,
 }
 
 

@@ -159,8 +159,8 @@ static int dev_read(int classfd, const char *name, struct eos_blockdev *d, struc
 	int r = 0;
 	int fd = openat(classfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return 1;
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;  /* vanished, or not a device directory */
 		return eos_fail_sys(e, errno, classdir, "openat %s/%s", classdir, name);
 	}
 	memset(d, 0, sizeof(*d));

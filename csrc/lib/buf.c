@@ -72,6 +72,7 @@ int eos_buf_read_file(struct eos_buf *b, int dirfd, const char *path)
 		b->len += (size_t)n;
 		b->data[b->len] = '\0';
 	}
+	b->data[b->len] = '\0';      /* an empty file: reserve() allocated, nothing was written */
 	close(fd);
 	return 0;
 }

@@ -1,8 +1,10 @@
 #include "eos/probe.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void set_err(struct eos_probe_error *pe, const struct eos_err *e)
 {
@@ -10,19 +12,145 @@ static void set_err(struct eos_probe_error *pe, const struct eos_err *e)
 	pe->msg = strdup(e->msg);
 }
 
-static void probe_devices(const struct eos_probe_opts *o, struct eos_probe *p)
+/* Everything eos_probe_dev_unused asks but the signature. */
+static int could_be_unused(const struct eos_probe *p, size_t i)
 {
+	const struct eos_blockdev *d = &p->devs.v[i];
+	if (d->size == 0 || d->read_only || d->n_holders)
+		return 0;
+	for (size_t j = 0; j < p->devs.n; j++)
+		if (p->devs.v[j].parent && strcmp(p->devs.v[j].parent, d->name) == 0)
+			return 0;  /* it has partitions */
+	return !eos_probe_dev_mounted(p, i);
+}
+
+/* Errors opening a device that the lvm tool, started by us with our credentials and scanning
+ * /dev, would meet as well: it cannot find a PV there either. 0 means no error. */
+static int lvm_cannot_open(int code)
+{
+	return code == 0 || code == EACCES || code == EPERM || code == ENOENT || code == ENXIO ||
+	       code == ENOMEDIUM || code == ENODEV;
+}
+
+/* Whether what device i showed makes the lvm report necessary in LVM_AUTO mode. */
+static int needs_lvm(const struct eos_probe *p, size_t i)
+{
+	const char *t = eos_blkid_get(&p->sb[i], "TYPE");
+	return !lvm_cannot_open(p->sb_err[i].code) || p->sb[i].status == EOS_BLKID_AMBIVALENT ||
+	       (t && strcmp(t, "LVM2_member") == 0);
+}
+
+/* The lvm report runs on a thread of its own, overlapping the signature probing: it is
+ * started at once (LVM_ALWAYS) or as soon as a device shows it is needed (LVM_AUTO). It only
+ * writes p->lvm and p->lvm_err, which nothing reads before lvm_join. */
+struct lvm_job {
+	const struct eos_probe_opts *o;
+	struct eos_probe *p;
+	pthread_t tid;
+	int started;  /* 0 no, 1 thread running, 2 ran inline */
+};
+
+static void *lvm_thread(void *arg)
+{
+	struct lvm_job *j = arg;
+	struct eos_err e;
+	eos_err_clear(&e);
+	if (eos_lvm_report(&j->o->lvm_opts, &j->p->lvm, &e)) {
+		set_err(&j->p->lvm_err, &e);
+		j->p->lvm.available = 1;
+	}
+	return NULL;
+}
+
+static void lvm_start(struct lvm_job *j)
+{
+	if (!j || j->started)
+		return;
+	j->p->lvm_ran = 1;
+	if (pthread_create(&j->tid, NULL, lvm_thread, j) == 0) {
+		j->started = 1;
+	} else {
+		j->started = 2;
+		lvm_thread(j);
+	}
+}
+
+static void lvm_join(struct lvm_job *j)
+{
+	if (j->started == 1)
+		pthread_join(j->tid, NULL);
+	j->started = j->started ? 2 : 0;
+}
+
+struct probe_work {
+	struct eos_probe *p;
+	struct lvm_job *lvm;    /* LVM_AUTO: start it when a device needs it */
+	const char *want;       /* devs.n flags: probe this one */
+	size_t next;            /* next index to take, shared */
+	pthread_mutex_t lock;
+};
+
+static void *probe_worker(void *arg)
+{
+	struct probe_work *w = arg;
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		size_t i = w->next;
+		while (i < w->p->devs.n && !w->want[i])
+			i++;
+		w->next = i + 1;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->p->devs.n)
+			return NULL;
+		struct eos_err e;
+		eos_err_clear(&e);
+		/* Each device has its own blkid probe and its own result slot. */
+		if (eos_blkid_probe(w->p->devs.v[i].path, &w->p->sb[i], &e))
+			set_err(&w->p->sb_err[i], &e);
+		else
+			w->p->probed[i] = 1;
+		if (w->lvm && needs_lvm(w->p, i)) {
+			pthread_mutex_lock(&w->lock);
+			lvm_start(w->lvm);
+			pthread_mutex_unlock(&w->lock);
+		}
+	}
+}
+
+/* libblkid reads each device in many small pieces: spread the devices over the CPUs (at most
+ * 4 threads), the calling thread being one of them. */
+static int probe_devices(const struct eos_probe_opts *o, struct eos_probe *p, struct lvm_job *lvm)
+{
+	struct probe_work w = {p, o->lvm == EOS_PROBE_LVM_AUTO ? lvm : NULL, NULL, 0,
+			       PTHREAD_MUTEX_INITIALIZER};
+	char *want = calloc(p->devs.n ? p->devs.n : 1, 1);
+	size_t n = 0;
+	if (!want)
+		return -ENOMEM;
 	for (size_t i = 0; i < p->devs.n; i++) {
 		p->sb[i].status = EOS_BLKID_NOTHING;
 		if (!o->blkid || p->devs.v[i].size == 0)
 			continue;  /* a detached loop or an empty slot has nothing to read */
-		struct eos_err e;
-		eos_err_clear(&e);
-		if (eos_blkid_probe(p->devs.v[i].path, &p->sb[i], &e))
-			set_err(&p->sb_err[i], &e);
-		else
-			p->probed[i] = 1;
+		if (o->blkid_unused_only && !could_be_unused(p, i))
+			continue;
+		want[i] = 1;
+		n++;
 	}
+	w.want = want;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = cpus > 1 ? (size_t)(cpus > 4 ? 4 : cpus) : 1;
+	if (nthreads > n / 2)
+		nthreads = n / 2 ? n / 2 : 1;
+	pthread_t tid[3];
+	size_t started = 0;
+	for (size_t t = 1; t < nthreads; t++)
+		if (pthread_create(&tid[started], NULL, probe_worker, &w) == 0)
+			started++;
+	probe_worker(&w);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	free(want);
+	return 0;
 }
 
 static void mount_usage(struct eos_probe *p)
@@ -45,42 +173,17 @@ static void mount_usage(struct eos_probe *p)
 	}
 }
 
-static void run_lvm(const struct eos_probe_opts *o, struct eos_probe *p)
-{
-	if (o->lvm == EOS_PROBE_LVM_NEVER) {
-		p->lvm_skipped = "not requested";
-		p->lvm.available = eos_lvm_available(&o->lvm_opts);
-		return;
-	}
-	if (o->lvm == EOS_PROBE_LVM_AUTO) {
-		int need = !o->blkid;
-		for (size_t i = 0; i < p->devs.n && !need; i++) {
-			const char *t = eos_blkid_get(&p->sb[i], "TYPE");
-			need = p->sb_err[i].code || p->sb[i].status == EOS_BLKID_AMBIVALENT ||
-			       (t && strcmp(t, "LVM2_member") == 0);
-		}
-		if (!need) {
-			p->lvm_skipped = "no device carries an LVM2_member signature";
-			p->lvm.available = eos_lvm_available(&o->lvm_opts);
-			return;
-		}
-	}
-	struct eos_err e;
-	eos_err_clear(&e);
-	p->lvm_ran = 1;
-	if (eos_lvm_report(&o->lvm_opts, &p->lvm, &e)) {
-		set_err(&p->lvm_err, &e);
-		p->lvm.available = 1;
-	}
-}
-
 int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struct eos_err *e)
 {
 	struct eos_probe_opts dflt = EOS_PROBE_OPTS_INIT;
+	struct lvm_job lvm = {NULL, p, 0, 0};
 	int r;
 	if (!o)
 		o = &dflt;
+	lvm.o = o;
 	memset(p, 0, sizeof(*p));
+	if (o->lvm == EOS_PROBE_LVM_ALWAYS || (o->lvm == EOS_PROBE_LVM_AUTO && !o->blkid))
+		lvm_start(&lvm);
 	r = eos_blockdev_scan(o->classdir, &p->devs, e);
 	if (r < 0)
 		goto error;
@@ -90,7 +193,6 @@ int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struc
 	p->probed = calloc(nd, sizeof(*p->probed));
 	if (!p->sb || !p->sb_err || !p->probed)
 		goto nomem;
-	probe_devices(o, p);
 
 	r = eos_mounts_read(o->mountinfo, &p->mounts, e);
 	if (r < 0)
@@ -102,17 +204,24 @@ int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struc
 	p->usage_err = calloc(nm, sizeof(*p->usage_err));
 	if (!p->usage || !p->has_usage || !p->shadowed || !p->usage_err)
 		goto nomem;
-	if (o->usage)
-		mount_usage(p);
-
 	r = eos_btrfs_sysfs_scan(o->btrfsdir, &p->btrfs, e);
 	if (r < 0)
 		goto error;
-	run_lvm(o, p);
+	if (probe_devices(o, p, &lvm))
+		goto nomem;
+	if (o->usage)
+		mount_usage(p);
+	lvm_join(&lvm);
+	if (!lvm.started) {
+		p->lvm_skipped = o->lvm == EOS_PROBE_LVM_NEVER ? "not requested"
+							       : "no device carries an LVM2_member signature";
+		p->lvm.available = eos_lvm_available(&o->lvm_opts);
+	}
 	return 0;
 nomem:
 	r = eos_fail(e, ENOMEM, "", "out of memory");
 error:
+	lvm_join(&lvm);
 	eos_probe_free(p);
 	return r;
 }
@@ -164,14 +273,7 @@ int eos_probe_dev_mounted(const struct eos_probe *p, size_t i)
 
 int eos_probe_dev_unused(const struct eos_probe *p, size_t i)
 {
-	const struct eos_blockdev *d = &p->devs.v[i];
-	if (d->size == 0 || d->read_only || d->n_holders || !p->probed[i] ||
-	    p->sb[i].status != EOS_BLKID_NOTHING)
-		return 0;
-	for (size_t j = 0; j < p->devs.n; j++)
-		if (p->devs.v[j].parent && strcmp(p->devs.v[j].parent, d->name) == 0)
-			return 0;  /* it has partitions */
-	return !eos_probe_dev_mounted(p, i);
+	return p->probed[i] && p->sb[i].status == EOS_BLKID_NOTHING && could_be_unused(p, i);
 }
 
 /* A mount of a filesystem with storage of its own, before de-duplication. */
@@ -180,7 +282,10 @@ static int storage_fs(const struct eos_probe *p, size_t i)
 	const struct eos_mount *m = &p->mounts.v[i];
 	if (!p->has_usage[i])
 		return 0;
-	return m->major != 0 || strcmp(m->fstype, "btrfs") == 0 || strncmp(m->source, "/dev/", 5) == 0;
+	/* Block-device filesystems have the device's number; BTRFS shows an anonymous one. Network,
+	 * FUSE, overlay and memory filesystems (major 0) are not this node's storage, even when
+	 * their source looks like a path in /dev (/dev/fuse). */
+	return m->major != 0 || strcmp(m->fstype, "btrfs") == 0;
 }
 
 int eos_probe_mount_is_storage(const struct eos_probe *p, size_t i)

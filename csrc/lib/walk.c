@@ -617,7 +617,7 @@ static void visit(struct worker *w, struct node *n)
 	}
 	/* Decided before any child is pushed; children read it after popping them (the stack
 	 * mutex orders it). */
-	n->fd_kept = atomic_load(&c->open_fds) <= c->fd_budget;
+	n->fd_kept = !n->parent || atomic_load(&c->open_fds) <= c->fd_budget;
 	scan(w, n);
 	release_fd(c, n);
 	finish(c, n);

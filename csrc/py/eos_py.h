@@ -34,5 +34,6 @@ int eos_py_add_spawn(PyObject *m);
 int eos_py_add_probe(PyObject *m);
 int eos_py_add_walk(PyObject *m);
 int eos_py_add_analyze(PyObject *m);
+int eos_py_add_expand(PyObject *m);
 
 #endif

@@ -9,6 +9,7 @@ static const eos_py_adder adders[] = {
 	eos_py_add_probe,
 	eos_py_add_walk,
 	eos_py_add_analyze,
+	eos_py_add_expand,
 };
 
 static struct PyModuleDef moduledef = {

@@ -320,18 +320,19 @@ static int lvm_mode(PyObject *v, enum eos_probe_lvm_mode *mode)
 
 static PyObject *collect_and(PyObject *args, PyObject *kw, const char *fname,
 			     PyObject *(*build)(const struct eos_probe *), int blkid, int usage,
-			     enum eos_probe_lvm_mode dflt_lvm)
+			     enum eos_probe_lvm_mode dflt_lvm, int unused_only)
 {
-	static char *kwlist[] = {"lvm", "lvm_config", "sysfs_block", "mountinfo", "sysfs_btrfs", NULL};
+	static char *kwlist[] = {"lvm", "lvm_config", "sysfs_block", "mountinfo", "sysfs_btrfs", "blkid", NULL};
 	PyObject *lvm = NULL, *cfg = NULL, *classdir = NULL, *mountinfo = NULL, *btrfsdir = NULL;
 	char fmt[64];
-	snprintf(fmt, sizeof(fmt), "|$OO&O&O&O&:%s", fname);
+	snprintf(fmt, sizeof(fmt), "|$OO&O&O&O&p:%s", fname);
 	if (!PyArg_ParseTupleAndKeywords(args, kw, fmt, kwlist, &lvm, eos_py_path, &cfg, eos_py_path,
-					 &classdir, eos_py_path, &mountinfo, eos_py_path, &btrfsdir))
+					 &classdir, eos_py_path, &mountinfo, eos_py_path, &btrfsdir, &blkid))
 		return NULL;
 	PyObject *result = NULL;
 	struct eos_probe_opts o = EOS_PROBE_OPTS_INIT;
 	o.blkid = blkid;
+	o.blkid_unused_only = unused_only;
 	o.usage = usage;
 	o.lvm = dflt_lvm;
 	if (lvm && lvm_mode(lvm, &o.lvm))
@@ -364,7 +365,7 @@ out:
 static PyObject *py_probe(PyObject *self, PyObject *args, PyObject *kw)
 {
 	(void)self;
-	return collect_and(args, kw, "probe", probe_to_dict, 1, 1, EOS_PROBE_LVM_AUTO);
+	return collect_and(args, kw, "probe", probe_to_dict, 1, 1, EOS_PROBE_LVM_AUTO, 0);
 }
 
 static PyObject *facts_to_dict(const struct eos_probe *p)
@@ -403,7 +404,7 @@ error:
 static PyObject *py_storage_facts(PyObject *self, PyObject *args, PyObject *kw)
 {
 	(void)self;
-	return collect_and(args, kw, "storage_facts", facts_to_dict, 1, 1, EOS_PROBE_LVM_NEVER);
+	return collect_and(args, kw, "storage_facts", facts_to_dict, 1, 1, EOS_PROBE_LVM_NEVER, 1);
 }
 
 /* usage(path=None): one path's filesystem, or every mount with storage. */
@@ -451,7 +452,7 @@ static PyObject *py_usage(PyObject *self, PyObject *args, PyObject *kw)
 		PyObject *none = PyTuple_New(0);
 		if (!none)
 			return NULL;
-		PyObject *r = collect_and(none, NULL, "usage", usage_all, 0, 1, EOS_PROBE_LVM_NEVER);
+		PyObject *r = collect_and(none, NULL, "usage", usage_all, 0, 1, EOS_PROBE_LVM_NEVER, 0);
 		Py_DECREF(none);
 		return r;
 	}
@@ -485,7 +486,8 @@ static PyObject *py_usage(PyObject *self, PyObject *args, PyObject *kw)
 
 static PyMethodDef methods[] = {
 	{"probe", (PyCFunction)(void (*)(void))py_probe, METH_VARARGS | METH_KEYWORDS,
-	 "probe(*, lvm='auto', lvm_config=None, sysfs_block=None, mountinfo=None, sysfs_btrfs=None) -> dict\n\n"
+	 "probe(*, lvm='auto', lvm_config=None, sysfs_block=None, mountinfo=None, sysfs_btrfs=None,\n"
+	 "      blkid=True) -> dict\n\n"
 	 "One in-process storage inventory: {'devices', 'mounts', 'btrfs', 'lvm'}. Block devices from\n"
 	 "sysfs with their libblkid signatures (as `blkid -p`), mounts from mountinfo with statvfs\n"
 	 "usage, mounted BTRFS filesystems, and LVM from `lvm fullreport` (lvm='auto': only when a\n"

@@ -13,10 +13,15 @@ void test_blkid_probe(void);
 void test_lvm_report(void);
 void test_probe(void);
 void test_walk(void);
+void test_buf_read_file(void);
 void test_thresholds(void);
 void test_growth(void);
 void test_analyze(void);
 void test_watch(void);
+void test_expand_arith(void);
+void test_expand_names(void);
+void test_expand_ext_sb(void);
+void test_expand_refusals(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
@@ -29,9 +34,14 @@ const struct eos_test eos_tests[] = {
 	{"lvm_report", test_lvm_report},
 	{"probe", test_probe},
 	{"walk", test_walk},
+	{"buf_read_file", test_buf_read_file},
 	{"thresholds", test_thresholds},
 	{"growth", test_growth},
 	{"analyze", test_analyze},
 	{"watch", test_watch},
+	{"expand_arith", test_expand_arith},
+	{"expand_names", test_expand_names},
+	{"expand_ext_sb", test_expand_ext_sb},
+	{"expand_refusals", test_expand_refusals},
 	{NULL, NULL},
 };

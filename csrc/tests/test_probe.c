@@ -66,8 +66,10 @@ static void test_collect(void)
 	o.blkid = 0;
 	o.lvm = EOS_PROBE_LVM_NEVER;
 	CHECK(eos_probe_collect(&o, &p, &e) == 0);
-	CHECK(p.devs.n == 4 && p.mounts.n == 4 && p.btrfs.n == 1 && !p.lvm_ran);
-	if (p.devs.n == 4 && p.mounts.n == 4) {
+	CHECK(p.devs.n == 4 && p.mounts.n == 5 && p.btrfs.n == 1 && !p.lvm_ran);
+	if (p.devs.n == 4 && p.mounts.n == 5) {
+		/* FUSE with a /dev source: usage, but not this node's storage. */
+		CHECK(p.has_usage[4] && !eos_probe_mount_is_storage(&p, 4));
 		/* loop0 by major:minor, loop1 by source path, loop2 as a btrfs member, loop3 not. */
 		CHECK(eos_probe_dev_mounted(&p, 0) && eos_probe_dev_mounted(&p, 1));
 		CHECK(eos_probe_dev_mounted(&p, 2) && !eos_probe_dev_mounted(&p, 3));
@@ -116,7 +118,8 @@ void test_probe(void)
 	    "1 0 7:0 / / rw - ext4 /dev/loop0 rw\n"
 	    "2 1 0:55 / /tmp rw - btrfs /dev/loop1 rw\n"
 	    "3 1 0:22 / /proc rw - proc proc rw\n"
-	    "4 2 7:0 / /tmp rw - ext4 /dev/loop0 rw\n");
+	    "4 2 7:0 / /tmp rw - ext4 /dev/loop0 rw\n"
+	    "5 1 0:60 / /dev rw - fuse /dev/fuse rw\n");
 	test_btrfs_sysfs();
 	test_collect();
 	const char *rm[] = {"rm", "-rf", root, NULL};

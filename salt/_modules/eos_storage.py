@@ -1,5 +1,6 @@
 """Eos storage execution module: the work is done in C by the eos package (eos._eos)."""
-import functools
+import logging
+import os
 
 try:
     import eos
@@ -11,6 +12,8 @@ except ImportError as exc:  # pragma: no cover - depends on the minion's environ
     IMPORT_ERROR = str(exc)
 
 from salt.exceptions import CommandExecutionError
+
+log = logging.getLogger(__name__)
 
 __virtualname__ = "eos_storage"
 
@@ -29,6 +32,25 @@ def _call(fn, *args, **kwargs):
         raise CommandExecutionError(str(exc)) from exc
 
 
+def _text(value):
+    """
+    Salt's outputters and its msgpack transport need valid UTF-8. eos returns file names that
+    are not (a mount point, a backing file) with surrogate escapes, as os.fsdecode does; here
+    their undecodable bytes become ``\\xNN`` escapes, as Python's "backslashreplace" writes them.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_text(k): _text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
 def probe(lvm="auto"):
     """
     One in-process inventory of this minion's storage, collected in C:
@@ -40,7 +62,8 @@ def probe(lvm="auto"):
         ``uuid``, ``label``, ``partuuid``, ``pttype``, ``usage``, ``btrfs_devid`` and every tag
         under ``blkid``), its mount points and whether it is ``unused``;
     ``mounts``
-        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes;
+        every mount from /proc/self/mountinfo with statvfs usage in bytes and inodes
+        (names that are not UTF-8 show their other bytes as ``\\xNN``);
     ``btrfs``
         mounted BTRFS filesystems and their member devices (/sys/fs/btrfs);
     ``lvm``
@@ -48,8 +71,10 @@ def probe(lvm="auto"):
         is not installed.
 
     lvm
-        ``auto`` (default): run lvm only when some device carries an LVM2_member signature
-        (or could not be probed); ``True``: always; ``False``: never.
+        ``auto`` (default): run lvm only when some device carries an LVM2_member signature, is
+        ambivalent or could not be read for a reason lvm would not share (an I/O error; not a
+        permission error); ``True``: always; ``False``: never. The lvm report runs on its own
+        thread while the devices are probed.
 
     CLI Example:
 
@@ -62,7 +87,7 @@ def probe(lvm="auto"):
         lvm = lvm.lower() == "true"
     if lvm not in (True, False, "auto"):
         raise CommandExecutionError(f"lvm must be True, False or 'auto', not {lvm!r}")
-    return _call(eos.probe, lvm=lvm)
+    return _text(_call(eos.probe, lvm=lvm))
 
 
 def usage(path=None):
@@ -82,18 +107,7 @@ def usage(path=None):
         path = str(path)
     if path == "":
         raise CommandExecutionError("usage: empty path")
-    return _call(eos.usage, path)
-
-
-def _oserror_to_salt(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except OSError as exc:
-            raise CommandExecutionError(str(exc)) from exc
-
-    return wrapper
+    return _text(_call(eos.usage, path))
 
 
 def _nonneg_int(name, value):
@@ -106,7 +120,6 @@ def _nonneg_int(name, value):
     return n
 
 
-@_oserror_to_salt
 def top_consumers(path, depth=2, limit=20):
     """
     The largest directories (down to ``depth`` levels below ``path``, cumulative) and the
@@ -136,7 +149,7 @@ def top_consumers(path, depth=2, limit=20):
     """
     depth = _nonneg_int("depth", depth)
     limit = _nonneg_int("limit", limit)
-    return eos.top_consumers(str(path), depth, limit)
+    return _call(eos.top_consumers, str(path), depth, limit)
 
 
 def _pillar(key, default):
@@ -177,3 +190,84 @@ def analyze(path=None, record=True, window=None):
         path=path,
         window=float(window or 0),
     )
+
+
+def _expand_state_dir():
+    return os.path.join(__opts__["cachedir"], "eos", "expand")
+
+
+def _expand_warn_pct(size, warn_pct):
+    """The warning level "auto" aims under: given, or the scale tier's from eos.thresholds."""
+    if warn_pct is not None:
+        return int(warn_pct)
+    if str(size).lower() != "auto":
+        return 60  # unused: only "auto" reads it
+    if not hasattr(eos, "thresholds"):
+        raise CommandExecutionError(
+            "size 'auto' needs the scale tier's warning level, and this eos build has no "
+            "eos.thresholds: pass warn_pct=N"
+        )
+    nodes = _pillar("eos:cluster:node_count", 1)
+    overrides = _pillar("eos:storage:thresholds", None)
+    return int(_call(eos.thresholds, node_count=nodes, thresholds=overrides)["warning"])
+
+
+def _masterless():
+    return bool(
+        __opts__.get("local")
+        or __opts__.get("file_client") == "local"
+        or __opts__.get("master_type") == "disable"
+    )
+
+
+def _expand_events(phase, data):
+    """Put each phase of an expansion on the master's event bus: eos/storage/expand/<phase>."""
+    try:
+        __salt__["event.send"](f"eos/storage/expand/{phase}", _text(data))
+    except Exception as exc:  # pylint: disable=broad-except
+        log.warning("eos_storage.expand: event %s not sent: %s", phase, exc)
+
+
+def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_timeout=600):
+    """
+    Grow a volume and the filesystem on it, in one call, without ever shrinking.
+
+    ``target`` is a mount point, a block device or ``vg/lv``. Eos finds the chain under it
+    (loop backing file -> loop device -> PV -> LV -> filesystem), plans each step with the bytes
+    before and after, and carries it out under a per-target lock with a journal in the minion's
+    cache dir (a rerun after a crash finishes the interrupted plan). Returns the plan, what was
+    done, sizes before and after and the time each step took. Events
+    ``eos/storage/expand/started|step|done|failed`` go to the master (not sent when masterless).
+
+    size
+        ``+50G`` (grow by), ``200G`` (grow to), ``100%FREE`` (all of the free space below),
+        ``max`` (default) or ``auto`` (enough to bring usage back under the scale tier's warning
+        level minus ``margin_pct`` points). K/M/G/T, with or without ``iB``.
+    test
+        Only plan: change nothing.
+    warn_pct
+        The warning level for ``auto`` (default: the tier for pillar ``eos:cluster:node_count``).
+    lock_timeout
+        Seconds to wait for another expansion of the same target.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.expand /srv/data
+        salt '*' eos_storage.expand /srv/data +50G test=True
+        salt '*' eos_storage.expand vg0/data 100%FREE
+    """
+    size = "max" if size is None else str(size)
+    return _text(_call(
+        eos.expand,
+        str(target),
+        size,
+        test=bool(test),
+        state_dir=_expand_state_dir(),
+        warn_pct=_expand_warn_pct(size, warn_pct),
+        margin_pct=int(margin_pct),
+        lock_timeout=float(lock_timeout),
+        # Events are for a master following a fleet; masterless there is no one to tell.
+        on_event=None if test or _masterless() else _expand_events,
+    ))

@@ -59,3 +59,37 @@ def test_salt_probe_rejects_bad_lvm_argument(salt_local):
     res = salt_local.call("eos_storage.probe", "lvm=sometimes")
     assert res.returncode != 0
     assert "sometimes" in (res.stdout or "") + (res.stderr or ""), res
+
+
+def test_salt_probe_non_utf8_mount_point(loops, salt_local, tmp_path):
+    # Salt's JSON outputter and msgpack need UTF-8: the mount point comes back with \xNN for the
+    # bytes that are not.
+    ext = loops.create(fstype="ext4", size=16 << 20)
+    mnt = os.fsencode(str(tmp_path)) + b"/mnt \xff\xfe odd"
+    os.mkdir(mnt)
+    run(["mount", ext.device, mnt])
+    loops.mounts.append(mnt)
+    shown = str(tmp_path) + "/mnt \\xff\\xfe odd"
+    res = salt_local.call("eos_storage.probe", "lvm=False")
+    assert res.returncode == 0, res
+    m = [m for m in res.data["mounts"] if m["source"] == ext.device]
+    assert [x["target"] for x in m] == [shown]
+    assert m[0]["usage"]["size"] == df(mnt)[0]
+    d = [d for d in res.data["devices"] if d["path"] == ext.device][0]
+    assert d["mountpoints"] == [shown]
+
+
+def test_loader_module_and_grain_in_process(loaders, tmp_path):
+    # The same module and grain through Salt's in-process loaders.
+    mod = loaders.modules.eos_storage
+    u = mod.usage(str(tmp_path))
+    s = os.statvfs(str(tmp_path))
+    assert u["size"] == s.f_blocks * s.f_frsize and u["path"] == os.path.realpath(tmp_path)
+    with pytest.raises(Exception) as exc:
+        mod.usage(str(tmp_path / "missing"))
+    assert type(exc.value).__name__ == "CommandExecutionError" and str(tmp_path / "missing") in str(exc.value)
+    p = mod.probe(lvm=False)
+    assert set(p) == {"devices", "mounts", "btrfs", "lvm"} and p["lvm"]["ran"] is False
+    assert [m["target"] for m in p["mounts"]].count("/") >= 1 and p["devices"]
+    g = loaders.grains["eos_storage"]
+    assert set(g) == {"unused_devices", "unused_bytes", "total_bytes", "free_bytes"}

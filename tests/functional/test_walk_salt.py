@@ -5,7 +5,7 @@ import os
 import pytest
 
 import eos
-from tests.walk_support import du, sizes, write
+from tests.support.du import du, sizes, write
 
 
 def _populate(root, seed):
@@ -108,3 +108,48 @@ def test_bad_input_through_salt(tmp_path, salt_local, case):
                 "notanint": "limit must be an integer"}[case]
     assert expected in text, res
     assert {"negative": "-3", "notanint": "'ten'"}.get(case, str(target)) in text, res
+
+
+def test_bind_mount_below_not_entered(nested):
+    """du -x enters a bind mount of the same filesystem (same st_dev) and counts it twice;
+    the walker stays on its own mount (mount id), so it is du minus the bind mount."""
+    import subprocess
+
+    src = os.path.join(nested, "data/set-a")
+    dst = os.path.join(nested, "cache/bind")
+    os.mkdir(dst)
+    subprocess.run(["mount", "--bind", src, dst], check=True)
+    try:
+        r = eos.top_consumers(nested, 2, 1000)
+        ref = du(nested, 2)
+        assert r["bytes"] == ref[nested] - ref[dst]
+        assert dst not in sizes(r)
+        assert sizes(r)[os.path.join(nested, "data")] == ref[os.path.join(nested, "data")]
+    finally:
+        subprocess.run(["umount", dst], check=True)
+
+
+def test_glue_virtual_names_missing_eos(monkeypatch):
+    """Without the eos package the module declines to load and says why."""
+    import importlib.util
+    import sys
+
+    monkeypatch.setitem(sys.modules, "eos", None)          # `import eos` raises ImportError
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "salt", "_modules", "eos_storage.py")
+    spec = importlib.util.spec_from_file_location("eos_storage_without_eos", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ok, reason = mod.__virtual__()
+    assert ok is False and "eos" in reason and "import" in reason
+
+
+def test_loader_top_consumers(loaders, tmp_path):
+    """The same function through Salt's in-process loader."""
+    from salt.exceptions import CommandExecutionError
+
+    (tmp_path / "d").mkdir()
+    write(tmp_path / "d/f", 12345)
+    r = loaders.modules.eos_storage.top_consumers(str(tmp_path), 1, 5)
+    assert sizes(r) == du(str(tmp_path), 1)
+    with pytest.raises(CommandExecutionError, match="No such file"):
+        loaders.modules.eos_storage.top_consumers(str(tmp_path / "missing"))

@@ -33,3 +33,22 @@ def report(env, kind, fields):
     """Rows of `lvm <pvs|vgs|lvs> --reportformat json --units b --nosuffix -o fields`."""
     out = lvm(env, kind, "--reportformat", "json", "--units", "b", "--nosuffix", "-o", ",".join(fields))
     return json.loads(out)["report"][0][kind[:-1]]
+
+
+def fresh_loops(factory, count, size):
+    """count writable loop devices from factory (tests.support.blockdev.LoopFactory) that the
+    kernel lists without partitions. The kernel keeps a loop device's read-only flag
+    (`blockdev --setro`) and partitions found by `losetup -P` after it is detached, and hands
+    them to the next user; such a device is kept attached (so it is not handed out again) and
+    detached at cleanup."""
+    good = []
+    for _ in range(count + 16):
+        loop = factory.create(size=size)
+        name = os.path.basename(loop.device)
+        with open(f"/sys/class/block/{name}/ro") as f:
+            ro = f.read().strip() != "0"
+        if not ro and not any(e.startswith(name + "p") for e in os.listdir(f"/sys/class/block/{name}")):
+            good.append(loop)
+            if len(good) == count:
+                return good
+    raise RuntimeError(f"no {count} loop devices without stale partitions")

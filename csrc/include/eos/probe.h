@@ -17,13 +17,16 @@
 enum eos_probe_lvm_mode {
 	EOS_PROBE_LVM_NEVER = 0,
 	EOS_PROBE_LVM_ALWAYS = 1,
-	/* Only when some device carries an LVM2_member signature or could not be probed: without
-	 * one there is no PV, hence no VG or LV, and the lvm tool is not started. */
+	/* Only when some device carries an LVM2_member signature, is ambivalent, or could not be
+	 * read for a reason the lvm tool would not share (it runs with our credentials and scans
+	 * /dev, so EACCES, EPERM, ENOENT, ENXIO, ENOMEDIUM do not count): without one there is no
+	 * PV, hence no VG or LV, and the lvm tool is not started. */
 	EOS_PROBE_LVM_AUTO = 2,
 };
 
 struct eos_probe_opts {
 	int blkid;                 /* probe signatures */
+	int blkid_unused_only;     /* ... only of devices that could be unused (for the grain) */
 	int usage;                 /* statvfs every mount with storage */
 	enum eos_probe_lvm_mode lvm;
 	struct eos_lvm_opts lvm_opts;
@@ -32,7 +35,7 @@ struct eos_probe_opts {
 	const char *btrfsdir;      /* NULL: /sys/fs/btrfs */
 };
 
-#define EOS_PROBE_OPTS_INIT {1, 1, EOS_PROBE_LVM_AUTO, {NULL, NULL, 0}, NULL, NULL, NULL}
+#define EOS_PROBE_OPTS_INIT {1, 0, 1, EOS_PROBE_LVM_AUTO, {NULL, NULL, 0}, NULL, NULL, NULL}
 
 /* Per-item errors do not fail the probe: they are kept next to the item. */
 struct eos_probe_error {
@@ -69,8 +72,8 @@ int eos_probe_dev_mounted(const struct eos_probe *p, size_t i);
  * table, no holders, no partitions, not mounted. */
 int eos_probe_dev_unused(const struct eos_probe *p, size_t i);
 
-/* Whether mount i is a filesystem with storage of its own (on a block device, or BTRFS),
- * counted once per major:minor (the first such mount wins). */
+/* Whether mount i is a filesystem with storage of its own (on a block device, or BTRFS; not
+ * network, FUSE, overlay or tmpfs), counted once per major:minor (the first such mount wins). */
 int eos_probe_mount_is_storage(const struct eos_probe *p, size_t i);
 
 /* Sum of size and of avail (what non-root can still write) over eos_probe_mount_is_storage. */

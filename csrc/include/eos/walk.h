@@ -6,7 +6,11 @@
  * with openat/getdents64/statx relative to directory fds (no path length limit), uses a small
  * pool of threads with a shared directory stack, and keeps memory proportional to the
  * directories in flight, not to the size of the tree. Unreadable subtrees are recorded as
- * errors and the walk carries on past them, like du. */
+ * errors and the walk carries on past them, like du (an unreadable directory's own blocks
+ * count). A hard-linked inode counts once, in the first directory that meets it (as du; with
+ * several threads which one that is may vary). Mounts below the root are not entered: other
+ * filesystems (st_dev, as du -x) and also bind mounts of the same one (mount id), which du -x
+ * would count a second time. */
 #ifndef EOS_WALK_H
 #define EOS_WALK_H
 

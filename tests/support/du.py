@@ -1,4 +1,4 @@
-"""Shared by the walk tests and bench: `du -x -B1` as the reference, and small tree builders."""
+"""`du -x -B1` as the reference for the walk tests, and a small file writer."""
 import os
 import subprocess
 
