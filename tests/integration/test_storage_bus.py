@@ -75,3 +75,18 @@ def test_analyze_over_the_bus_follows_pillar_thresholds(salt_cli, salt_minion, l
     eos_pillar({"eos": {"cluster": {"node_count": 3}}})
     thresholds, m = analyze()
     assert thresholds["tier"] == "small"
+
+
+def test_non_utf8_mount_point_comes_back_over_the_bus(salt_cli, salt_minion, loops, tmp_path):
+    # Salt's transport is msgpack with UTF-8 strings: a surrogate-escaped name in a return makes
+    # the minion fail to send it, and `salt` only says "Minion did not return". The glue escapes
+    # undecodable bytes as \xNN.
+    raw = os.path.join(os.fsencode(tmp_path), b"mnt-\xff\xfe odd")
+    os.mkdir(raw)
+    loop = loops.create(fstype="ext4")
+    loops.mount(loop, os.fsdecode(raw))
+    escaped = os.fsdecode(raw).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    ret = salt_cli.run("eos_storage.probe", "lvm=False", minion_tgt=salt_minion.id)
+    assert ret.returncode == 0, ret
+    assert escaped in [m["target"] for m in ret.data["mounts"]]
+    assert escaped in {d["path"]: d for d in ret.data["devices"]}[loop.device]["mountpoints"]
