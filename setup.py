@@ -12,11 +12,17 @@ PKG_CONFIG = [
     ("blkid", "libblkid-dev"),
     ("libbtrfsutil", "libbtrfsutil-dev"),
     ("devmapper", "libdevmapper-dev"),
+    ("zlib", "zlib1g-dev"),
 ]
 # (header, Debian package) for libraries that ship no .pc file
 HEADERS = [
     ("xfs/xfs.h", "xfslibs-dev"),
     ("uuid/uuid.h", "uuid-dev"),
+]
+# (header, library to link, Debian package) for libraries found by header check
+HEADER_LIBS = [
+    ("rados/librados.h", "rados", "librados-dev"),
+    ("cephfs/libcephfs.h", "cephfs", "libcephfs-dev"),
 ]
 
 
@@ -47,6 +53,10 @@ for name, deb in PKG_CONFIG:
 for header, deb in HEADERS:
     if not have_header(header):
         fail(f"header <{header}> not found: apt-get install {deb}")
+for header, lib, deb in HEADER_LIBS:
+    if not have_header(header):
+        fail(f"header <{header}> not found: apt-get install {deb}")
+    flags.append(f"-l{lib}")
 
 include_dirs = ["csrc/include"] + [f[2:] for f in flags if f.startswith("-I")]
 library_dirs = [f[2:] for f in flags if f.startswith("-L")]

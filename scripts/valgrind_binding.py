@@ -129,6 +129,27 @@ def ex_lv_expansion_paths(work):
     attempt(eos.lv_expansion_paths, "eos-no-such-vg", "lv")
 
 
+def ex_cleanup(work):
+    for i in range(5):
+        path = os.path.join(work, "t", f"f{i}")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("x")
+        os.utime(path, (1.0, 1.0))
+    rules = [{"path": os.path.join(work, "t"), "older_than_days": 1, "match": "f*", "recursive": True}]
+    plan = eos.cleanup_plan(rules)
+    eos.cleanup_apply(plan["items"])
+    for bad in ([{"path": "/"}], [{"path": "/tmp"}], "x", [{"path": 5}], [{"path": "/tmp", "x": 1}]):
+        expect_oserror(eos.cleanup_plan, bad)
+    expect_oserror(eos.cleanup_apply, [{"path": "/x"}])
+    for i in range(3):
+        path = os.path.join(work, "t", f"log.{i}")
+        with open(path, "w") as f:
+            f.write("a line\n" * 100)
+        os.utime(path, (1.0, 1.0))
+    plan = eos.cleanup_plan([{"path": os.path.join(work, "t"), "match": "*.[0-9]", "older_than_days": 1}])
+    eos.compress_apply(plan["items"])
+    expect_oserror(eos.compress_apply, [{"path": "/x"}])
 def ex_expand(work):
     state = os.path.join(work, "state")
     for target, size in (("/", "-5G"), ("/", "garbage"), ("vg0/lv1; rm -rf /", None),
@@ -151,13 +172,66 @@ def ex_expand_growers(work):
     eos.lvm_dm_available()
 
 
+def ex_roles_calculate(work):
+    gib = 1 << 30
+    nodes = [{"id": f"n{i}", "cpus": 2 + i % 8, "mem_bytes": (4 + i) * gib, "disk_bytes": i * 100 * gib,
+              "public": i == 3, "zone": "abc"[i % 3]} for i in range(12)]
+    plan = eos.roles_calculate(nodes)
+    eos.roles_calculate(nodes[2:], plan["assignment"])
+    eos.roles_calculate([dict(n, cpus=1) for n in nodes[:3]])   # fallbacks with warnings
+    for bad, cur in (([], None), (nodes + nodes[:1], None), ([{"cpus": 1}], None),
+                     (nodes, {"n1": ["kernel"]}), (nodes, ["n1"]), ([dict(nodes[0], cpus="x")], None)):
+        expect_oserror(eos.roles_calculate, bad, cur)
+
+
+def ex_roles_rules(work):
+    for n in (0, 1, 7, 15):
+        eos.roles_rules(n)
+    expect_oserror(eos.roles_rules, -1)
+
+
+def ex_health(work):
+    eos.health_clock()
+    eos.health_disk(work)
+    expect_oserror(eos.health_disk, os.path.join(work, "missing"))
+
+
+
+def ex_ceph(work):
+    """Ceph without a cluster (the real one is tested by tests/functional/test_eos_ceph.py):
+    every function's argument parsing and error path, and the local-only successes."""
+    missing = {"conf": os.path.join(work, "no-ceph.conf"), "timeout": 1}
+    for fn in (eos.ceph_status, eos.ceph_pools, eos.ceph_fs_status, eos.ceph_cluster_stat,
+               eos.ceph_pool_list, eos.cephfs_statfs):
+        expect_oserror(fn, **missing)
+    expect_oserror(eos.ceph_mon_command, '{"prefix": "status"}', **missing)
+    expect_oserror(eos.ceph_pool_create, "p", **missing)
+    expect_oserror(eos.cephfs_write, "/f", b"data", **missing)
+    expect_oserror(eos.cephfs_read, "/f", **missing)
+    expect_oserror(eos.cephfs_unlink, "/f", **missing)
+    attempt(eos.cephfs_read, "/f", max_bytes=-1, **missing)
+    expect_oserror(eos.ceph_osd_add, os.path.join(work, "no-disk"), **missing)
+    expect_oserror(eos.ceph_osd_add, work, **missing)
+    expect_oserror(eos.ceph_mon_add, "bad id", public_addr="v2:127.0.0.1:1", **missing)
+    expect_oserror(eos.ceph_mon_add, "m", public_addr="a,b", **missing)
+    expect_oserror(eos.ceph_mds_add, "m", **missing)
+    expect_oserror(eos.ceph_mgr_add, "m", **missing)
+    expect_oserror(eos.ceph_fs_add, "fs", "m", "m", **missing)
+    expect_oserror(eos.ceph_fs_add, "fs", "m", "d", **missing)
+    conf, key = os.path.join(work, "etc", "ceph.conf"), os.path.join(work, "etc", "k")
+    r = eos.ceph_bootstrap("n1", "v2:127.0.0.1:1", conf, key, mon_root=os.path.join(work, "mon"),
+                           test=True)
+    assert r["action"] == "create" and not os.path.exists(conf)
+    expect_oserror(eos.ceph_bootstrap, "n1", "[bad]", conf, key)
+    assert eos.ceph_write_client(conf, "[global]\n", key, "[client.admin]\n") is True
+    assert eos.ceph_write_client(conf, "[global]\n", key, "[client.admin]\n") is False
+    expect_oserror(eos.ceph_write_client, "relative", "", key, "")
+
+
 EXERCISES = {
-    "parse_size": ex_parse_size,
-    "run": ex_run,
-    "top_consumers": ex_top_consumers,
-    "probe": ex_probe,
-    "usage": ex_usage,
-    "storage_facts": ex_storage_facts,
+    "cleanup_plan": ex_cleanup,
+    "cleanup_apply": ex_cleanup,
+    "compress_apply": ex_cleanup,
     "thresholds": ex_thresholds,
     "level": ex_level,
     "growth": ex_growth,
@@ -165,12 +239,27 @@ EXERCISES = {
     "analyze": ex_analyze,
     "watch": ex_watch,
     "lv_expansion_paths": ex_lv_expansion_paths,
+    "parse_size": ex_parse_size,
+    "run": ex_run,
+    "top_consumers": ex_top_consumers,
+    "probe": ex_probe,
+    "usage": ex_usage,
+    "storage_facts": ex_storage_facts,
     "expand": ex_expand,
     "xfs_geometry": ex_expand_growers,
     "xfs_grow": ex_expand_growers,
     "loop_set_capacity": ex_expand_growers,
     "ext4_can_grow_online": ex_expand_growers,
     "lvm_dm_available": ex_expand_growers,
+    "roles_calculate": ex_roles_calculate,
+    "roles_rules": ex_roles_rules,
+    "health_clock": ex_health,
+    "health_disk": ex_health,
+    **{name: ex_ceph for name in (
+        "ceph_status", "ceph_pools", "ceph_fs_status", "ceph_mon_command", "ceph_cluster_stat",
+        "ceph_pool_list", "ceph_pool_create", "cephfs_statfs", "cephfs_write", "cephfs_read",
+        "cephfs_unlink", "ceph_osd_add", "ceph_mon_add", "ceph_mds_add", "ceph_mgr_add",
+        "ceph_fs_add", "ceph_bootstrap", "ceph_write_client")},
 }
 
 

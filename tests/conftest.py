@@ -80,3 +80,26 @@ def _reset_loaders(request):
     yield
     if "loaders" in request.fixturenames:
         request.getfixturevalue("loaders").reset_state()
+
+
+@pytest.fixture(scope="session")
+def ceph_cluster(tmp_path_factory, request):
+    """A real single-host Ceph cluster (mon, mgr, memstore OSD, CephFS with an active MDS) on
+    a free 127.0.0.1 port with private dirs; .conf/.keyring for clients. Killed at the end."""
+    from tests.support import ceph_cluster as cc
+
+    missing = cc.missing_tools()
+    if missing:
+        pytest.fail(f"Ceph programs not installed: {', '.join(missing)} "
+                    "(scripts/debian-packages.txt lists them)")
+    if os.geteuid() != 0:
+        pytest.skip(f"a Ceph cluster needs root here; running as uid {os.geteuid()}")
+    cluster = cc.CephCluster(tmp_path_factory.mktemp("ceph"))
+    try:
+        cluster.start(timeout=60)
+    except BaseException:
+        cluster.stop()
+        raise
+    yield cluster
+    errors = cluster.stop()
+    assert not errors, f"ceph cluster teardown failed: {errors}"

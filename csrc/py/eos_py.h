@@ -31,9 +31,13 @@ int eos_py_set_double(PyObject *d, const char *key, double v);
 
 int eos_py_add_size(PyObject *m);
 int eos_py_add_spawn(PyObject *m);
+int eos_py_add_ceph(PyObject *m);
 int eos_py_add_probe(PyObject *m);
 int eos_py_add_walk(PyObject *m);
 int eos_py_add_analyze(PyObject *m);
+int eos_py_add_cleanup(PyObject *m);
 int eos_py_add_expand(PyObject *m);
+int eos_py_add_roles(PyObject *m);
+int eos_py_add_health(PyObject *m);
 
 #endif

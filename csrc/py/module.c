@@ -6,10 +6,14 @@ typedef int (*eos_py_adder)(PyObject *);
 static const eos_py_adder adders[] = {
 	eos_py_add_size,
 	eos_py_add_spawn,
+	eos_py_add_ceph,
 	eos_py_add_probe,
 	eos_py_add_walk,
 	eos_py_add_analyze,
+	eos_py_add_cleanup,
 	eos_py_add_expand,
+	eos_py_add_roles,
+	eos_py_add_health,
 };
 
 static struct PyModuleDef moduledef = {

@@ -7,6 +7,7 @@ void test_size_parse(void);
 void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
+void test_rados(void);
 void test_mounts(void);
 void test_blockdev(void);
 void test_blkid_probe(void);
@@ -18,16 +19,19 @@ void test_thresholds(void);
 void test_growth(void);
 void test_analyze(void);
 void test_watch(void);
+void test_cleanup(void);
 void test_expand_arith(void);
 void test_expand_names(void);
 void test_expand_ext_sb(void);
 void test_expand_refusals(void);
+void test_roles(void);
 
 const struct eos_test eos_tests[] = {
 	{"size_parse", test_size_parse},
 	{"size_format", test_size_format},
 	{"spawn", test_spawn},
 	{"json", test_json},
+	{"rados", test_rados},
 	{"mounts", test_mounts},
 	{"blockdev", test_blockdev},
 	{"blkid_probe", test_blkid_probe},
@@ -39,9 +43,11 @@ const struct eos_test eos_tests[] = {
 	{"growth", test_growth},
 	{"analyze", test_analyze},
 	{"watch", test_watch},
+	{"cleanup", test_cleanup},
 	{"expand_arith", test_expand_arith},
 	{"expand_names", test_expand_names},
 	{"expand_ext_sb", test_expand_ext_sb},
 	{"expand_refusals", test_expand_refusals},
+	{"roles", test_roles},
 	{NULL, NULL},
 };

@@ -25,7 +25,10 @@ own return, which Salt publishes as ``salt/beacon/<minion id>/eos_storage/thresh
 The check itself runs at the tier's check interval (5 min on 1-3 nodes, 3 min on 4-6, 1 min on
 7+; ``check_interval`` in the thresholds overrides it), whatever the Salt interval.
 """
+import json
 import logging
+import os
+import tempfile
 import time
 
 import salt.utils.beacons
@@ -114,14 +117,17 @@ def beacon(config):
     if last is not None and now - last < th["check_interval"]:
         return []
     __context__["eos_storage.last_check"] = now
-    previous = __context__.get("eos_storage.levels", {})
+    previous = _load_levels()
     try:
         items = eos.watch(previous, node_count=node_count, thresholds=thresholds,
                           mounts=cfg.get("mounts"))
     except OSError as exc:
         log.error("eos_storage beacon: %s", exc)
         return []
-    __context__["eos_storage.levels"] = {i["target"]: i["level"] for i in items}
+    levels = {i["target"]: i["level"] for i in items}
+    log.debug("eos_storage beacon: checked %d mount(s): %s", len(items), levels)
+    if levels != previous:
+        _save_levels(levels)
     events = []
     for item in items:
         if item["error"]:
@@ -135,6 +141,36 @@ def beacon(config):
         _fire(data, f"eos/storage/{tag}")
         events.append(dict(data, tag=tag))
     return events
+
+
+def _levels_path():
+    return os.path.join(__opts__["cachedir"], "eos", "beacon_levels.json")
+
+
+def _load_levels():
+    """The levels of the previous check. Kept in the minion's cache rather than in memory, so
+    that a beacon reload or a minion restart does not fire again for levels already reported."""
+    try:
+        with open(_levels_path(), encoding="utf-8") as f:
+            levels = json.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("eos_storage beacon: ignoring %s: %s", _levels_path(), exc)
+        return {}
+    return levels if isinstance(levels, dict) else {}
+
+
+def _save_levels(levels):
+    path = _levels_path()
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".beacon_levels.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(levels, f)  # ensure_ascii: non-UTF-8 mount points round-trip
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("eos_storage beacon: cannot keep levels in %s: %s", path, exc)
 
 
 def _fire(data, tag):

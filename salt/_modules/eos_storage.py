@@ -228,7 +228,18 @@ def _expand_events(phase, data):
         log.warning("eos_storage.expand: event %s not sent: %s", phase, exc)
 
 
-def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_timeout=600):
+def _on_cephfs(target):
+    """True when target is a path on a CephFS mount (kernel client or ceph-fuse)."""
+    if not os.path.isabs(str(target)) or not os.path.exists(str(target)):
+        return False
+    try:
+        return eos.usage(str(target))["fstype"] in ("ceph", "fuse.ceph-fuse", "fuse.ceph")
+    except OSError:
+        return False
+
+
+def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_timeout=600,
+           device=None):
     """
     Grow a volume and the filesystem on it, in one call, without ever shrinking.
 
@@ -249,15 +260,27 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         The warning level for ``auto`` (default: the tier for pillar ``eos:cluster:node_count``).
     lock_timeout
         Seconds to wait for another expansion of the same target.
+    device
+        Only for a path on CephFS, which grows by OSD capacity: the unused device (or file)
+        to add an OSD on, through ``eos_ceph.expand``.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt '*' eos_storage.expand /srv/data
+        salt '*' eos_storage.expand /mnt/cephfs device=/dev/sdc
         salt '*' eos_storage.expand /srv/data +50G test=True
         salt '*' eos_storage.expand vg0/data 100%FREE
     """
+    if _on_cephfs(target):
+        if not device:
+            raise CommandExecutionError(
+                f"{target!r} is on CephFS, which grows by adding OSD capacity: "
+                "give device=<an unused device or file> for the new OSD")
+        if "eos_ceph.expand" not in __salt__:
+            raise CommandExecutionError("expanding CephFS needs the eos_ceph module")
+        return __salt__["eos_ceph.expand"](str(target), str(device), test=bool(test))
     size = "max" if size is None else str(size)
     return _text(_call(
         eos.expand,
@@ -271,3 +294,134 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         # Events are for a master following a fleet; masterless there is no one to tell.
         on_event=None if test or _masterless() else _expand_events,
     ))
+
+
+# What eos_storage.cleanup removes when pillar eos:storage:cleanup says nothing: temporary
+# files neither read nor written for 7 days, and downloaded package files.
+DEFAULT_CLEANUP = [
+    {"path": "/tmp", "older_than_days": 7},
+    {"path": "/var/tmp", "older_than_days": 7},
+    {"path": "/var/cache/apt/archives", "match": "*.deb"},
+]
+CLEANUP_LEVELS = ("cleanup", "degraded", "emergency")
+
+
+def cleanup(level="cleanup", test=False):
+    """
+    Remove what the cleanup allowlist selects, after building a deterministic plan: every file
+    it would remove and its bytes. ``test=True`` returns the plan and changes nothing.
+
+    The allowlist is pillar ``eos:storage:cleanup`` (a list of ``{path, match,
+    older_than_days, recursive}``), by default: files in /tmp and /var/tmp not accessed or
+    modified for 7 days, and ``*.deb`` in /var/cache/apt/archives. Symlinks are never followed
+    (nor removed), other filesystems never entered, directories never removed, files open for
+    writing skipped, and a file replaced between plan and removal is left alone. A path of
+    ``/`` or another system directory as a whole is refused.
+
+    level
+        ``cleanup`` (default), ``degraded`` or ``emergency``: the levels whose action is this
+        cleanup. ``critical`` is refused (no automatic deletion at critical), and the
+        ``compress`` level's action (compressing rotated logs) is not implemented here.
+
+    Returns the plan (``plan``, ``planned_bytes``) and, unless test, what was ``removed``
+    and the bytes actually freed per filesystem (``freed_bytes``: statvfs before and after).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.cleanup test=True
+        salt '*' eos_storage.cleanup emergency
+    """
+    if level not in CLEANUP_LEVELS:
+        raise CommandExecutionError(
+            f"cleanup level must be one of {', '.join(CLEANUP_LEVELS)}, not {level!r}"
+            + (" (no automatic deletion at critical)" if level == "critical" else "")
+        )
+    rules = _pillar("eos:storage:cleanup", None)
+    if rules is None:
+        rules = DEFAULT_CLEANUP
+    plan = _call(eos.cleanup_plan, rules)
+    ret = {
+        "level": level,
+        "test": bool(test),
+        "plan": [{"path": i["path"], "bytes": i["bytes"], "rule": rules[i["rule"]]["path"]}
+                 for i in plan["items"]],
+        "planned_bytes": plan["bytes"],
+        "skipped": {k[len("skipped_"):]: plan[k] for k in plan if k.startswith("skipped_")},
+    }
+    if test:
+        return ret
+    mounts = {}
+    for rule in rules:
+        try:
+            u = eos.usage(rule["path"])
+        except OSError:
+            continue  # a rule whose directory does not exist
+        mounts.setdefault(u["target"], (rule["path"], u["avail"]))
+    done = _call(eos.cleanup_apply, plan["items"])
+    ret.update(done)
+    ret["freed_bytes"] = {}
+    for target, (path, before) in mounts.items():
+        ret["freed_bytes"][target] = _call(eos.usage, path)["avail"] - before
+    return ret
+
+
+def emergency(target):
+    """
+    The ``emergency`` threshold level's action for the mount at ``target``: expand when an
+    expansion path exists (``eos_storage.analyze`` recommends ``expand``; size ``auto``: back
+    under the warning level), otherwise the cleanup at level ``emergency``. Run by the
+    storage_threshold reactor; returns which action ran and its result.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.emergency /srv/data
+    """
+    report = analyze(path=target, record=False)
+    (mount,) = report["mounts"]
+    if mount["recommendation"]["action"] == "expand":
+        return {"action": "expand", "target": mount["target"],
+                "path": mount["recommendation"]["path"],
+                "result": expand(mount["target"], "auto")}
+    return {"action": "cleanup", "target": mount["target"], "result": cleanup("emergency")}
+
+
+# What eos_storage.compress compresses when pillar eos:storage:compress says nothing: rotated
+# logs (name ending in .<digits>, not yet compressed) under /var/log, untouched for 2 days.
+DEFAULT_COMPRESS = [
+    {"path": "/var/log", "match": "*.[0-9]", "older_than_days": 2},
+    {"path": "/var/log", "match": "*.[0-9][0-9]", "older_than_days": 2},
+]
+
+
+def compress(test=False):
+    """
+    The ``compress`` threshold level's action: gzip rotated logs (each file F becomes F.gz with
+    the same mode, owner and times, written beside it and renamed into place; F is removed
+    after). The plan comes from pillar ``eos:storage:compress`` (same form as
+    ``eos:storage:cleanup``), by default files named ``*.<digits>`` under /var/log not read or
+    written for 2 days. Live logs are never touched: files open for writing are skipped, and
+    so are symlinks, other filesystems, and files changed since the plan.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.compress test=True
+    """
+    rules = _pillar("eos:storage:compress", None)
+    if rules is None:
+        rules = DEFAULT_COMPRESS
+    plan = _call(eos.cleanup_plan, rules)
+    ret = {
+        "test": bool(test),
+        "plan": [{"path": i["path"], "bytes": i["bytes"]} for i in plan["items"]],
+        "planned_bytes": plan["bytes"],
+        "skipped": {k[len("skipped_"):]: plan[k] for k in plan if k.startswith("skipped_")},
+    }
+    if not test:
+        ret.update(_call(eos.compress_apply, plan["items"]))
+    return ret

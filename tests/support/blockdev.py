@@ -61,6 +61,12 @@ class LoopFactory:
         device = run(["losetup", "-f", "--show", image]).strip()
         loop = Loop(image, device, fstype, label)
         self.loops.append(loop)
+        # The kernel hands a loop device over with what its last user left: a read-only flag
+        # (blockdev --setro) and partitions (losetup -P). Start from a writable, empty device.
+        run(["blockdev", "--setrw", device])
+        name = os.path.basename(device)
+        if any(e.startswith(name + "p") for e in os.listdir(f"/sys/class/block/{name}")):
+            run(["partx", "-d", device])
         if fstype:
             argv = list(MKFS[fstype])
             if label:

@@ -1,0 +1,294 @@
+/* Binding for the safe cleanup: plan and apply. */
+#include "eos_py.h"
+#include "eos/cleanup.h"
+
+#include <time.h>
+
+static PyObject *einval(const char *fmt, PyObject *obj)
+{
+	struct eos_err e;
+	PyObject *r = PyObject_Repr(obj);
+	const char *s = r ? PyUnicode_AsUTF8(r) : NULL;
+	if (!s) {
+		Py_XDECREF(r);
+		return NULL;
+	}
+	eos_err_clear(&e);
+	eos_fail(&e, EINVAL, NULL, fmt, s);
+	Py_DECREF(r);
+	return eos_py_raise(&e);
+}
+
+/* rules: [{"path": str, "match": str, "older_than_days": int, "recursive": bool}, ...].
+ * keep owns the encoded strings. */
+static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t *n, PyObject *keep)
+{
+	*out = NULL;
+	if (!PyList_Check(rules) && !PyTuple_Check(rules)) {
+		einval("eos:storage:cleanup must be a list of {path, match, older_than_days, "
+		       "recursive}, got %s", rules);
+		return -1;
+	}
+	PyObject *fast = PySequence_Fast(rules, "rules");
+	if (!fast)
+		return -1;
+	*n = PySequence_Fast_GET_SIZE(fast);
+	struct eos_cleanup_rule *v = PyMem_Calloc(*n ? (size_t)*n : 1, sizeof(*v));
+	if (!v) {
+		Py_DECREF(fast);
+		PyErr_NoMemory();
+		return -1;
+	}
+	for (Py_ssize_t i = 0; i < *n; i++) {
+		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *o, *b = NULL;
+		v[i].recursive = 1;
+		if (!PyDict_Check(d)) {
+			einval("eos:storage:cleanup: each entry is a mapping with a path, got %s", d);
+			goto fail;
+		}
+		Py_ssize_t pos = 0;
+		PyObject *k;
+		while (PyDict_Next(d, &pos, &k, &o)) {
+			const char *key = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
+			if (!key || (strcmp(key, "path") && strcmp(key, "match") &&
+				     strcmp(key, "older_than_days") && strcmp(key, "recursive"))) {
+				PyErr_Clear();
+				einval("eos:storage:cleanup: unknown key %s (expected path, match, "
+				       "older_than_days, recursive)", k);
+				goto fail;
+			}
+		}
+		o = PyDict_GetItemString(d, "path");
+		if (!o || !PyUnicode_Check(o)) {
+			einval("eos:storage:cleanup: an entry needs a path (a string): %s", d);
+			goto fail;
+		}
+		if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
+			Py_XDECREF(b);
+			goto fail;
+		}
+		Py_DECREF(b);
+		v[i].path = PyBytes_AS_STRING(b);
+		o = PyDict_GetItemString(d, "match");
+		if (o && o != Py_None) {
+			if (!PyUnicode_Check(o)) {
+				einval("eos:storage:cleanup: match must be a file name pattern, got %s", o);
+				goto fail;
+			}
+			b = NULL;
+			if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
+				Py_XDECREF(b);
+				goto fail;
+			}
+			Py_DECREF(b);
+			v[i].match = PyBytes_AS_STRING(b);
+		}
+		o = PyDict_GetItemString(d, "older_than_days");
+		if (o && o != Py_None) {
+			long days = PyLong_Check(o) && !PyBool_Check(o) ? PyLong_AsLong(o) : -1;
+			if (days < 0 || days > 36500) {
+				PyErr_Clear();
+				einval("eos:storage:cleanup: older_than_days must be a whole number of days "
+				       "0..36500, got %s", o);
+				goto fail;
+			}
+			v[i].older_than_days = (unsigned)days;
+		}
+		o = PyDict_GetItemString(d, "recursive");
+		if (o && o != Py_None) {
+			if (!PyBool_Check(o)) {
+				einval("eos:storage:cleanup: recursive must be true or false, got %s", o);
+				goto fail;
+			}
+			v[i].recursive = o == Py_True;
+		}
+	}
+	Py_DECREF(fast);
+	*out = v;
+	return 0;
+fail:
+	Py_DECREF(fast);
+	PyMem_Free(v);
+	return -1;
+}
+
+static PyObject *py_cleanup_plan(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"rules", "now", NULL};
+	PyObject *rules, *keep = NULL, *res = NULL, *items = NULL;
+	double now = -1;
+	struct eos_cleanup_rule *v = NULL;
+	Py_ssize_t n = 0;
+	struct eos_cleanup_plan p = {0};
+	struct eos_err e;
+	int rc;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|d:cleanup_plan", kwlist, &rules, &now))
+		return NULL;
+	keep = PyList_New(0);
+	if (!keep || rules_arg(rules, &v, &n, keep))
+		goto out;
+	int64_t t = now >= 0 ? (int64_t)now : (int64_t)time(NULL);
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	rc = eos_cleanup_plan(v, (size_t)n, t, &p, &e);
+	Py_END_ALLOW_THREADS
+	if (rc) {
+		eos_py_raise(&e);
+		goto out;
+	}
+	items = PyList_New((Py_ssize_t)p.n);
+	if (!items)
+		goto out;
+	for (size_t i = 0; i < p.n; i++) {
+		PyObject *d = PyDict_New();
+		if (!d || eos_py_set_fsstr(d, "path", p.v[i].path) ||
+		    eos_py_set_u64(d, "bytes", p.v[i].bytes) || eos_py_set_u64(d, "dev", p.v[i].dev) ||
+		    eos_py_set_u64(d, "ino", p.v[i].ino) || eos_py_set_u64(d, "rule", p.v[i].rule)) {
+			Py_XDECREF(d);
+			goto out;
+		}
+		PyList_SET_ITEM(items, (Py_ssize_t)i, d);
+	}
+	res = PyDict_New();
+	if (!res || eos_py_set(res, "items", Py_NewRef(items)) || eos_py_set_u64(res, "bytes", p.bytes) ||
+	    eos_py_set_u64(res, "skipped_open", p.skipped_open) ||
+	    eos_py_set_u64(res, "skipped_symlinks", p.skipped_symlinks) ||
+	    eos_py_set_u64(res, "skipped_mounts", p.skipped_mounts))
+		Py_CLEAR(res);
+out:
+	eos_cleanup_plan_free(&p);
+	PyMem_Free(v);
+	Py_XDECREF(items);
+	Py_XDECREF(keep);
+	return res;
+}
+
+/* The plan's items back from Python: path, dev, ino (keep owns the encoded paths). */
+static int items_arg(PyObject *arg, struct eos_cleanup_item **out, Py_ssize_t *n, PyObject *keep)
+{
+	PyObject *fast = PySequence_Fast(arg, "expected the plan's items");
+	*out = NULL;
+	if (!fast)
+		return -1;
+	*n = PySequence_Fast_GET_SIZE(fast);
+	struct eos_cleanup_item *v = PyMem_Calloc(*n ? (size_t)*n : 1, sizeof(*v));
+	if (!v) {
+		Py_DECREF(fast);
+		PyErr_NoMemory();
+		return -1;
+	}
+	for (Py_ssize_t i = 0; i < *n; i++) {
+		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *b = NULL;
+		PyObject *path = PyDict_Check(d) ? PyDict_GetItemString(d, "path") : NULL;
+		PyObject *dev = PyDict_Check(d) ? PyDict_GetItemString(d, "dev") : NULL;
+		PyObject *ino = PyDict_Check(d) ? PyDict_GetItemString(d, "ino") : NULL;
+		if (!path || !dev || !ino || !PyLong_Check(dev) || !PyLong_Check(ino)) {
+			einval("a plan item has path, dev and ino as cleanup_plan gives them: %s", d);
+			goto fail;
+		}
+		if (!eos_py_path(path, &b) || PyList_Append(keep, b)) {
+			Py_XDECREF(b);
+			goto fail;
+		}
+		Py_DECREF(b);
+		v[i].path = PyBytes_AS_STRING(b);
+		v[i].dev = PyLong_AsUnsignedLongLong(dev);
+		v[i].ino = PyLong_AsUnsignedLongLong(ino);
+		if (PyErr_Occurred())
+			goto fail;
+	}
+	Py_DECREF(fast);
+	*out = v;
+	return 0;
+fail:
+	Py_DECREF(fast);
+	PyMem_Free(v);
+	return -1;
+}
+
+static PyObject *py_cleanup_apply(PyObject *self, PyObject *arg)
+{
+	(void)self;
+	PyObject *keep = PyList_New(0), *res = NULL;
+	struct eos_cleanup_item *v = NULL;
+	Py_ssize_t n = 0;
+	struct eos_cleanup_result r;
+	struct eos_err e;
+	int rc;
+	if (!keep || items_arg(arg, &v, &n, keep))
+		goto out;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	rc = eos_cleanup_apply(v, (size_t)n, &r, &e);
+	Py_END_ALLOW_THREADS
+	if (rc) {
+		eos_py_raise(&e);
+		goto out;
+	}
+	res = PyDict_New();
+	if (!res || eos_py_set_u64(res, "removed", r.removed) ||
+	    eos_py_set_u64(res, "removed_bytes", r.removed_bytes) ||
+	    eos_py_set_u64(res, "changed", r.changed) || eos_py_set_u64(res, "missing", r.missing) ||
+	    eos_py_set_u64(res, "open_now", r.open_now))
+		Py_CLEAR(res);
+out:
+	PyMem_Free(v);
+	Py_XDECREF(keep);
+	return res;
+}
+
+static PyObject *py_compress_apply(PyObject *self, PyObject *arg)
+{
+	(void)self;
+	PyObject *keep = PyList_New(0), *res = NULL;
+	struct eos_cleanup_item *v = NULL;
+	Py_ssize_t n = 0;
+	struct eos_compress_result r;
+	struct eos_err e;
+	int rc;
+	if (!keep || items_arg(arg, &v, &n, keep))
+		goto out;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	rc = eos_compress_apply(v, (size_t)n, &r, &e);
+	Py_END_ALLOW_THREADS
+	if (rc) {
+		eos_py_raise(&e);
+		goto out;
+	}
+	res = PyDict_New();
+	if (!res || eos_py_set_u64(res, "compressed", r.compressed) ||
+	    eos_py_set_u64(res, "bytes_before", r.bytes_before) ||
+	    eos_py_set_u64(res, "bytes_after", r.bytes_after) ||
+	    eos_py_set_u64(res, "changed", r.changed) || eos_py_set_u64(res, "missing", r.missing) ||
+	    eos_py_set_u64(res, "open_now", r.open_now) || eos_py_set_u64(res, "exists", r.exists))
+		Py_CLEAR(res);
+out:
+	PyMem_Free(v);
+	Py_XDECREF(keep);
+	return res;
+}
+
+static PyMethodDef methods[] = {
+	{"cleanup_plan", (PyCFunction)(void (*)(void))py_cleanup_plan, METH_VARARGS | METH_KEYWORDS,
+	 "cleanup_plan(rules, now=None) -> {'items': [{'path', 'bytes', 'dev', 'ino', 'rule'}],\n"
+	 "'bytes', 'skipped_open', 'skipped_symlinks', 'skipped_mounts'}\n\n"
+	 "The regular files the rules select ([{'path', 'match', 'older_than_days', 'recursive'}]),\n"
+	 "sorted by path. Never follows symlinks, never leaves a rule's filesystem, skips files open\n"
+	 "for writing. Bad rules (a system directory such as '/', no age and no pattern) are refused."},
+	{"cleanup_apply", py_cleanup_apply, METH_O,
+	 "cleanup_apply(items) -> {'removed', 'removed_bytes', 'changed', 'missing', 'open_now'}\n\n"
+	 "Remove the plan's files, each only if it is still the planned one (device and inode)."},
+	{"compress_apply", py_compress_apply, METH_O,
+	 "compress_apply(items) -> {'compressed', 'bytes_before', 'bytes_after', 'changed', 'missing',\n"
+	 "'open_now', 'exists'}\n\n"
+	 "gzip each planned file F to F.gz (mode, owner, times kept; never replacing an existing\n"
+	 "F.gz) and remove F, each only if it is still the planned file and not open for writing."},
+	{NULL, NULL, 0, NULL},
+};
+
+int eos_py_add_cleanup(PyObject *m)
+{
+	return PyModule_AddFunctions(m, methods);
+}

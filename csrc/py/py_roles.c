@@ -1,0 +1,374 @@
+/* Binding for the role calculation: plain lists and dicts in, a plan dict out. */
+#include "eos_py.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eos/roles.h"
+
+/* Strings copied out of the Python objects, so that the calculation runs without the GIL. */
+struct strings {
+	char **v;
+	size_t n;
+};
+
+static const char *keep(struct strings *s, const char *str)
+{
+	char *p = strdup(str);
+	if (!p)
+		return NULL;
+	s->v[s->n++] = p;
+	return p;
+}
+
+static void strings_free(struct strings *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+static int bad(const char *fmt, PyObject *o)
+{
+	PyObject *r = PyObject_Repr(o);
+	struct eos_err e;
+	eos_fail(&e, EINVAL, NULL, fmt, r ? PyUnicode_AsUTF8(r) : "?");
+	Py_XDECREF(r);
+	if (PyErr_Occurred())
+		PyErr_Clear();
+	eos_py_raise(&e);
+	return -1;
+}
+
+/* A non-negative integer field; missing -> def. */
+static int get_u64(PyObject *d, const char *key, unsigned long long def, unsigned long long *out)
+{
+	PyObject *v = PyDict_GetItemString(d, key);
+	if (!v || v == Py_None) {
+		*out = def;
+		return 0;
+	}
+	if (PyBool_Check(v) || !PyLong_Check(v)) {
+		char fmt[160];
+		snprintf(fmt, sizeof(fmt), "node field '%s' must be a non-negative integer, got %%s", key);
+		return bad(fmt, v);
+	}
+	*out = PyLong_AsUnsignedLongLong(v);
+	if (PyErr_Occurred()) {
+		PyErr_Clear();
+		char fmt[160];
+		snprintf(fmt, sizeof(fmt), "node field '%s' must be a non-negative integer, got %%s", key);
+		return bad(fmt, v);
+	}
+	return 0;
+}
+
+static int get_roles(PyObject *list, unsigned *out)
+{
+	*out = 0;
+	PyObject *seq = PySequence_Fast(list, "roles must be a list of role names");
+	if (!seq)
+		return -1;
+	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+		PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+		const char *name = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+		if (!name) {
+			Py_DECREF(seq);
+			PyErr_Clear();
+			return bad("a role must be a string, got %s", item);
+		}
+		struct eos_err e;
+		int r = eos_role_parse(name, &e);
+		if (r < 0) {
+			Py_DECREF(seq);
+			eos_py_raise(&e);
+			return -1;
+		}
+		*out |= EOS_ROLE_BIT(r);
+	}
+	Py_DECREF(seq);
+	return 0;
+}
+
+static PyObject *role_names[EOS_ROLE_COUNT];   /* interned once, reused by every list */
+
+static PyObject *role_list(unsigned roles)
+{
+	PyObject *l = PyList_New(0);
+	for (int r = 0; l && r < EOS_ROLE_COUNT; r++) {
+		if (!(roles & EOS_ROLE_BIT(r)))
+			continue;
+		if (PyList_Append(l, role_names[r]) < 0)
+			Py_CLEAR(l);
+	}
+	return l;
+}
+
+/* Reasons shared by many nodes (app, compute) are one string in the result text: build each
+ * Python str once. */
+struct text_cache {
+	size_t off[16];
+	PyObject *str[16];
+	size_t n;
+};
+
+static PyObject *cached_text(struct text_cache *tc, const struct eos_roles_result *res, size_t off)
+{
+	for (size_t k = 0; k < tc->n; k++)
+		if (tc->off[k] == off) {
+			Py_INCREF(tc->str[k]);
+			return tc->str[k];
+		}
+	PyObject *s = PyUnicode_FromString(eos_roles_text(res, off));
+	if (s && tc->n < 16) {
+		size_t k = tc->n++;
+		tc->off[k] = off;
+		tc->str[k] = s;
+		Py_INCREF(s);
+	}
+	return s;
+}
+
+static PyObject *build(const struct eos_roles_result *res)
+{
+	PyObject *out = PyDict_New(), *assign = PyDict_New(), *reasons = PyDict_New(),
+		 *changes = PyDict_New(), *warnings = PyList_New(0), *counts = PyDict_New();
+	struct text_cache tc = {0};
+	if (!out || !assign || !reasons || !changes || !warnings || !counts)
+		goto error;
+	for (size_t i = 0; i < res->n; i++) {
+		const struct eos_role_out *o = &res->nodes[i];
+		PyObject *id = PyUnicode_FromString(o->id);
+		PyObject *roles = role_list(o->roles), *why = PyDict_New();
+		int rc = !id || !roles || !why;
+		for (int r = 0; !rc && r < EOS_ROLE_COUNT; r++) {
+			if (!(o->roles & EOS_ROLE_BIT(r)))
+				continue;
+			PyObject *t = cached_text(&tc, res, o->reason[r]);
+			rc = !t || PyDict_SetItem(why, role_names[r], t) < 0;
+			Py_XDECREF(t);
+		}
+		if (!rc)
+			rc = PyDict_SetItem(assign, id, roles) < 0 || PyDict_SetItem(reasons, id, why) < 0;
+		if (!rc && o->roles != o->current) {
+			PyObject *ch = PyDict_New();
+			rc = !ch || eos_py_set(ch, "added", role_list(o->roles & ~o->current)) ||
+			     eos_py_set(ch, "removed", role_list(o->current & ~o->roles)) ||
+			     eos_py_set_bool(ch, "new", o->current == 0) || PyDict_SetItem(changes, id, ch) < 0;
+			Py_XDECREF(ch);
+		}
+		Py_XDECREF(id);
+		Py_XDECREF(roles);
+		Py_XDECREF(why);
+		if (rc)
+			goto error;
+	}
+	for (size_t i = 0; i < res->ndeparted; i++) {
+		PyObject *ch = PyDict_New();
+		int rc = !ch || eos_py_set(ch, "added", PyList_New(0)) ||
+			 eos_py_set(ch, "removed", role_list(res->departed[i].roles)) ||
+			 eos_py_set_bool(ch, "departed", 1) ||
+			 PyDict_SetItemString(changes, res->departed[i].id, ch) < 0;
+		Py_XDECREF(ch);
+		if (rc)
+			goto error;
+	}
+	for (size_t i = 0; i < res->nwarnings; i++) {
+		PyObject *s = PyUnicode_FromString(eos_roles_text(res, res->warnings[i]));
+		if (!s || PyList_Append(warnings, s) < 0) {
+			Py_XDECREF(s);
+			goto error;
+		}
+		Py_DECREF(s);
+	}
+	for (int r = 0; r < EOS_ROLE_COUNT; r++)
+		if (eos_py_set_u64(counts, eos_role_name(r), res->counts[r]))
+			goto error;
+	/* eos_py_set steals the value, also on failure. */
+#define MOVE(key, var) do { PyObject *t_ = var; var = NULL; if (eos_py_set(out, key, t_)) goto error; } while (0)
+	MOVE("assignment", assign);
+	MOVE("reasons", reasons);
+	MOVE("changes", changes);
+	MOVE("warnings", warnings);
+	MOVE("counts", counts);
+#undef MOVE
+	if (eos_py_set_u64(out, "churn", res->churn) || eos_py_set_u64(out, "node_count", res->n))
+		goto error;
+	for (size_t k = 0; k < tc.n; k++)
+		Py_DECREF(tc.str[k]);
+	return out;
+error:
+	for (size_t k = 0; k < tc.n; k++)
+		Py_DECREF(tc.str[k]);
+	Py_XDECREF(out);
+	Py_XDECREF(assign);
+	Py_XDECREF(reasons);
+	Py_XDECREF(changes);
+	Py_XDECREF(warnings);
+	Py_XDECREF(counts);
+	return NULL;
+}
+
+static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"nodes", "current", NULL};
+	PyObject *nodes_o, *cur_o = Py_None, *nodes = NULL, *result = NULL;
+	struct eos_role_node *nodes_c = NULL;
+	struct eos_role_current *cur_c = NULL;
+	struct strings s = {0};
+	struct eos_roles_result res = {0};
+	Py_ssize_t n, ncur = 0;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O", kwlist, &nodes_o, &cur_o))
+		return NULL;
+	nodes = PySequence_Fast(nodes_o, "nodes must be a list of dicts");
+	if (!nodes)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(nodes);
+	if (cur_o != Py_None && !PyDict_Check(cur_o)) {
+		bad("current must be a dict {node id: [roles]}, got %s", cur_o);
+		goto error;
+	}
+	if (cur_o != Py_None)
+		ncur = PyDict_Size(cur_o);
+	nodes_c = calloc(n ? n : 1, sizeof(*nodes_c));
+	cur_c = calloc(ncur ? ncur : 1, sizeof(*cur_c));
+	s.v = calloc(2 * n + ncur + 1, sizeof(*s.v));
+	if (!nodes_c || !cur_c || !s.v) {
+		PyErr_NoMemory();
+		goto error;
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *d = PySequence_Fast_GET_ITEM(nodes, i);
+		if (!PyDict_Check(d)) {
+			bad("a node must be a dict with 'id', 'cpus', 'mem_bytes', 'disk_bytes', got %s", d);
+			goto error;
+		}
+		PyObject *id = PyDict_GetItemString(d, "id");
+		if (!id || !PyUnicode_Check(id)) {
+			bad("a node needs a string 'id': %s", d);
+			goto error;
+		}
+		struct eos_role_node *nd = &nodes_c[i];
+		const char *idc = PyUnicode_AsUTF8(id);
+		if (!idc || !(nd->id = keep(&s, idc))) {
+			if (!PyErr_Occurred())
+				PyErr_NoMemory();
+			goto error;
+		}
+		PyObject *zone = PyDict_GetItemString(d, "zone");
+		if (zone && zone != Py_None) {
+			if (!PyUnicode_Check(zone)) {
+				bad("node field 'zone' must be a string, got %s", zone);
+				goto error;
+			}
+			const char *zc = PyUnicode_AsUTF8(zone);
+			if (!zc || !(nd->zone = keep(&s, zc))) {
+				if (!PyErr_Occurred())
+					PyErr_NoMemory();
+				goto error;
+			}
+		}
+		unsigned long long cpus, mem, disk;
+		if (get_u64(d, "cpus", 0, &cpus) || get_u64(d, "mem_bytes", 0, &mem) ||
+		    get_u64(d, "disk_bytes", 0, &disk))
+			goto error;
+		if (cpus > 1u << 20) {
+			bad("node field 'cpus' is out of range: %s", PyDict_GetItemString(d, "cpus"));
+			goto error;
+		}
+		nd->cpus = (unsigned)cpus;
+		nd->mem_bytes = mem;
+		nd->disk_bytes = disk;
+		PyObject *pub = PyDict_GetItemString(d, "public");
+		nd->public_addr = pub ? PyObject_IsTrue(pub) : 0;
+		if (nd->public_addr < 0)
+			goto error;
+	}
+	if (ncur) {
+		PyObject *key, *value;
+		Py_ssize_t pos = 0, j = 0;
+		while (PyDict_Next(cur_o, &pos, &key, &value)) {
+			const char *idc = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+			if (!idc) {
+				PyErr_Clear();
+				bad("current: a node id must be a string, got %s", key);
+				goto error;
+			}
+			if (!(cur_c[j].id = keep(&s, idc))) {
+				PyErr_NoMemory();
+				goto error;
+			}
+			if (get_roles(value, &cur_c[j].roles))
+				goto error;
+			j++;
+		}
+	}
+
+	struct eos_err e;
+	int rc;
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	rc = eos_roles_calculate(nodes_c, (size_t)n, cur_c, (size_t)ncur, &res, &e);
+	Py_END_ALLOW_THREADS
+	if (rc) {
+		eos_py_raise(&e);
+		goto error;
+	}
+	result = build(&res);
+error:
+	eos_roles_result_free(&res);
+	strings_free(&s);
+	free(nodes_c);
+	free(cur_c);
+	Py_XDECREF(nodes);
+	return result;
+}
+
+static PyObject *py_roles_rules(PyObject *self, PyObject *arg)
+{
+	(void)self;
+	Py_ssize_t n = PyLong_AsSsize_t(arg);
+	if (n == -1 && PyErr_Occurred())
+		return NULL;
+	if (n < 0)
+		return bad("node count must be >= 0, got %s", arg), NULL;
+	PyObject *d = PyDict_New();
+	for (int r = 0; d && r < EOS_ROLE_COUNT; r++) {
+		const struct eos_role_min *m = eos_role_minimum(r);
+		PyObject *rd = PyDict_New();
+		if (!rd || eos_py_set_u64(rd, "target", eos_roles_target(r, (size_t)n)) ||
+		    eos_py_set_u64(rd, "cpus", m->cpus) ||
+		    eos_py_set_u64(rd, "mem_bytes", (unsigned long long)m->mem_gib << 30) ||
+		    eos_py_set_u64(rd, "disk_bytes", (unsigned long long)m->disk_gib << 30)) {
+			Py_XDECREF(rd);
+			Py_CLEAR(d);
+		} else if (eos_py_set(d, eos_role_name(r), rd)) {   /* steals rd */
+			Py_CLEAR(d);
+		}
+	}
+	return d;
+}
+
+static PyMethodDef methods[] = {
+	{"roles_calculate", (PyCFunction)(void (*)(void))py_roles_calculate, METH_VARARGS | METH_KEYWORDS,
+	 "roles_calculate(nodes, current=None) -> plan\n\n"
+	 "nodes: [{'id', 'cpus', 'mem_bytes', 'disk_bytes' (unused), 'public' (bool), 'zone'}];\n"
+	 "current: {node id: [role, ...]}. Returns {'assignment': {id: [roles]}, 'reasons':\n"
+	 "{id: {role: why}}, 'changes': {id: {'added', 'removed', 'new'|'departed'}}, 'churn',\n"
+	 "'warnings', 'counts', 'node_count'}. Raises OSError(EINVAL) quoting bad input."},
+	{"roles_rules", py_roles_rules, METH_O,
+	 "roles_rules(n) -> {role: {'target', 'cpus', 'mem_bytes', 'disk_bytes'}}: the minimums and how\n"
+	 "many nodes hold each replicated role in an n-node cluster (0: compute/app take the rest)."},
+	{NULL, NULL, 0, NULL},
+};
+
+int eos_py_add_roles(PyObject *m)
+{
+	for (int r = 0; r < EOS_ROLE_COUNT; r++)
+		if (!role_names[r] && !(role_names[r] = PyUnicode_InternFromString(eos_role_name(r))))
+			return -1;
+	return PyModule_AddFunctions(m, methods);
+}

@@ -1,0 +1,555 @@
+"""Cluster roles: which node does what (the calculation is C: eos.roles_calculate).
+
+The runner is glue: it gathers the inventory (live grains of the accepted minions, or a file),
+reads the current assignment from pillar, and writes the new one into the pillar file
+``eos_roles.sls`` under the master's pillar_roots (temp file + rename, the previous version kept
+as ``eos_roles.sls.prev``), then refreshes pillar and applies ``salt://roles/<role>.sls`` on the
+minions whose roles changed.
+
+Pillar written::
+
+    eos:
+      roles: {<minion id>: [<role>, ...], ...}
+      cluster: {node_count: <int>, roles_generation: <int>}
+
+Master options (all optional): ``eos_roles_pillar_root`` (default: the first base
+pillar_roots directory), ``eos_roles_grains_timeout`` (seconds, default 10).
+"""
+import contextlib
+import errno
+import fcntl
+import ipaddress
+import json
+import logging
+import os
+import tempfile
+import time
+
+import salt.client
+import salt.config
+import salt.key
+import salt.pillar
+import salt.utils.event
+import salt.utils.yaml
+import salt.version
+from salt.exceptions import CommandExecutionError
+
+try:
+    import eos
+
+    HAS_EOS = True
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    HAS_EOS = False
+    EOS_IMPORT_ERROR = str(exc)
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "eos_roles"
+
+PILLAR_SLS = "eos_roles"
+ROLES = ["monolith", "edge", "core", "data", "message", "observe", "compute", "app"]
+GRAINS = ["num_cpus", "mem_total", "eos_storage", "eos_zone", "eos_public", "ipv4", "ipv6"]
+
+
+def __virtual__():
+    if not HAS_EOS:
+        return (False, f"eos_roles: the eos C extension cannot be imported: {EOS_IMPORT_ERROR}")
+    return __virtualname__
+
+
+# --- inventory --------------------------------------------------------------------------------
+
+def _int_field(mid, grains, key, required=True):
+    value = grains.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CommandExecutionError(
+            f"node {mid!r}: grain {key!r} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _is_public(grains):
+    if "eos_public" in grains and grains["eos_public"] is not None:
+        return bool(grains["eos_public"])
+    for addr in list(grains.get("ipv4") or []) + list(grains.get("ipv6") or []):
+        try:
+            if ipaddress.ip_address(str(addr).split("%")[0]).is_global:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _node(mid, grains, warnings):
+    """One node for eos.roles_calculate from a minion's grains (mem_total is MiB, as Salt gives it)."""
+    if not isinstance(grains, dict):
+        raise CommandExecutionError(f"node {mid!r}: grains must be a mapping, got {grains!r}")
+    storage = grains.get("eos_storage")
+    if storage is None:
+        warnings.append(f"{mid}: no eos_storage grain (modules not synced?): unused disk counted as 0")
+        unused = 0
+    elif not isinstance(storage, dict):
+        raise CommandExecutionError(f"node {mid!r}: grain 'eos_storage' must be a mapping, got {storage!r}")
+    else:
+        unused = _int_field(mid, storage, "unused_bytes")
+    zone = grains.get("eos_zone")
+    if zone is not None and not isinstance(zone, str):
+        raise CommandExecutionError(f"node {mid!r}: grain 'eos_zone' must be a string, got {zone!r}")
+    return {
+        "id": str(mid),
+        "cpus": _int_field(mid, grains, "num_cpus"),
+        "mem_bytes": _int_field(mid, grains, "mem_total") * 1024 * 1024,
+        "disk_bytes": unused,
+        "public": _is_public(grains),
+        "zone": zone or None,
+    }
+
+
+def _load_file(path, what):
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise CommandExecutionError(f"{what} file {path!r}: {exc.strerror}") from exc
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return salt.utils.yaml.safe_load(text)
+    except Exception as exc:  # yaml raises several types
+        raise CommandExecutionError(f"{what} file {path!r} is neither JSON nor YAML: {exc}") from exc
+
+
+def _inventory_from_file(path, warnings):
+    """A list of {id, grains} (or {id: grains}) from a JSON or YAML file."""
+    data = _load_file(path, "inventory")
+    if isinstance(data, dict):
+        data = [{"id": k, "grains": v} for k, v in data.items()]
+    if not isinstance(data, list) or not data:
+        raise CommandExecutionError(
+            f"inventory file {path!r} must be a non-empty list of nodes with 'id' and 'grains', got {data!r}")
+    nodes = []
+    for entry in data:
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise CommandExecutionError(f"inventory file {path!r}: a node needs an 'id': {entry!r}")
+        grains = entry.get("grains", {k: v for k, v in entry.items() if k != "id"})
+        nodes.append(_node(entry["id"], grains, warnings))
+    return nodes
+
+
+def _current_from_data(data, source):
+    if data is None:
+        return {}
+    if isinstance(data, dict) and "eos" in data:
+        data = (data.get("eos") or {}).get("roles") or {}
+    if not isinstance(data, dict) or not all(
+            isinstance(v, list) and all(isinstance(r, str) for r in v) for v in data.values()):
+        raise CommandExecutionError(
+            f"current assignment from {source} must be {{node id: [role, ...]}}, got {data!r}")
+    return {str(k): v for k, v in data.items()}
+
+
+def _accepted_minions():
+    return sorted(salt.key.get_key(__opts__).list_status("accepted").get("minions", []))
+
+
+def _local():
+    return salt.client.get_local_client(__opts__["conf_file"])
+
+
+def _live_inventory(timeout, warnings, unresponsive):
+    minions = _accepted_minions()
+    if not minions:
+        raise CommandExecutionError("no accepted minions: nothing to assign roles to")
+    ret = _local().cmd(minions, "grains.item", GRAINS, tgt_type="list", timeout=timeout)
+    nodes = []
+    for mid in minions:
+        grains = ret.get(mid)
+        if not isinstance(grains, dict):
+            unresponsive.append(mid)
+            warnings.append(f"{mid}: no answer within {timeout} s: left out of the calculation")
+            continue
+        nodes.append(_node(mid, grains, warnings))
+    if not nodes:
+        raise CommandExecutionError(
+            f"none of the accepted minions answered within {timeout} s: {', '.join(minions)}")
+    return nodes
+
+
+# --- pillar file --------------------------------------------------------------------------------
+
+def _pillar_root():
+    root = __opts__.get("eos_roles_pillar_root")
+    if not root:
+        roots = (__opts__.get("pillar_roots") or {}).get("base") or []
+        if not roots:
+            raise CommandExecutionError("the master has no base pillar_roots: set eos_roles_pillar_root")
+        root = roots[0]
+    return root
+
+
+def _pillar_path():
+    return os.path.join(_pillar_root(), PILLAR_SLS + ".sls")
+
+
+def _read_pillar_file(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = salt.utils.yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise CommandExecutionError(f"cannot read {path}: {exc.strerror}") from exc
+    return data
+
+
+def _atomic_write(path, text, keep_previous=True):
+    """Write text to path through a temp file + rename; the old file becomes path.prev."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o640)
+        if keep_previous and os.path.exists(path):
+            prev = path + ".prev"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(prev)
+            os.link(path, prev)
+        os.rename(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise CommandExecutionError(f"cannot write {path}: {exc.strerror}") from exc
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _ensure_top(root):
+    """The pillar top file must include eos_roles for every minion; add it when missing."""
+    top = os.path.join(root, "top.sls")
+    data = _read_pillar_file(top)
+    if not isinstance(data, dict):
+        raise CommandExecutionError(f"{top} is not a mapping: add '{PILLAR_SLS}' for '*' by hand")
+    base = data.setdefault("base", {})
+    every = base.setdefault("*", [])
+    if not isinstance(every, list):
+        raise CommandExecutionError(f"{top}: base '*' is not a list: add '{PILLAR_SLS}' by hand")
+    if PILLAR_SLS in every:
+        return False
+    every.append(PILLAR_SLS)
+    _atomic_write(top, salt.utils.yaml.safe_dump(data, default_flow_style=False))
+    return True
+
+
+def _pillar_text(assignment, generation, header):
+    data = {"eos": {"roles": assignment,
+                    "cluster": {"node_count": len(assignment), "roles_generation": generation}}}
+    return header + salt.utils.yaml.safe_dump(data, default_flow_style=False)
+
+
+# --- state of this runner (debounce) and lock ----------------------------------------------------
+
+def _state_dir():
+    path = os.path.join(__opts__["cachedir"], "eos_roles")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _load_state():
+    try:
+        with open(os.path.join(_state_dir(), "state.json"), encoding="utf-8") as f:
+            return json.load(f)
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _save_state(state):
+    _atomic_write(os.path.join(_state_dir(), "state.json"), json.dumps(state, indent=1, sort_keys=True),
+                  keep_previous=False)
+
+
+@contextlib.contextmanager
+def _lock(timeout):
+    path = os.path.join(_state_dir(), "apply.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    raise CommandExecutionError(
+                        f"another eos_roles.apply held {path} for more than {timeout} s") from exc
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _fire(tag, data):
+    with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as ev:
+        ev.fire_event(data, tag)
+
+
+# --- public functions ---------------------------------------------------------------------------
+
+def _plan(inventory=None, current=None, timeout=None):
+    warnings, unresponsive = [], []
+    timeout = int(timeout or __opts__.get("eos_roles_grains_timeout", 10))
+    if inventory:
+        nodes = _inventory_from_file(inventory, warnings)
+    else:
+        nodes = _live_inventory(timeout, warnings, unresponsive)
+    if current:
+        cur = _current_from_data(_load_file(current, "current assignment"), f"file {current!r}")
+    else:
+        cur = _current_from_data(_read_pillar_file(_pillar_path()), f"pillar file {_pillar_path()}")
+    try:
+        plan = eos.roles_calculate(nodes, cur)
+    except OSError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+    plan["warnings"] = warnings + plan["warnings"]
+    plan["unresponsive"] = unresponsive
+    return plan
+
+
+def calculate(inventory=None, current=None, timeout=None):
+    """
+    Calculate the role assignment (nothing is changed).
+
+    Without arguments: the live grains of the accepted minions (minions that do not answer
+    within ``timeout`` seconds are listed under ``unresponsive`` and left out) and the current
+    assignment from the pillar file. ``inventory=FILE``: a JSON or YAML list of
+    ``{id: ..., grains: {num_cpus, mem_total, eos_storage: {unused_bytes}, eos_zone, ...}}``;
+    ``current=FILE``: ``{id: [roles]}`` (or a pillar file with ``eos:roles``), for what-if
+    planning without a cluster.
+
+    Returns assignment, reasons, changes, churn, warnings, counts, node_count, unresponsive.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run eos_roles.calculate
+        salt-run eos_roles.calculate inventory=/srv/plan/nodes.yaml current=/srv/plan/roles.json
+    """
+    return _plan(inventory, current, timeout)
+
+
+def _apply_states(minions, assignment, timeout):
+    """state.apply roles.<role> (+ roles.absent) on each minion; returns {minion: error}."""
+    groups = {}
+    if not minions:
+        return {}, {}
+    for mid in minions:
+        mods = ",".join([f"roles.{r}" for r in assignment[mid]] + ["roles.absent"])
+        groups.setdefault(mods, []).append(mid)
+    failures, applied = {}, {}
+    client = _local()
+    for mods, targets in sorted(groups.items()):
+        ret = client.cmd(targets, "state.apply", [mods], tgt_type="list", timeout=timeout,
+                         full_return=True)
+        for mid in targets:
+            r = ret.get(mid)
+            if not isinstance(r, dict):
+                failures[mid] = f"no answer to state.apply {mods} within {timeout} s"
+                continue
+            states = r.get("ret")
+            if r.get("retcode", 0) != 0 or not isinstance(states, dict):
+                failures[mid] = f"state.apply {mods} failed: {states!r}"[:2000]
+                continue
+            bad = [f"{v.get('__id__', k)}: {v.get('comment')}" for k, v in states.items()
+                   if isinstance(v, dict) and v.get("result") is False]
+            if bad:
+                failures[mid] = f"state.apply {mods}: " + "; ".join(bad)
+            else:
+                applied[mid] = mods
+    return applied, failures
+
+
+def _refresh_pillar(minions, timeout):
+    if not minions:
+        return []
+    ret = _local().cmd(minions, "saltutil.refresh_pillar", kwarg={"wait": True, "timeout": timeout},
+                       tgt_type="list", timeout=timeout)
+    return sorted(m for m in minions if ret.get(m) is not True)
+
+
+def _write_and_apply(assignment, changed, reachable, generation, header, timeout, state_timeout):
+    root = _pillar_root()
+    top_added = _ensure_top(root)
+    _atomic_write(_pillar_path(), _pillar_text(assignment, generation, header))
+    not_refreshed = _refresh_pillar(reachable, timeout)
+    targets = sorted(m for m in changed if m in reachable and m in assignment)
+    applied, failures = _apply_states(targets, assignment, state_timeout)
+    for m in not_refreshed:
+        failures.setdefault(m, f"saltutil.refresh_pillar did not confirm within {timeout} s")
+    return {"pillar_file": _pillar_path(), "top_updated": top_added, "applied": applied,
+            "failures": failures}
+
+
+def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=0,
+          lock_timeout=600, test=False, fire=True):
+    """
+    Calculate the assignment and make it so: write it into the pillar file eos_roles.sls under
+    the master's pillar_roots (atomically, the previous version kept as eos_roles.sls.prev),
+    refresh pillar on the responsive minions and apply ``roles.<role>`` (+ ``roles.absent``)
+    on the minions whose roles changed. Fires ``eos/cluster/roles/changed`` when the
+    assignment changed.
+
+    Runs are serialized by a lock; with ``settle=N`` (seconds, used by the node-join
+    orchestration) a run waits N seconds for more joins, and a run requested before another one
+    started calculating returns that run's result: ten minions starting together give one
+    consistent assignment, not ten racing ones. ``test=True`` only calculates. ``fire=False``
+    leaves the event to the caller (the node-addition orchestration fires it itself).
+
+    Raises when a minion whose roles changed did not apply its role states.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run eos_roles.apply
+        salt-run eos_roles.apply test=True
+    """
+    requested = time.time()
+    settle = float(settle)
+    with _lock(float(lock_timeout)):
+        state = _load_state()
+        if settle and state.get("calculated_at", 0) >= requested and "last" in state:
+            last = dict(state["last"])
+            last["skipped"] = (f"covered by generation {state.get('generation')}, calculated after "
+                               "this request")
+            return last
+        if settle and not test:
+            time.sleep(settle)
+        calculated_at = time.time()
+        plan = _plan(inventory, current, timeout)
+        if test:
+            plan["test"] = True
+            return plan
+        reachable = sorted(plan["assignment"]) if not inventory else []
+        old = _current_from_data(_read_pillar_file(_pillar_path()), "the pillar file")
+        same = old == plan["assignment"]
+        generation = int(state.get("generation", 0)) + (0 if same else 1)
+        header = (f"# Written by salt-run eos_roles.apply (generation {generation}); "
+                  f"the previous version is {PILLAR_SLS}.sls.prev\n")
+        if same and os.path.exists(_pillar_path()):
+            # Nothing changed; minions that failed last time get their role states again.
+            retry = sorted(m for m in (state.get("last") or {}).get("failures") or {} if m in reachable)
+            not_refreshed = _refresh_pillar(reachable, int(timeout or 10))
+            applied, failures = _apply_states(retry, plan["assignment"], int(state_timeout))
+            failures.update({m: "saltutil.refresh_pillar did not confirm" for m in not_refreshed})
+            result = {"pillar_file": _pillar_path(), "top_updated": _ensure_top(_pillar_root()),
+                      "applied": applied, "failures": failures}
+        else:
+            result = _write_and_apply(plan["assignment"], plan["changes"], reachable, generation,
+                                      header, int(timeout or 10), int(state_timeout))
+        plan.update(result, generation=generation, changed=not same)
+        summary = {k: plan[k] for k in ("assignment", "changes", "churn", "warnings", "counts",
+                                        "node_count", "unresponsive", "generation", "changed",
+                                        "applied", "failures", "pillar_file")}
+        _save_state({"generation": generation, "calculated_at": calculated_at, "last": summary})
+    if not same and fire:
+        _fire("eos/cluster/roles/changed", {"generation": generation, "changes": plan["changes"],
+                                            "churn": plan["churn"], "node_count": plan["node_count"]})
+    if plan["failures"]:
+        raise CommandExecutionError(
+            "roles written (generation {}) but not applied everywhere: {}".format(
+                generation, "; ".join(f"{m}: {e}" for m, e in sorted(plan["failures"].items()))))
+    return plan
+
+
+def rollback(timeout=10, state_timeout=300, lock_timeout=600):
+    """
+    Return to the previous assignment (eos_roles.sls.prev): it becomes the pillar file again
+    (the replaced one becomes the new .prev), pillar is refreshed and the role states applied on
+    the minions whose roles differ.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run eos_roles.rollback
+    """
+    path = _pillar_path()
+    with _lock(float(lock_timeout)):
+        if not os.path.exists(path + ".prev"):
+            raise CommandExecutionError(f"no previous assignment to return to: {path}.prev does not exist")
+        prev = _current_from_data(_read_pillar_file(path + ".prev"), f"{path}.prev")
+        cur = _current_from_data(_read_pillar_file(path), path)
+        changed = sorted(m for m in set(prev) | set(cur) if sorted(prev.get(m, [])) != sorted(cur.get(m, [])))
+        state = _load_state()
+        generation = int(state.get("generation", 0)) + 1
+        header = (f"# Written by salt-run eos_roles.rollback (generation {generation}); "
+                  f"the previous version is {PILLAR_SLS}.sls.prev\n")
+        candidates = sorted(set(prev) & set(_accepted_minions()))
+        pings = _local().cmd(candidates, "test.ping", tgt_type="list", timeout=int(timeout)) if candidates else {}
+        reachable = sorted(m for m in candidates if pings.get(m) is True)
+        unresponsive = sorted(set(candidates) - set(reachable))
+        result = _write_and_apply(prev, changed, reachable, generation, header, int(timeout),
+                                  int(state_timeout))
+        _save_state({"generation": generation, "calculated_at": time.time(),
+                     "last": {"assignment": prev, "generation": generation, "rollback": True}})
+    _fire("eos/cluster/roles/changed", {"generation": generation, "rollback": True, "changed": changed})
+    result.update(assignment=prev, changed=changed, generation=generation, unresponsive=unresponsive)
+    if result["failures"]:
+        raise CommandExecutionError(
+            "rolled back (generation {}) but not applied everywhere: {}".format(
+                generation, "; ".join(f"{m}: {e}" for m, e in sorted(result["failures"].items()))))
+    return result
+
+
+def accept_key(minion_id):
+    """
+    Accept a pending minion key only when pillar ``eos:cluster:auto_accept`` is true for that
+    minion (default false: the key stays pending and ``eos/cluster/join/pending`` is fired for
+    an operator). Used by the node-join reactor on ``salt/auth``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run eos_roles.accept_key web-7
+    """
+    minion_id = str(minion_id)
+    pillar = salt.pillar.Pillar(__opts__, {"id": minion_id}, minion_id, "base").compile_pillar()
+    auto = ((pillar.get("eos") or {}).get("cluster") or {}).get("auto_accept", False)
+    keys = salt.key.get_key(__opts__)
+    pending = keys.list_status("pre").get("minions_pre", [])
+    if minion_id not in pending:
+        return {"id": minion_id, "accepted": False, "comment": f"{minion_id} has no pending key"}
+    if auto is not True:
+        _fire("eos/cluster/join/pending", {"id": minion_id,
+                                           "comment": "eos:cluster:auto_accept is off: salt-key -a " + minion_id})
+        return {"id": minion_id, "accepted": False,
+                "comment": f"eos:cluster:auto_accept is off: accept with salt-key -a {minion_id}"}
+    keys.accept(match=[minion_id], include_rejected=False, include_denied=False)
+    return {"id": minion_id, "accepted": True, "comment": "eos:cluster:auto_accept is on"}
+
+
+def master_info():
+    """
+    The master's clock (epoch seconds) and Salt version, for the pre-join health check of
+    ``eos_cluster.join`` (allow it with ``peer_run: {'.*': [eos_roles.master_info]}``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run eos_roles.master_info
+    """
+    return {"time": time.time(), "salt_version": salt.version.__version__, "id": __opts__.get("id")}

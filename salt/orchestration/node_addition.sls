@@ -1,0 +1,72 @@
+{#- Node addition, started by salt://reactor/node_join.sls with pillar eos_join:id.
+    Every step has a timeout and requires the one before: a failure fails the orchestration
+    (and fires eos/cluster/join/failed); there is no success unless the roles were applied. -#}
+{%- set mid = salt['pillar.get']('eos_join:id') %}
+{%- set settle = salt['pillar.get']('eos_join:settle', salt['pillar.get']('eos:cluster:join_settle', 5)) %}
+{%- set attempts = salt['pillar.get']('eos_join:wait_attempts', 6) %}
+{%- if not mid %}
+eos-join-needs-an-id:
+  test.fail_without_changes:
+    - comment: "orchestration.node_addition needs pillar eos_join:id (the joining minion)"
+{%- else %}
+eos-join-wait-for-minion:
+  salt.function:
+    - name: test.ping
+    - tgt: [{{ mid | tojson }}]
+    - tgt_type: list
+    - timeout: 10
+    - retry:
+        attempts: {{ attempts }}
+        interval: 5
+
+eos-join-sync:
+  salt.function:
+    - name: saltutil.sync_all
+    - tgt: [{{ mid | tojson }}]
+    - tgt_type: list
+    - timeout: 120
+    - require:
+      - salt: eos-join-wait-for-minion
+
+eos-join-refresh-grains:
+  salt.function:
+    - name: saltutil.refresh_grains
+    - tgt: [{{ mid | tojson }}]
+    - tgt_type: list
+    - timeout: 60
+    - require:
+      - salt: eos-join-sync
+
+eos-join-roles:
+  salt.runner:
+    - name: eos_roles.apply
+    - settle: {{ settle }}
+    - timeout: 15
+    - state_timeout: 300
+    - lock_timeout: 900
+    - fire: False
+    - require:
+      - salt: eos-join-refresh-grains
+
+eos-join-roles-changed:
+  salt.runner:
+    - name: event.send
+    - tag: eos/cluster/roles/changed
+    - data:
+        joined: {{ mid | tojson }}
+        trigger: {{ salt['pillar.get']('eos_join:trigger', '') | tojson }}
+    - require:
+      - salt: eos-join-roles
+
+eos-join-failed:
+  salt.runner:
+    - name: event.send
+    - tag: eos/cluster/join/failed
+    - data:
+        id: {{ mid | tojson }}
+    - onfail:
+      - salt: eos-join-wait-for-minion
+      - salt: eos-join-sync
+      - salt: eos-join-refresh-grains
+      - salt: eos-join-roles
+{%- endif %}

@@ -1,0 +1,48 @@
+{#- Reactor for eos/storage/threshold/<level>, fired by the eos_storage beacon when a mount's
+    level changes. The master maps the level to its action:
+
+      warning    the event only
+      compress   eos_storage.compress on the minion (rotated logs, pillar eos:storage:compress)
+      cleanup    eos_storage.cleanup on the minion (pillar eos:storage:cleanup allowlist)
+      degraded   eos_storage.cleanup (stopping non-critical services is not implemented)
+      emergency  eos_storage.emergency: expand (size auto) when an expansion path exists,
+                 otherwise eos_storage.cleanup level=emergency
+      critical   eos/storage/escalation on the master's bus for a human; no deletion
+      ok         nothing (recovery)
+
+    Enable on the master:
+      reactor:
+        - 'eos/storage/threshold/*':
+          - salt://reactor/storage_threshold.sls
+-#}
+{%- set level = tag.split('/')[-1] %}
+{%- set figures = data.get('data', {}) %}
+{%- if level == 'emergency' and figures.get('target') %}
+eos_storage_threshold_emergency:
+  local.eos_storage.emergency:
+    - tgt: {{ data['id'] | yaml_dquote }}
+    - args:
+      - target: {{ figures['target'] | yaml_dquote }}
+{%- elif level == 'compress' %}
+eos_storage_threshold_compress:
+  local.eos_storage.compress:
+    - tgt: {{ data['id'] | yaml_dquote }}
+{%- elif level in ('cleanup', 'degraded', 'emergency') %}
+eos_storage_threshold_cleanup:
+  local.eos_storage.cleanup:
+    - tgt: {{ data['id'] | yaml_dquote }}
+    - args:
+      - level: {{ level }}
+{%- elif level == 'critical' %}
+eos_storage_threshold_escalate:
+  runner.event.send:
+    - args:
+      - tag: eos/storage/escalation
+      - data:
+          id: {{ data['id'] | yaml_dquote }}
+          target: {{ figures.get('target', '') | yaml_dquote }}
+          level: critical
+          used_pct: {{ figures.get('used_pct', 0) }}
+          inodes_pct: {{ figures.get('inodes_pct') | yaml }}
+          message: {{ ("storage on " ~ data['id'] ~ " is at critical; no automatic deletion at this level") | yaml_dquote }}
+{%- endif %}
