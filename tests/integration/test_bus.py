@@ -4,9 +4,10 @@ import os
 
 from tests.support.saltenv import SALT_TREE
 
-# salt/<dir> -> the key saltutil.sync_all reports it under
+# salt/<dir> -> the key a minion's saltutil.sync_all reports it under (runners are the
+# master's: salt-run saltutil.sync_runners)
 SYNC_KINDS = {"_modules": "modules", "_states": "states", "_grains": "grains",
-              "_beacons": "beacons", "_runners": "runners"}
+              "_beacons": "beacons"}
 
 
 def tree_modules(subdir):
