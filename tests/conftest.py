@@ -13,6 +13,20 @@ def pytest_configure(config):
     config._eos_ns_reason = reason
 
 
+def pytest_unconfigure(config):
+    # Salt's deferred console handler (set up when salt is imported in this process) keeps every
+    # record, the forwarded daemon logs included, and writes them at exit to the stderr pytest
+    # has already closed ("--- Logging error ---"). Drop them: pytest reported what mattered.
+    import logging
+    import sys
+
+    impl = sys.modules.get("salt._logging.impl")
+    handler = impl.get_temp_handler() if impl else None
+    if handler is not None:
+        handler.sync_with_handlers(())
+        logging.root.removeHandler(handler)
+
+
 @pytest.fixture
 def loops(tmp_path, request):
     """Factory for loop devices with real filesystems; everything detached afterwards."""
