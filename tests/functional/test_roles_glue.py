@@ -87,7 +87,6 @@ def runner(tmp_path):
     for d in ("cache/proc", "pki/minions", "pki/minions_pre", "pki/minions_rejected", "sock"):
         (root / d).mkdir(parents=True, exist_ok=True)
     opts = salt.config.master_config(str(root / "master"))
-    client = salt.runner.RunnerClient(opts)
 
     class Runner:
         pillar_dir = pillar
@@ -95,6 +94,9 @@ def runner(tmp_path):
 
         @staticmethod
         def run(fun, **kw):
+            # A client per call: concurrent calls stand for separate salt-run invocations, and
+            # Salt's RunnerClient is not safe to share between threads.
+            client = salt.runner.RunnerClient(opts)
             return client.cmd(fun, kwarg=kw, print_event=False, full_return=True)
 
     return Runner

@@ -29,14 +29,6 @@ TEST_CONF = {
 }
 
 
-@pytest.fixture(scope="session")
-def salt_factories_default_root_dir():
-    """Short root for the daemons (unix socket paths are limited to 108 bytes)."""
-    root = tempfile.mkdtemp(prefix="eos-ceph-it-")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def ceph_dirs(request):
     missing = ceph_cluster.missing_tools()
