@@ -421,10 +421,23 @@ out:
 
 /* ---- MDS ----------------------------------------------------------------------------- */
 
-int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
-		     struct eos_ceph_deploy_result *res, struct eos_err *e)
+/* MDS and MGR daemons are added the same way: a key from the cluster, a data dir holding it, the
+ * daemon started, and a wait until the cluster sees it. What differs is in this table. */
+struct keyed_daemon {
+	const char *type;          /* "mds", "mgr" */
+	const char *default_root;  /* parent of <cluster>-<id> data dirs */
+	const char *caps;          /* JSON list for auth get-or-create */
+	const char *prog;          /* the daemon binary */
+	const char *data_flag;     /* its --<type>-data option */
+	int (*known)(struct eos_rados *c, const char *id, struct eos_err *e);
+	int (*wait)(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e);
+};
+
+static int keyed_daemon_add(const struct keyed_daemon *kd, const struct eos_ceph_opts *o,
+			    const char *id, const struct eos_ceph_deploy *d,
+			    struct eos_ceph_deploy_result *res, struct eos_err *e)
 {
-	const char *root = d->data_root && *d->data_root ? d->data_root : "/var/lib/ceph/mds";
+	const char *root = d->data_root && *d->data_root ? d->data_root : kd->default_root;
 	char dir[EOS_PATH_MAX], keyring[EOS_PATH_MAX], daemon[64], cmd[512];
 	struct eos_rados *c = NULL;
 	struct eos_buf out = EOS_BUF_INIT;
@@ -434,14 +447,14 @@ int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct
 	r = check_id("daemon id", id, e);
 	if (r < 0)
 		return r;
-	snprintf(daemon, sizeof(daemon), "mds.%s", id);
+	snprintf(daemon, sizeof(daemon), "%s.%s", kd->type, id);
 	if (pathf(e, dir, sizeof(dir), "%s/" CLUSTER "-%s", root, id) < 0 ||
 	    pathf(e, keyring, sizeof(keyring), "%s/keyring", dir) < 0)
 		return -e->code;
 	r = eos_rados_connect(o, &c, e);
 	if (r < 0)
 		return r;
-	r = mds_known(c, id, e);
+	r = kd->known(c, id, e);
 	if (r < 0)
 		goto out;
 	if (r == 1) {
@@ -459,9 +472,8 @@ int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct
 		if (r < 0)
 			goto out;
 		snprintf(cmd, sizeof(cmd),
-			 "{\"prefix\": \"auth get-or-create\", \"entity\": \"mds.%s\", \"caps\": "
-			 "[\"mon\", \"allow profile mds\", \"osd\", \"allow rwx\", \"mds\", \"allow\", "
-			 "\"mgr\", \"allow profile mds\"]}", id);
+			 "{\"prefix\": \"auth get-or-create\", \"entity\": \"%s\", \"caps\": %s}",
+			 daemon, kd->caps);
 		r = eos_rados_mon_command(c, cmd, &out, e);
 		if (r < 0)
 			goto out;
@@ -470,16 +482,33 @@ int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct
 			goto out;
 	}
 	{
-		const char *run[] = {"--mds-data", dir, "--keyring", keyring, NULL};
-		r = daemon_run(o, "ceph-mds", id, run, 120000, e);
+		const char *run[] = {kd->data_flag, dir, "--keyring", keyring, NULL};
+		r = daemon_run(o, kd->prog, id, run, 120000, e);
 		if (r < 0)
 			goto out;
 	}
-	r = wait_for(c, WAIT_MDS, -1, id, d->wait_s, e);
+	r = kd->wait(c, id, d->wait_s, e);
 out:
 	eos_buf_free(&out);
 	eos_rados_close(c);
 	return r;
+}
+
+static int mds_wait(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e)
+{
+	return wait_for(c, WAIT_MDS, -1, id, wait_s, e);
+}
+
+int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
+		     struct eos_ceph_deploy_result *res, struct eos_err *e)
+{
+	static const struct keyed_daemon mds = {
+		"mds", "/var/lib/ceph/mds",
+		"[\"mon\", \"allow profile mds\", \"osd\", \"allow rwx\", \"mds\", \"allow\", "
+		"\"mgr\", \"allow profile mds\"]",
+		"ceph-mds", "--mds-data", mds_known, mds_wait,
+	};
+	return keyed_daemon_add(&mds, o, id, d, res, e);
 }
 
 /* ---- monitor ------------------------------------------------------------------------- */
@@ -659,73 +688,28 @@ static int mgr_known(struct eos_rados *c, const char *id, struct eos_err *e)
 	return r;
 }
 
+static int mgr_wait(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e)
+{
+	int secs = wait_s > 0 ? wait_s : 60;
+	long long deadline = now_ms() + (long long)secs * 1000;
+	int r;
+	while ((r = mgr_known(c, id, e)) == 0 && now_ms() < deadline)
+		usleep(250 * 1000);
+	if (r == 0)
+		return eos_fail(e, ETIMEDOUT, "", "mgr.%s started but not in the mgr map after %d s",
+				id, secs);
+	return r < 0 ? r : 0;
+}
+
 int eos_ceph_mgr_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
 		     struct eos_ceph_deploy_result *res, struct eos_err *e)
 {
-	const char *root = d->data_root && *d->data_root ? d->data_root : "/var/lib/ceph/mgr";
-	char dir[EOS_PATH_MAX], keyring[EOS_PATH_MAX], daemon[64], cmd[512];
-	struct eos_rados *c = NULL;
-	struct eos_buf out = EOS_BUF_INIT;
-	int r;
-
-	memset(res, 0, sizeof(*res));
-	r = check_id("daemon id", id, e);
-	if (r < 0)
-		return r;
-	snprintf(daemon, sizeof(daemon), "mgr.%s", id);
-	if (pathf(e, dir, sizeof(dir), "%s/" CLUSTER "-%s", root, id) < 0 ||
-	    pathf(e, keyring, sizeof(keyring), "%s/keyring", dir) < 0)
-		return -e->code;
-	r = eos_rados_connect(o, &c, e);
-	if (r < 0)
-		return r;
-	r = mgr_known(c, id, e);
-	if (r < 0)
-		goto out;
-	if (r == 1) {
-		result_set(res, daemon, "none", dir);
-		r = 0;
-		goto out;
-	}
-	result_set(res, daemon, access(keyring, F_OK) == 0 ? "start" : "create", dir);
-	if (d->test) {
-		r = 0;
-		goto out;
-	}
-	if (res->action[0] == 'c') {
-		r = mkdir_p(dir, 0700, e);
-		if (r < 0)
-			goto out;
-		snprintf(cmd, sizeof(cmd),
-			 "{\"prefix\": \"auth get-or-create\", \"entity\": \"mgr.%s\", \"caps\": "
-			 "[\"mon\", \"allow profile mgr\", \"osd\", \"allow *\", \"mds\", \"allow *\"]}", id);
-		r = eos_rados_mon_command(c, cmd, &out, e);
-		if (r < 0)
-			goto out;
-		r = write_secret(keyring, out.data ? out.data : "", out.len, e);
-		if (r < 0)
-			goto out;
-	}
-	{
-		const char *run[] = {"--mgr-data", dir, "--keyring", keyring, NULL};
-		r = daemon_run(o, "ceph-mgr", id, run, 120000, e);
-		if (r < 0)
-			goto out;
-	}
-	{
-		long long deadline = now_ms() + (long long)(d->wait_s > 0 ? d->wait_s : 60) * 1000;
-		while ((r = mgr_known(c, id, e)) == 0 && now_ms() < deadline)
-			usleep(250 * 1000);
-		if (r == 0)
-			r = eos_fail(e, ETIMEDOUT, "", "mgr.%s started but not in the mgr map after %d s",
-				     id, d->wait_s > 0 ? d->wait_s : 60);
-		else if (r == 1)
-			r = 0;
-	}
-out:
-	eos_buf_free(&out);
-	eos_rados_close(c);
-	return r;
+	static const struct keyed_daemon mgr = {
+		"mgr", "/var/lib/ceph/mgr",
+		"[\"mon\", \"allow profile mgr\", \"osd\", \"allow *\", \"mds\", \"allow *\"]",
+		"ceph-mgr", "--mgr-data", mgr_known, mgr_wait,
+	};
+	return keyed_daemon_add(&mgr, o, id, d, res, e);
 }
 
 /* ---- bootstrap ----------------------------------------------------------------------- */
