@@ -82,10 +82,21 @@ def _reset_loaders(request):
         request.getfixturevalue("loaders").reset_state()
 
 
-@pytest.fixture(scope="session")
-def ceph_cluster(tmp_path_factory, request):
-    """A real single-host Ceph cluster (mon, mgr, memstore OSD, CephFS with an active MDS) on
-    a free 127.0.0.1 port with private dirs; .conf/.keyring for clients. Killed at the end."""
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used a Ceph cluster reports the daemons' state and log tails: on a CI
+    machine they are gone once the run ends."""
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.failed:
+        return
+    for name in ("ceph_cluster", "mon_cluster"):
+        cluster = getattr(item, "funcargs", {}).get(name)
+        if cluster is not None and hasattr(cluster, "diagnostics"):
+            rep.sections.append((f"{name} daemons and logs", cluster.diagnostics()))
+
+
+def _ceph_cluster(base, mon_only=False):
     from tests.support import ceph_cluster as cc
 
     missing = cc.missing_tools()
@@ -94,12 +105,30 @@ def ceph_cluster(tmp_path_factory, request):
                     "(scripts/debian-packages.txt lists them)")
     if os.geteuid() != 0:
         pytest.skip(f"a Ceph cluster needs root here; running as uid {os.geteuid()}")
-    cluster = cc.CephCluster(tmp_path_factory.mktemp("ceph"))
+    cluster = cc.CephCluster(base)
     try:
-        cluster.start(timeout=60)
+        cluster.start(timeout=60, mon_only=mon_only)
     except BaseException:
         cluster.stop()
         raise
+    return cluster
+
+
+@pytest.fixture
+def mon_cluster(tmp_path):
+    """A Ceph cluster of one monitor only, for a test that changes the monitor map: the
+    session's cluster never has its quorum put at risk."""
+    cluster = _ceph_cluster(str(tmp_path / "mon-cluster"), mon_only=True)
+    yield cluster
+    errors = cluster.stop()
+    assert not errors, f"ceph cluster teardown failed: {errors}"
+
+
+@pytest.fixture(scope="session")
+def ceph_cluster(tmp_path_factory, request):
+    """A real single-host Ceph cluster (mon, mgr, memstore OSD, CephFS with an active MDS) on
+    a free 127.0.0.1 port with private dirs; .conf/.keyring for clients. Killed at the end."""
+    cluster = _ceph_cluster(tmp_path_factory.mktemp("ceph"))
     yield cluster
     errors = cluster.stop()
     assert not errors, f"ceph cluster teardown failed: {errors}"

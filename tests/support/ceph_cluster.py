@@ -75,6 +75,26 @@ class CephCluster:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
 
+    def diagnostics(self, n=25):
+        """What a failed test should show: which daemons died, and the end of every log."""
+        out = []
+        for name, p in sorted(self.procs.items()):
+            state = "running" if p.poll() is None else f"exited {p.returncode}"
+            out.append(f"{name} (pid {p.pid}): {state}")
+        try:
+            logs = sorted(os.listdir(self.path("log")))
+        except OSError:
+            logs = []
+        for log in logs:
+            try:
+                with open(self.path("log", log), errors="replace") as f:
+                    tail = f.readlines()[-n:]
+            except OSError:
+                continue
+            out.append(f"--- {log} (last {len(tail)} lines)")
+            out.extend(line.rstrip("\n") for line in tail)
+        return "\n".join(out)
+
     def log_tail(self, name, n=30):
         try:
             with open(self.path("log", f"{name}.log"), errors="replace") as f:
@@ -146,7 +166,9 @@ keyring = {self.keyring}
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, timeout=60):
+    def start(self, timeout=60, mon_only=False):
+        """Bootstrap mon.a; then (unless mon_only) mgr.x, osd.0, CephFS and mds.a, and wait
+        for HEALTH_OK."""
         for d in ("run", "log", "crash", "mon", "mgr", "osd", "mds", "mnt"):
             os.makedirs(self.path(d), exist_ok=True)
         os.chmod(self.base, 0o700)
@@ -164,6 +186,9 @@ keyring = {self.keyring}
         self.run(["ceph-mon", "-c", self.conf, "--mkfs", "-i", "a", "--monmap", monmap,
                   "--keyring", monkey])
         self.spawn("mon.a", ["ceph-mon"])
+        if mon_only:
+            self.wait_for(lambda st: st.get("quorum_names") == ["a"], timeout, "mon.a in quorum")
+            return self
 
         mgrdir = self.path("mgr", "ceph-x")
         os.makedirs(mgrdir, exist_ok=True)
