@@ -4,6 +4,10 @@ Imported by the glue as underscore names (``from eos.glue import call as _call``
 loader does not publish them as module functions. ``__virtual__`` itself stays in each glue
 module: it must still answer (False, reason) when ``import eos`` fails.
 """
+import json
+import os
+import tempfile
+
 from salt.exceptions import CommandExecutionError
 
 
@@ -33,3 +37,36 @@ def text(value):
     if isinstance(value, list):
         return [text(v) for v in value]
     return value
+
+
+def save_json(path, data):
+    """Replace the JSON file at path atomically (temp file, fsync, rename): a crash leaves the
+    old content or the new, never half of one. Its directory is created private (0700)."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)  # ensure_ascii: non-UTF-8 names round-trip
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load_json_dict(path):
+    """The JSON object kept at path, {} when there is no file. OSError or ValueError when it
+    cannot be read or is not a JSON object."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return data

@@ -25,16 +25,15 @@ own return, which Salt publishes as ``salt/beacon/<minion id>/eos_storage/thresh
 The check itself runs at the tier's check interval (5 min on 1-3 nodes, 3 min on 4-6, 1 min on
 7+; ``check_interval`` in the thresholds overrides it), whatever the Salt interval.
 """
-import json
 import logging
 import os
-import tempfile
 import time
 
 import salt.utils.beacons
 
 try:
     import eos
+    from eos.glue import load_json_dict as _load_json_dict, save_json as _save_json
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -151,26 +150,17 @@ def _load_levels():
     """The levels of the previous check. Kept in the minion's cache rather than in memory, so
     that a beacon reload or a minion restart does not fire again for levels already reported."""
     try:
-        with open(_levels_path(), encoding="utf-8") as f:
-            levels = json.load(f)
-    except FileNotFoundError:
-        return {}
+        return _load_json_dict(_levels_path())
     except (OSError, ValueError) as exc:
         log.warning("eos_storage beacon: ignoring %s: %s", _levels_path(), exc)
         return {}
-    return levels if isinstance(levels, dict) else {}
 
 
 def _save_levels(levels):
-    path = _levels_path()
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".beacon_levels.")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(levels, f)  # ensure_ascii: non-UTF-8 mount points round-trip
-        os.replace(tmp, path)
+        _save_json(_levels_path(), levels)
     except OSError as exc:
-        log.warning("eos_storage beacon: cannot keep levels in %s: %s", path, exc)
+        log.warning("eos_storage beacon: cannot keep levels in %s: %s", _levels_path(), exc)
 
 
 def _fire(data, tag):

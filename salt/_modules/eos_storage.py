@@ -272,12 +272,66 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
 
 # What eos_storage.cleanup removes when pillar eos:storage:cleanup says nothing: temporary
 # files neither read nor written for 7 days, and downloaded package files.
+# What eos_storage.cleanup removes when pillar eos:storage:cleanup says nothing. The journal
+# rules are the vacuum: archived journal files (system@...journal, user-1000@...journal) and
+# the ones journald renamed aside (*.journal~) are never written again; the active
+# system.journal matches neither pattern.
+JOURNAL = "/var/log/journal"
 DEFAULT_CLEANUP = [
     {"path": "/tmp", "older_than_days": 7},
     {"path": "/var/tmp", "older_than_days": 7},
     {"path": "/var/cache/apt/archives", "match": "*.deb"},
+    {"path": JOURNAL, "match": "*@*.journal", "older_than_days": 7},
+    {"path": JOURNAL, "match": "*.journal~", "older_than_days": 7},
+]
+# The aggressive profile, for the emergency level when no expansion path exists (pillar
+# eos:storage:cleanup_emergency replaces it): shorter ages, every archived journal, and
+# rotated logs. Still never a live log, a home directory or a file open for writing.
+DEFAULT_EMERGENCY_CLEANUP = [
+    {"path": "/tmp", "older_than_days": 1},
+    {"path": "/var/tmp", "older_than_days": 1},
+    {"path": "/var/cache/apt/archives", "match": "*.deb"},
+    {"path": JOURNAL, "match": "*@*.journal"},
+    {"path": JOURNAL, "match": "*.journal~"},
+    {"path": "/var/log", "match": "*.[0-9].gz", "older_than_days": 1},
+    {"path": "/var/log", "match": "*.[0-9][0-9].gz", "older_than_days": 1},
+    {"path": "/var/log", "match": "*.[0-9]", "older_than_days": 1},
+    {"path": "/var/log", "match": "*.[0-9][0-9]", "older_than_days": 1},
 ]
 CLEANUP_LEVELS = ("cleanup", "degraded", "emergency")
+
+
+def cleanup_rules(level="cleanup"):
+    """
+    The allowlist ``eos_storage.cleanup`` applies at LEVEL: pillar ``eos:storage:cleanup``
+    (default: files in /tmp and /var/tmp untouched for 7 days, ``*.deb`` in
+    /var/cache/apt/archives, archived systemd journal files untouched for 7 days) for
+    ``cleanup`` and ``degraded``; the aggressive profile, pillar
+    ``eos:storage:cleanup_emergency``, for ``emergency`` (default: /tmp and /var/tmp after
+    1 day, every archived journal file, rotated logs under /var/log untouched for a day).
+
+    Returns ``{"level", "profile": "normal"|"aggressive", "source": "pillar"|"default",
+    "rules"}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.cleanup_rules
+        salt '*' eos_storage.cleanup_rules emergency
+    """
+    if level not in CLEANUP_LEVELS:
+        raise CommandExecutionError(
+            f"cleanup level must be one of {', '.join(CLEANUP_LEVELS)}, not {level!r}"
+            + (" (no automatic deletion at critical)" if level == "critical" else "")
+        )
+    aggressive = level == "emergency"
+    key = "eos:storage:cleanup_emergency" if aggressive else "eos:storage:cleanup"
+    rules = _pillar(key, None)
+    return {"level": level, "profile": "aggressive" if aggressive else "normal",
+            "source": "default" if rules is None else "pillar",
+            "rules": (DEFAULT_EMERGENCY_CLEANUP if aggressive else DEFAULT_CLEANUP)
+            if rules is None else rules}
 
 
 def cleanup(level="cleanup", test=False):
@@ -285,17 +339,22 @@ def cleanup(level="cleanup", test=False):
     Remove what the cleanup allowlist selects, after building a deterministic plan: every file
     it would remove and its bytes. ``test=True`` returns the plan and changes nothing.
 
-    The allowlist is pillar ``eos:storage:cleanup`` (a list of ``{path, match,
-    older_than_days, recursive}``), by default: files in /tmp and /var/tmp not accessed or
-    modified for 7 days, and ``*.deb`` in /var/cache/apt/archives. Symlinks are never followed
-    (nor removed), other filesystems never entered, directories never removed, files open for
-    writing skipped, and a file replaced between plan and removal is left alone. A path of
-    ``/`` or another system directory as a whole is refused.
+    The allowlist is a list of ``{path, match, older_than_days, recursive}`` rules, chosen by
+    level (``eos_storage.cleanup_rules LEVEL`` shows it): pillar ``eos:storage:cleanup`` for
+    ``cleanup`` and ``degraded`` (default: files in /tmp and /var/tmp not accessed or modified
+    for 7 days, ``*.deb`` in /var/cache/apt/archives, and the journal vacuum: archived systemd
+    journal files untouched for 7 days); the aggressive profile, pillar
+    ``eos:storage:cleanup_emergency``, for ``emergency`` (default: /tmp and /var/tmp after a
+    day, every archived journal file, rotated logs under /var/log untouched for a day).
+    Symlinks are never followed (nor removed), other filesystems never entered, directories
+    never removed, files open for writing skipped (live logs, the active journal), and a file
+    replaced between plan and removal is left alone. A path of ``/`` or another system
+    directory as a whole is refused.
 
     level
         ``cleanup`` (default), ``degraded`` or ``emergency``: the levels whose action is this
         cleanup. ``critical`` is refused (no automatic deletion at critical), and the
-        ``compress`` level's action (compressing rotated logs) is not implemented here.
+        ``compress`` level's action is ``eos_storage.compress``.
 
     Returns the plan (``plan``, ``planned_bytes``) and, unless test, what was ``removed``
     and the bytes actually freed per filesystem (``freed_bytes``: statvfs before and after).
@@ -307,17 +366,12 @@ def cleanup(level="cleanup", test=False):
         salt '*' eos_storage.cleanup test=True
         salt '*' eos_storage.cleanup emergency
     """
-    if level not in CLEANUP_LEVELS:
-        raise CommandExecutionError(
-            f"cleanup level must be one of {', '.join(CLEANUP_LEVELS)}, not {level!r}"
-            + (" (no automatic deletion at critical)" if level == "critical" else "")
-        )
-    rules = _pillar("eos:storage:cleanup", None)
-    if rules is None:
-        rules = DEFAULT_CLEANUP
+    profile = cleanup_rules(level)
+    rules = profile["rules"]
     plan = _call(eos.cleanup_plan, rules)
     ret = {
         "level": level,
+        "profile": profile["profile"],
         "test": bool(test),
         "plan": [{"path": i["path"], "bytes": i["bytes"], "rule": rules[i["rule"]]["path"]}
                  for i in plan["items"]],
@@ -345,8 +399,10 @@ def emergency(target):
     """
     The ``emergency`` threshold level's action for the mount at ``target``: expand when an
     expansion path exists (``eos_storage.analyze`` recommends ``expand``; size ``auto``: back
-    under the warning level), otherwise the cleanup at level ``emergency``. Run by the
-    storage_threshold reactor; returns which action ran and its result.
+    under the warning level), otherwise the cleanup at level ``emergency`` (the aggressive
+    profile, see ``eos_storage.cleanup_rules emergency``). When the expansion itself fails,
+    the aggressive cleanup still runs and ``expand_error`` says why the expansion did not.
+    Run by the storage_threshold reactor; returns which action ran and its result.
 
     CLI Example:
 
@@ -356,11 +412,18 @@ def emergency(target):
     """
     report = analyze(path=target, record=False)
     (mount,) = report["mounts"]
+    ret = {"action": "cleanup", "target": mount["target"]}
     if mount["recommendation"]["action"] == "expand":
-        return {"action": "expand", "target": mount["target"],
-                "path": mount["recommendation"]["path"],
-                "result": expand(mount["target"], "auto")}
-    return {"action": "cleanup", "target": mount["target"], "result": cleanup("emergency")}
+        try:
+            return {"action": "expand", "target": mount["target"],
+                    "path": mount["recommendation"]["path"],
+                    "result": expand(mount["target"], "auto")}
+        except CommandExecutionError as exc:
+            log.error("eos_storage.emergency: expanding %s failed, cleaning up instead: %s",
+                      mount["target"], exc)
+            ret["expand_error"] = str(exc)
+    ret["result"] = cleanup("emergency")
+    return ret
 
 
 # What eos_storage.compress compresses when pillar eos:storage:compress says nothing: rotated

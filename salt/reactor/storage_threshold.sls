@@ -4,11 +4,17 @@
       warning    the event only
       compress   eos_storage.compress on the minion (rotated logs, pillar eos:storage:compress)
       cleanup    eos_storage.cleanup on the minion (pillar eos:storage:cleanup allowlist)
-      degraded   eos_storage.cleanup (stopping non-critical services is not implemented)
+      degraded   eos_storage.cleanup level=degraded, and eos_services.stop_noncritical:
+                 the services pillar eos:storage:degraded:services lists for the node's roles
       emergency  eos_storage.emergency: expand (size auto) when an expansion path exists,
-                 otherwise eos_storage.cleanup level=emergency
-      critical   eos/storage/escalation on the master's bus for a human; no deletion
+                 otherwise the aggressive cleanup (eos_storage.cleanup level=emergency);
+                 non-critical services stay stopped (or are stopped now)
+      critical   eos/storage/escalation on the master's bus for a human; no deletion;
+                 non-critical services stay stopped (or are stopped now)
       ok         nothing (recovery)
+
+    Falling from degraded or above to a lower level runs eos_services.restore, which starts
+    the services Eos stopped once no mount of the node is at degraded or above any more.
 
     Enable on the master:
       reactor:
@@ -17,6 +23,7 @@
 -#}
 {%- set level = tag.split('/')[-1] %}
 {%- set figures = data.get('data', {}) %}
+{%- set pressure = ('degraded', 'emergency', 'critical') %}
 {%- if level == 'emergency' and figures.get('target') %}
 eos_storage_threshold_emergency:
   local.eos_storage.emergency:
@@ -45,4 +52,15 @@ eos_storage_threshold_escalate:
           used_pct: {{ figures.get('used_pct', 0) }}
           inodes_pct: {{ figures.get('inodes_pct') | yaml }}
           message: {{ ("storage on " ~ data['id'] ~ " is at critical; no automatic deletion at this level") | yaml_dquote }}
+{%- endif %}
+{%- if level in pressure %}
+eos_storage_threshold_stop_services:
+  local.eos_services.stop_noncritical:
+    - tgt: {{ data['id'] | yaml_dquote }}
+    - args:
+      - reason: {{ ("storage " ~ level ~ " on " ~ figures.get('target', '?')) | yaml_dquote }}
+{%- elif figures.get('previous') in pressure %}
+eos_storage_threshold_restore_services:
+  local.eos_services.restore:
+    - tgt: {{ data['id'] | yaml_dquote }}
 {%- endif %}

@@ -171,11 +171,121 @@ def test_cleanup_refusals_through_salt_call(salt_local, level, pillar, quoted):
 
 
 def test_emergency_without_expansion_path_cleans(tree, salt_local):
-    salt_local.pillar({"eos": {"storage": {"cleanup": tree["rules"]}}})
+    # The emergency level takes the aggressive profile (eos:storage:cleanup_emergency), not
+    # the normal allowlist.
+    normal = [{"path": os.path.join(tree["mnt"], "keep"), "older_than_days": 7}]
+    salt_local.pillar({"eos": {"storage": {"cleanup": normal, "cleanup_emergency": tree["rules"]}}})
     r = salt_local.call("eos_storage.emergency", tree["mnt"])
     assert r.returncode == 0, r
     assert r.data["action"] == "cleanup" and r.data["target"] == tree["mnt"]
-    assert r.data["result"]["level"] == "emergency" and r.data["result"]["removed"] == 2
+    assert "expand_error" not in r.data
+    res = r.data["result"]
+    assert res["level"] == "emergency" and res["profile"] == "aggressive" and res["removed"] == 2
+    assert os.path.exists(os.path.join(tree["mnt"], "keep", "old"))
+
+
+def test_cleanup_rules_by_level(salt_local):
+    salt_local.pillar({"eos": {}})
+    r = salt_local.call("eos_storage.cleanup_rules")
+    assert r.returncode == 0, r
+    assert (r.data["level"], r.data["profile"], r.data["source"]) == ("cleanup", "normal", "default")
+    assert {"path": "/var/log/journal", "match": "*@*.journal", "older_than_days": 7} in r.data["rules"]
+    assert {"path": "/tmp", "older_than_days": 7} in r.data["rules"]
+    assert salt_local.call("eos_storage.cleanup_rules", "degraded").data["rules"] == r.data["rules"]
+
+    r = salt_local.call("eos_storage.cleanup_rules", "emergency")
+    assert r.returncode == 0, r
+    assert (r.data["profile"], r.data["source"]) == ("aggressive", "default")
+    assert {"path": "/var/log/journal", "match": "*@*.journal"} in r.data["rules"]
+    assert {"path": "/var/log", "match": "*.[0-9]", "older_than_days": 1} in r.data["rules"]
+    assert {"path": "/tmp", "older_than_days": 1} in r.data["rules"]
+
+    mine = [{"path": "/srv/scratch", "older_than_days": 2}]
+    salt_local.pillar({"eos": {"storage": {"cleanup_emergency": mine}}})
+    r = salt_local.call("eos_storage.cleanup_rules", "emergency")
+    assert (r.data["source"], r.data["rules"]) == ("pillar", mine)
+    assert salt_local.call("eos_storage.cleanup_rules").data["source"] == "default"
+
+    r = salt_local.call("eos_storage.cleanup_rules", "critical")
+    assert r.returncode != 0 and "no automatic deletion at critical" in r.stdout + r.stderr
+
+
+MACHINE = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def varlog(loops):
+    """A loop-backed ext4 mounted over /var/log inside the private mount namespace, holding
+    what journald and logrotate leave there; the active journal, the live log and a log just
+    rotated are held open for writing, as journald and a syslog daemon hold them."""
+    mnt = loops.mount(loops.create(64 * MiB, "ext4"), "/var/log")
+    j = os.path.join(mnt, "journal", MACHINE)
+    f = {
+        "active": os.path.join(j, "system.journal"),
+        "user_active": os.path.join(j, "user-1000.journal"),
+        "archived_old": os.path.join(j, "system@5f1c2a3b4c5d6e7f-0000000000000001-0005f1c2a3b4c5d6.journal"),
+        "user_archived_old": os.path.join(j, "user-1000@9a8b7c6d-0000000000000042-0005f1c2a3b4c5d7.journal"),
+        "archived_new": os.path.join(j, "system@5f1c2a3b4c5d6e7f-0000000000000101-0005f1c2a3b4c5e0.journal"),
+        "dirty_old": os.path.join(j, "system@0005f1c2a3b4c5d8-1a2b3c4d5e6f7a8b.journal~"),
+        "syslog": os.path.join(mnt, "syslog"),
+        "syslog_1": os.path.join(mnt, "syslog.1"),
+        "syslog_2_gz": os.path.join(mnt, "syslog.2.gz"),
+        "app_3": os.path.join(mnt, "app", "app.log.3"),
+        "dpkg_1_new": os.path.join(mnt, "dpkg.log.1"),
+        # Rotated, but the daemon has not reopened its log yet: still written to.
+        "messages_1_held": os.path.join(mnt, "messages.1"),
+    }
+    for key, path in f.items():
+        write(path, 256 * 1024, old=not key.endswith("new"))
+    held = [open(f[k], "ab") for k in ("active", "syslog", "messages_1_held")]
+    for key in ("active", "syslog", "messages_1_held"):
+        os.utime(f[key], (OLD, OLD))
+    yield f
+    for h in held:
+        h.close()
+
+
+def test_journal_vacuum_then_aggressive_profile(varlog, salt_local):
+    f = varlog
+
+    def under_var_log(plan):
+        return sorted(i["path"] for i in plan if i["path"].startswith("/var/log/"))
+
+    # The defaults, planned only (they also cover this machine's real /tmp): the journal
+    # vacuum selects the old archived journals, never an active one.
+    salt_local.pillar({"eos": {}})
+    r = salt_local.call("eos_storage.cleanup", "test=True")
+    assert r.returncode == 0, r
+    assert under_var_log(r.data["plan"]) == sorted([f["archived_old"], f["user_archived_old"], f["dirty_old"]])
+    r = salt_local.call("eos_storage.cleanup", "emergency", "test=True")
+    assert r.returncode == 0, r
+    assert r.data["profile"] == "aggressive"
+    assert under_var_log(r.data["plan"]) == sorted([
+        f["archived_old"], f["user_archived_old"], f["archived_new"], f["dirty_old"],
+        f["syslog_1"], f["syslog_2_gz"], f["app_3"]])
+
+    # Carried out with the default rules that concern /var/log (not the machine's /tmp).
+    def var_log_rules(level):
+        rules = salt_local.call("eos_storage.cleanup_rules", level).data["rules"]
+        return [x for x in rules if x["path"].startswith("/var/log")]
+
+    salt_local.pillar({"eos": {"storage": {"cleanup": var_log_rules("cleanup"),
+                                           "cleanup_emergency": var_log_rules("emergency")}}})
+    vacuumed = {f["archived_old"], f["user_archived_old"], f["dirty_old"]}
+    before = checksums("/var/log")
+    r = salt_local.call("eos_storage.cleanup")
+    assert r.returncode == 0, r
+    assert r.data["removed"] == 3 and r.data["freed_bytes"]["/var/log"] > 0
+    assert checksums("/var/log") == {p: s for p, s in before.items() if p not in vacuumed}
+
+    aggressive = {f["archived_new"], f["syslog_1"], f["syslog_2_gz"], f["app_3"]}
+    r = salt_local.call("eos_storage.cleanup", "emergency")
+    assert r.returncode == 0, r
+    assert r.data["removed"] == 4 and r.data["skipped"]["open"] == 1
+    after = checksums("/var/log")
+    assert after == {p: s for p, s in before.items() if p not in vacuumed | aggressive}
+    for key in ("active", "user_active", "syslog", "dpkg_1_new", "messages_1_held"):
+        assert f[key] in after
 
 
 @pytest.fixture

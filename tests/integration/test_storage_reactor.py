@@ -1,7 +1,9 @@
 """End to end on a real master and minion: the eos_storage beacon fires
 eos/storage/threshold/<level>, the master's reactor (salt/reactor/storage_threshold.sls) runs
-eos_storage.cleanup on the minion for cleanup, and escalates critical to
-eos/storage/escalation; usage goes back under the level and the beacon reports the recovery."""
+eos_storage.cleanup on the minion for cleanup, escalates critical to eos/storage/escalation,
+expands at emergency, and at degraded stops the node's non-critical services (real init-script
+services, tests/support/initd.py) until the recovery starts them again; usage goes back under
+the level and the beacon reports the recovery."""
 import os
 import time
 
@@ -10,6 +12,7 @@ import yaml
 from saltfactories.utils import random_string
 
 from tests.functional.test_beacon_storage import set_usage
+from tests.support import initd
 from tests.support.saltenv import SALT_TREE
 
 pytestmark = [pytest.mark.integration]
@@ -158,3 +161,72 @@ def test_emergency_expands_when_a_path_exists(master, emergency_minion, growable
     assert st.f_blocks * st.f_frsize > size_before
     assert usage_pct(mnt) < 57  # size auto: under the warning level (60) less its margin
     assert os.path.exists(os.path.join(mnt, "data"))  # nothing deleted
+
+
+@pytest.fixture
+def services(tmp_path, request):
+    reason = request.config._eos_ns_reason
+    if reason:
+        pytest.skip(reason)
+    d = initd.InitD(str(tmp_path / "services"))
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def degraded_minion(master, fs, services, tmp_path):
+    """A minion holding the app role, whose pillar lists one real, running service as
+    non-critical for app (and one for a role it does not hold)."""
+    mid = random_string("eos-react-minion-")
+    worker = services.install("eos-test-worker")
+    other = services.install("eos-test-indexer")
+    pillar = tmp_path / "pillar" / "eos.sls"  # the master fixture's pillar
+    with open(pillar) as f:
+        data = yaml.safe_load(f)
+    data["eos"]["roles"] = {mid: ["app"]}
+    data["eos"]["storage"]["degraded"] = {"services": {"app": [worker], "data": [other]}}
+    with open(pillar, "w") as f:
+        yaml.safe_dump(data, f)
+    overrides = {
+        "beacons_dirs": [os.path.join(SALT_TREE, "_beacons")],
+        "module_dirs": [os.path.join(SALT_TREE, "_modules")],
+        "beacons": {"eos_storage": [{"mounts": [fs]}, {"thresholds": {"check_interval": 1}}]},
+        **initd.SALT_PROVIDERS,
+    }
+    factory = master.salt_minion_daemon(mid, overrides=overrides)
+    with factory.started():
+        yield factory, worker, other
+
+
+def wait_until(pred, what, timeout=60):
+    deadline = time.time() + timeout
+    while not pred():
+        assert time.time() < deadline, f"{what} within {timeout}s"
+        time.sleep(0.5)
+
+
+def test_degraded_stops_noncritical_services_until_recovery(master, degraded_minion, fs, services,
+                                                            event_listener):
+    minion, worker, other = degraded_minion
+    levels = os.path.join(minion.config["cachedir"], "eos", "beacon_levels.json")
+    wait_until(lambda: os.path.exists(levels), "the beacon ran")
+    pid = services.pid(worker)
+
+    start = time.time()
+    set_usage(fs, 82)
+    (ev,) = wait(event_listener, master, start, "eos/storage/threshold/degraded")
+    assert ev.data["data"]["target"] == fs
+    # The reactor stops the app role's non-critical service, and only that one.
+    wait_until(lambda: not services.running(worker), "the worker stopped")
+    assert services.running(other)
+    record = os.path.join(minion.config["cachedir"], "eos", "stopped_services.json")
+    wait_until(lambda: os.path.exists(record), "the stop recorded")
+
+    # Back under the band: the recovery starts it again (a new process).
+    t1 = time.time()
+    set_usage(fs, 50)
+    (ok,) = wait(event_listener, master, t1, "eos/storage/threshold/ok")
+    assert ok.data["data"]["previous"] == "degraded"
+    wait_until(lambda: services.running(worker), "the worker started again")
+    assert services.pid(worker) != pid
+    assert os.path.exists(os.path.join(fs, "data"))

@@ -1,0 +1,16 @@
+"""`salt-call sys.doc eos_storage` is the documentation: every public function of every Eos
+execution module and runner has a docstring with a CLI example, as Salt users expect."""
+import pytest
+
+MODULES = ("eos_storage", "eos_btrfs", "eos_ceph", "eos_cluster", "eos_services")
+RUNNERS = ("eos_roles", "eos_ceph")
+
+
+@pytest.mark.parametrize("kind,name", [("doc", m) for m in MODULES] + [("runner_doc", r) for r in RUNNERS])
+def test_every_function_has_a_cli_example(salt_local, kind, name):
+    res = salt_local.call(f"sys.{kind}", name)
+    assert res.returncode == 0, res
+    docs = {f: d for f, d in res.data.items() if f.startswith(name + ".")}
+    assert docs, f"sys.{kind} {name} lists no function"
+    missing = sorted(f for f, d in docs.items() if not d or "CLI Example" not in d)
+    assert not missing, f"no CLI example: {missing}"
