@@ -24,6 +24,8 @@ Pillar::
 The services stopped are recorded in the minion's cache (``eos/stopped_services.json``,
 written atomically), which is what ``restore`` starts again.
 """
+import contextlib
+import fcntl
 import logging
 import os
 import time
@@ -64,6 +66,20 @@ def _pillar(key, default):
 
 def _record_path():
     return os.path.join(__opts__["cachedir"], "eos", "stopped_services.json")
+
+
+@contextlib.contextmanager
+def _locked():
+    """One stop or restore at a time on this minion: the reactor may run a stop for degraded
+    and another for emergency at once, and each rewrites the record."""
+    path = _record_path() + ".lock"
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _load_record():
@@ -162,9 +178,14 @@ def stop_noncritical(test=False, reason="degraded"):
     .. code-block:: bash
 
         salt '*' eos_services.stop_noncritical test=True
-        salt -G 'eos_roles:app' eos_services.stop_noncritical
+        salt 'web*' eos_services.stop_noncritical
     """
     plan = noncritical()
+    with _locked():
+        return _stop(plan, bool(test), reason)
+
+
+def _stop(plan, test, reason):
     record = _load_record()
     ret = {"test": bool(test), "roles": plan["roles"], "stopped": [], "already_stopped": [],
            "not_installed": [], "held": sorted(n for n in record)}
@@ -227,6 +248,11 @@ def restore(test=False, force=False):
         salt '*' eos_services.restore test=True
         salt '*' eos_services.restore
     """
+    with _locked():
+        return _restore(bool(test), force)
+
+
+def _restore(test, force):
     record = _load_record()
     names = sorted(record)
     waiting = [] if force or not names else _mounts_under_pressure()

@@ -9,6 +9,7 @@ import time
 import pytest
 
 import eos
+from tests.functional.test_beacon_storage import set_usage
 
 MiB = 1 << 20
 OLD = time.time() - 10 * 86400
@@ -182,6 +183,29 @@ def test_emergency_without_expansion_path_cleans(tree, salt_local):
     res = r.data["result"]
     assert res["level"] == "emergency" and res["profile"] == "aggressive" and res["removed"] == 2
     assert os.path.exists(os.path.join(tree["mnt"], "keep", "old"))
+
+
+def test_emergency_falls_back_to_the_aggressive_cleanup_when_expanding_fails(loops, salt_local):
+    # A mounted ext4 whose loop file has room: an expansion path, but growing ext4 online
+    # needs CAP_SYS_RESOURCE, which these machines lack, so the expansion is refused.
+    can, why = eos.ext4_can_grow_online()
+    if can:
+        pytest.skip("this process has CAP_SYS_RESOURCE: expanding a mounted ext4 succeeds, "
+                    "there is no failed expansion to fall back from")
+    lp = loops.create(64 * MiB, "ext4")
+    mnt = loops.mount(lp)
+    lp.grow_backing(128 * MiB)
+    scratch = os.path.join(mnt, "scratch")
+    write(os.path.join(scratch, "old"), MiB)
+    write(os.path.join(mnt, "keep"), MiB)
+    set_usage(mnt, 87)  # the emergency level: analyze recommends the expansion
+    salt_local.pillar({"eos": {"storage": {"cleanup_emergency": [{"path": scratch, "older_than_days": 7}]}}})
+    r = salt_local.call("eos_storage.emergency", mnt)
+    assert r.returncode == 0, r
+    assert r.data["action"] == "cleanup" and "CAP_SYS_RESOURCE" in r.data.get("expand_error", ""), r.data
+    assert r.data["result"]["profile"] == "aggressive" and r.data["result"]["removed"] == 1
+    assert not os.path.exists(os.path.join(scratch, "old")) and os.path.exists(os.path.join(mnt, "keep"))
+    assert os.path.getsize(os.path.join(mnt, "data")) > 0  # set_usage's file: not in the plan
 
 
 def test_cleanup_rules_by_level(salt_local):
