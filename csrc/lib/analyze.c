@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <xfs/xfs.h>
 
+#include "eos/btrfs_ioctl.h"
 #include "eos/buf.h"
 #include "eos/lvm_report.h"
 #include "eos/size.h"
@@ -424,37 +425,17 @@ static uint64_t fs_share(const struct eos_mount *m, unsigned maj, unsigned min)
 
 static int btrfs_paths(struct xp_ctx *c)
 {
-	int fd = open(c->m->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return eos_fail_sys(c->e, errno, c->m->target, "open %s", c->m->target);
-	struct btrfs_ioctl_fs_info_args fi;
-	memset(&fi, 0, sizeof(fi));
-	int r = 0;
-	if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi)) {
-		r = eos_fail_sys(c->e, errno, c->m->target, "BTRFS_IOC_FS_INFO on %s", c->m->target);
-		goto out;
-	}
-	for (uint64_t id = 1; id <= fi.max_id; id++) {
-		struct btrfs_ioctl_dev_info_args di;
-		memset(&di, 0, sizeof(di));
-		di.devid = id;
-		if (ioctl(fd, BTRFS_IOC_DEV_INFO, &di)) {
-			if (errno == ENODEV)
-				continue;  /* a removed devid */
-			r = eos_fail_sys(c->e, errno, c->m->target, "BTRFS_IOC_DEV_INFO devid %" PRIu64
-					 " on %s", id, c->m->target);
-			goto out;
-		}
+	struct eos_btrfs_member *bm = NULL;
+	size_t n = 0;
+	int r = eos_btrfs_members(c->m->target, &bm, &n, c->e);
+	for (size_t i = 0; !r && i < n; i++) {
 		struct stat st;
-		if (stat((const char *)di.path, &st) || !S_ISBLK(st.st_mode))
+		if (stat(bm[i].path, &st) || !S_ISBLK(st.st_mode))
 			continue;  /* missing device */
-		r = walk_device(c, major(st.st_rdev), minor(st.st_rdev), di.total_bytes,
-				EOS_XPATH_BTRFS_DEVICE, c->m->target, id, 0);
-		if (r)
-			goto out;
+		r = walk_device(c, major(st.st_rdev), minor(st.st_rdev), bm[i].total_bytes,
+				EOS_XPATH_BTRFS_DEVICE, c->m->target, bm[i].devid, 0);
 	}
-out:
-	close(fd);
+	free(bm);
 	return r;
 }
 

@@ -1,5 +1,7 @@
 #include "eos/btrfs.h"
 
+#include "eos/btrfs_ioctl.h"
+
 #include <btrfsutil.h>
 #include <endian.h>
 #include <errno.h>
@@ -416,7 +418,8 @@ int eos_btrfs_usage(const char *path, struct eos_btrfs_usage *u, struct eos_err 
 {
 	memset(u, 0, sizeof(*u));
 	struct btrfs_ioctl_space_args *sa = NULL;
-	struct btrfs_ioctl_dev_info_args *di = NULL;
+	struct eos_btrfs_member *bm = NULL;
+	size_t nbm = 0;
 	int fd = -1, r = eos_btrfs_check(path, e);
 	if (r)
 		return r;
@@ -437,29 +440,10 @@ int eos_btrfs_usage(const char *path, struct eos_btrfs_usage *u, struct eos_err 
 	u->sectorsize = fi.sectorsize;
 	u->generation = (fi.flags & BTRFS_FS_INFO_FLAG_GENERATION) ? fi.generation : 0;
 
-	/* Ask how many slots, then fetch them; retry if chunks of a new kind appeared between. */
-	for (int attempt = 0; attempt < 3; attempt++) {
-		struct btrfs_ioctl_space_args probe = {0, 0};
-		if (ioctl(fd, BTRFS_IOC_SPACE_INFO, &probe) < 0) {
-			r = eos_fail_sys(e, errno, path, "ioctl(%s, BTRFS_IOC_SPACE_INFO)", path);
-			goto error;
-		}
-		uint64_t slots = probe.total_spaces + 2;
-		free(sa);
-		sa = calloc(1, sizeof(*sa) + slots * sizeof(sa->spaces[0]));
-		if (!sa) {
-			r = eos_fail(e, ENOMEM, path, "out of memory for space info");
-			goto error;
-		}
-		sa->space_slots = slots;
-		if (ioctl(fd, BTRFS_IOC_SPACE_INFO, sa) < 0) {
-			r = eos_fail_sys(e, errno, path, "ioctl(%s, BTRFS_IOC_SPACE_INFO)", path);
-			goto error;
-		}
-		if (sa->total_spaces <= slots)
-			break;
-	}
-	u->n_spaces = sa->total_spaces < sa->space_slots ? sa->total_spaces : sa->space_slots;
+	r = eos_btrfs_space_info(fd, path, &sa, e);
+	if (r)
+		goto error;
+	u->n_spaces = sa->total_spaces;
 	u->spaces = calloc(u->n_spaces ? u->n_spaces : 1, sizeof(*u->spaces));
 	if (!u->spaces) {
 		r = eos_fail(e, ENOMEM, path, "out of memory for space info");
@@ -488,27 +472,20 @@ int eos_btrfs_usage(const char *path, struct eos_btrfs_usage *u, struct eos_err 
 		}
 	}
 
-	di = calloc(1, sizeof(*di));
-	u->devices = calloc(fi.num_devices ? fi.num_devices : 1, sizeof(*u->devices));
-	if (!di || !u->devices) {
+	r = eos_btrfs_members(path, &bm, &nbm, e);
+	if (r)
+		goto error;
+	u->devices = calloc(nbm ? nbm : 1, sizeof(*u->devices));
+	if (!u->devices) {
 		r = eos_fail(e, ENOMEM, path, "out of memory for device info");
 		goto error;
 	}
-	for (uint64_t id = 1; id <= fi.max_id && u->n_devices < fi.num_devices; id++) {
-		memset(di, 0, sizeof(*di));
-		di->devid = id;
-		if (ioctl(fd, BTRFS_IOC_DEV_INFO, di) < 0) {
-			if (errno == ENODEV)
-				continue;  /* a removed device leaves a hole in the ids */
-			r = eos_fail_sys(e, errno, path, "ioctl(%s, BTRFS_IOC_DEV_INFO, devid %llu)", path,
-					 (unsigned long long)id);
-			goto error;
-		}
+	for (size_t i = 0; i < nbm; i++) {
 		struct eos_btrfs_device *d = &u->devices[u->n_devices++];
-		d->devid = di->devid;
-		d->size = di->total_bytes;
-		d->allocated = di->bytes_used;
-		snprintf(d->path, sizeof(d->path), "%.*s", (int)sizeof(di->path), (const char *)di->path);
+		d->devid = bm[i].devid;
+		d->size = bm[i].total_bytes;
+		d->allocated = bm[i].bytes_used;
+		snprintf(d->path, sizeof(d->path), "%s", bm[i].path);
 		u->device_size += d->size;
 		u->device_allocated += d->allocated;
 	}
@@ -521,7 +498,7 @@ error:
 	eos_btrfs_usage_free(u);
 out:
 	free(sa);
-	free(di);
+	free(bm);
 	if (fd >= 0)
 		close(fd);
 	return r;

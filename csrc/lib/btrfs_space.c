@@ -1,5 +1,7 @@
 #include "eos/btrfs_space.h"
 
+#include "eos/btrfs_ioctl.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,57 +37,28 @@ static double pct_of(uint64_t used, uint64_t total, uint64_t unalloc, uint64_t c
 int eos_btrfs_space_get(const char *path, struct eos_btrfs_space *s, struct eos_err *e)
 {
 	struct btrfs_ioctl_space_args *sa = NULL;
-	struct btrfs_ioctl_fs_info_args fi;
 	int r = 0;
 	memset(s, 0, sizeof(*s));
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return eos_fail_sys(e, errno, path, "open %s", path);
-	memset(&fi, 0, sizeof(fi));
-	if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi)) {
-		r = eos_fail_sys(e, errno, path, "BTRFS_IOC_FS_INFO on %s", path);
+	struct eos_btrfs_member *bm = NULL;
+	size_t nbm = 0;
+	r = eos_btrfs_members(path, &bm, &nbm, e);
+	if (r)
 		goto out;
-	}
-	for (uint64_t id = 1; id <= fi.max_id; id++) {
-		struct btrfs_ioctl_dev_info_args di;
-		memset(&di, 0, sizeof(di));
-		di.devid = id;
-		if (ioctl(fd, BTRFS_IOC_DEV_INFO, &di)) {
-			if (errno == ENODEV)
-				continue;
-			r = eos_fail_sys(e, errno, path, "BTRFS_IOC_DEV_INFO devid %" PRIu64 " on %s", id, path);
-			goto out;
-		}
-		s->device_bytes += di.total_bytes;
-	}
-	/* First call: how many spaces; second: fetch them (retry if chunks were added meanwhile). */
-	for (int attempt = 0; attempt < 4; attempt++) {
-		struct btrfs_ioctl_space_args probe = {0, 0};
-		if (ioctl(fd, BTRFS_IOC_SPACE_INFO, &probe)) {
-			r = eos_fail_sys(e, errno, path, "BTRFS_IOC_SPACE_INFO on %s", path);
-			goto out;
-		}
-		uint64_t slots = probe.total_spaces + 2;
-		free(sa);
-		sa = calloc(1, sizeof(*sa) + slots * sizeof(sa->spaces[0]));
-		if (!sa) {
-			r = eos_fail(e, ENOMEM, path, "out of memory");
-			goto out;
-		}
-		sa->space_slots = slots;
-		if (ioctl(fd, BTRFS_IOC_SPACE_INFO, sa)) {
-			r = eos_fail_sys(e, errno, path, "BTRFS_IOC_SPACE_INFO on %s", path);
-			goto out;
-		}
-		if (sa->total_spaces <= slots)
-			break;
-	}
+	for (size_t i = 0; i < nbm; i++)
+		s->device_bytes += bm[i].total_bytes;
+	free(bm);
+	r = eos_btrfs_space_info(fd, path, &sa, e);
+	if (r)
+		goto out;
 	uint64_t raw = 0, dcx = 100, mcx = 100;
-	for (uint64_t i = 0; i < sa->total_spaces && i < sa->space_slots; i++) {
+	for (uint64_t i = 0; i < sa->total_spaces; i++) {
 		const struct btrfs_ioctl_space_info *sp = &sa->spaces[i];
 		if (sp->flags & BTRFS_SPACE_INFO_GLOBAL_RSV)
 			continue;  /* a reservation inside metadata, not an allocation */
-		uint64_t cx = copies_x100(sp->flags, fi.num_devices);
+		uint64_t cx = copies_x100(sp->flags, nbm);
 		raw += sp->total_bytes * cx / 100;
 		if (sp->flags & BTRFS_BLOCK_GROUP_DATA) {  /* mixed block groups count as data */
 			s->data_total += sp->total_bytes;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eos/btrfs_ioctl.h"
 #include "eos/btrfs_resize.h"
 #include "eos/buf.h"
 #include "eos/ext4.h"

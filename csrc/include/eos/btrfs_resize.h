@@ -1,4 +1,4 @@
-/* BTRFS: member devices of a mounted filesystem and BTRFS_IOC_RESIZE per member. */
+/* BTRFS: BTRFS_IOC_RESIZE per member device (eos/btrfs_ioctl.h lists the members). */
 #ifndef EOS_BTRFS_RESIZE_H
 #define EOS_BTRFS_RESIZE_H
 
@@ -6,16 +6,6 @@
 #include <stdint.h>
 
 #include "eos/err.h"
-
-struct eos_btrfs_member {
-	uint64_t devid;
-	uint64_t total_bytes;   /* what btrfs uses of the device */
-	char path[1024];        /* device path as btrfs knows it */
-};
-
-/* Members of the btrfs mounted at mountpoint; *out is malloc'ed, free() it. */
-int eos_btrfs_members(const char *mountpoint, struct eos_btrfs_member **out, size_t *n,
-		      struct eos_err *e);
 
 /* Resize member devid to bytes (0: "devid:max"). */
 int eos_btrfs_resize(const char *mountpoint, uint64_t devid, uint64_t bytes, struct eos_err *e);
