@@ -156,6 +156,47 @@ static int open_dir_nofollow(const char *dir)
 	return fd;
 }
 
+/* The directory of each planned file, opened without following symlinks. The plan is sorted
+ * by path, so files of one directory come together: the fd is kept while the directory stays
+ * the same. A kept fd still names the directory that was checked, whatever is renamed since. */
+struct parent_dir {
+	char path[EOS_PATH_MAX];
+	int fd;   /* -1: none open */
+	int err;  /* the -errno of the last failed open of path */
+};
+
+/* For an absolute file path: its parent's fd (borrowed; -ENOENT, -ELOOP... when it cannot be
+ * opened, -EINVAL when path is not absolute or has no name) and *name its last component. */
+static int parent_dir_get(struct parent_dir *pd, const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || path[0] != '/' || !slash[1])
+		return -EINVAL;
+	size_t dl = (size_t)(slash - path);
+	if (dl >= sizeof(pd->path))
+		return -ENAMETOOLONG;
+	*name = slash + 1;
+	const char *dir = dl ? path : "/";
+	size_t len = dl ? dl : 1;
+	if (strlen(pd->path) == len && strncmp(pd->path, dir, len) == 0)
+		return pd->fd >= 0 ? pd->fd : pd->err;
+	if (pd->fd >= 0)
+		close(pd->fd);
+	memcpy(pd->path, dir, len);
+	pd->path[len] = '\0';
+	pd->fd = open_dir_nofollow(pd->path);
+	pd->err = pd->fd < 0 ? pd->fd : 0;
+	return pd->fd >= 0 ? pd->fd : pd->err;
+}
+
+static void parent_dir_close(struct parent_dir *pd)
+{
+	if (pd->fd >= 0)
+		close(pd->fd);
+	pd->fd = -1;
+	pd->path[0] = '\0';
+}
+
 /* ---- the plan ---- */
 
 struct plan_ctx {
@@ -335,21 +376,10 @@ int eos_cleanup_apply(const struct eos_cleanup_item *v, size_t n, struct eos_cle
 	int r = open_set_read(&os);
 	if (r)
 		return eos_fail_sys(e, -r, "/proc", "reading /proc/*/fdinfo");
+	struct parent_dir pd = {.fd = -1};
 	for (size_t i = 0; i < n; i++) {
-		char dir[EOS_PATH_MAX];
-		const char *slash = strrchr(v[i].path, '/');
-		if (!slash || v[i].path[0] != '/' || !slash[1]) {
-			res->changed++;
-			continue;
-		}
-		size_t dl = (size_t)(slash - v[i].path);
-		if (dl >= sizeof(dir)) {
-			res->changed++;
-			continue;
-		}
-		memcpy(dir, v[i].path, dl);
-		dir[dl] = '\0';
-		int fd = open_dir_nofollow(dl ? dir : "/");
+		const char *name = NULL;
+		int fd = parent_dir_get(&pd, v[i].path, &name);
 		if (fd < 0) {
 			if (fd == -ENOENT)
 				res->missing++;
@@ -358,26 +388,26 @@ int eos_cleanup_apply(const struct eos_cleanup_item *v, size_t n, struct eos_cle
 			continue;
 		}
 		struct stat st;
-		if (fstatat(fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW)) {
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
 			res->missing++;
 		} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_dev != v[i].dev ||
 			   (uint64_t)st.st_ino != v[i].ino) {
 			res->changed++;
 		} else if (open_set_has(&os, st.st_dev, st.st_ino)) {
 			res->open_now++;
-		} else if (unlinkat(fd, slash + 1, 0) == 0) {
+		} else if (unlinkat(fd, name, 0) == 0) {
 			res->removed++;
 			res->removed_bytes += st.st_nlink == 1 ? (uint64_t)st.st_blocks * 512 : 0;
 		} else if (errno == ENOENT) {
 			res->missing++;
 		} else {
 			int err = errno;
-			close(fd);
+			parent_dir_close(&pd);
 			free(os.v);
 			return eos_fail_sys(e, err, v[i].path, "unlink %s", v[i].path);
 		}
-		close(fd);
 	}
+	parent_dir_close(&pd);
 	free(os.v);
 	return 0;
 }
@@ -457,18 +487,10 @@ int eos_compress_apply(const struct eos_cleanup_item *v, size_t n, struct eos_co
 	int r = open_set_read(&os);
 	if (r)
 		return eos_fail_sys(e, -r, "/proc", "reading /proc/*/fdinfo");
+	struct parent_dir pd = {.fd = -1};
 	for (size_t i = 0; i < n && !r; i++) {
-		char dir[EOS_PATH_MAX];
-		const char *slash = strrchr(v[i].path, '/');
-		size_t dl = slash ? (size_t)(slash - v[i].path) : 0;
-		if (!slash || v[i].path[0] != '/' || !slash[1] || dl >= sizeof(dir)) {
-			res->changed++;
-			continue;
-		}
-		memcpy(dir, v[i].path, dl);
-		dir[dl] = '\0';
-		const char *name = slash + 1;
-		int dfd = open_dir_nofollow(dl ? dir : "/");
+		const char *name = NULL;
+		int dfd = parent_dir_get(&pd, v[i].path, &name);
 		if (dfd < 0) {
 			if (dfd == -ENOENT)
 				res->missing++;
@@ -512,8 +534,8 @@ int eos_compress_apply(const struct eos_cleanup_item *v, size_t n, struct eos_co
 		}
 		if (in >= 0)
 			close(in);
-		close(dfd);
 	}
+	parent_dir_close(&pd);
 	free(os.v);
 	return r;
 }
