@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "eos/buf.h"
+#include "eos/fsutil.h"
 #include "eos/json.h"
 #include "eos/spawn.h"
 
@@ -56,22 +57,6 @@ static void result_set(struct eos_ceph_deploy_result *res, const char *daemon, c
 	snprintf(res->daemon, sizeof(res->daemon), "%s", daemon);
 	snprintf(res->action, sizeof(res->action), "%s", action);
 	snprintf(res->data, sizeof(res->data), "%s", data);
-}
-
-static int mkdir_p(char *path, mode_t mode, struct eos_err *e)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int r = mkdir(path, 0755);
-		*p = '/';
-		if (r < 0 && errno != EEXIST)
-			return eos_fail_sys(e, errno, path, "mkdir(%s)", path);
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return eos_fail_sys(e, errno, path, "mkdir(%s)", path);
-	return 0;
 }
 
 /* 0 when dir has no entries; a stale data dir of an old daemon with the same id is refused. */
@@ -359,7 +344,7 @@ int eos_ceph_osd_add(const struct eos_ceph_opts *o, const char *device,
 	if (r < 0)
 		goto out;
 	snprintf(res->data, sizeof(res->data), "%s", dir);
-	r = mkdir_p(dir, 0700, e);
+	r = eos_mkdir_p(dir, 0700, e);
 	if (r < 0)
 		goto out;
 	r = dir_empty(dir, e);
@@ -468,7 +453,7 @@ static int keyed_daemon_add(const struct keyed_daemon *kd, const struct eos_ceph
 		goto out;
 	}
 	if (res->action[0] == 'c') {
-		r = mkdir_p(dir, 0700, e);
+		r = eos_mkdir_p(dir, 0700, e);
 		if (r < 0)
 			goto out;
 		snprintf(cmd, sizeof(cmd),
@@ -564,7 +549,7 @@ int eos_ceph_mon_add(const struct eos_ceph_opts *o, const char *id, const struct
 		 * wants an empty or missing data dir: the files go next to it). */
 		char rootbuf[EOS_PATH_MAX];
 		snprintf(rootbuf, sizeof(rootbuf), "%s", root);
-		r = mkdir_p(rootbuf, 0755, e);
+		r = eos_mkdir_p(rootbuf, 0755, e);
 		if (r < 0)
 			goto out;
 		r = pathf(e, monmap, sizeof(monmap), "%s/." CLUSTER "-%s.monmap.tmp", root, id);
@@ -804,7 +789,7 @@ int eos_ceph_bootstrap(const struct eos_ceph_bootstrap *b, struct eos_ceph_deplo
 		char *dirs[] = {(char *)root, (char *)run_dir, (char *)log_dir};
 		for (size_t i = 0; i < 3; i++) {
 			snprintf(buf, sizeof(buf), "%s", dirs[i]);
-			r = mkdir_p(buf, 0755, e);
+			r = eos_mkdir_p(buf, 0755, e);
 			if (r < 0)
 				goto out;
 		}
@@ -914,7 +899,7 @@ int eos_ceph_write_client(const char *conf, const char *conf_text, const char *k
 		char *slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = '\0';
-			r = mkdir_p(dir, 0755, e);
+			r = eos_mkdir_p(dir, 0755, e);
 			if (r < 0)
 				return r;
 		}

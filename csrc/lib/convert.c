@@ -17,6 +17,7 @@
 
 #include "eos/btrfs.h"
 #include "eos/buf.h"
+#include "eos/fsutil.h"
 #include "eos/mounts.h"
 #include "eos/provision.h"
 #include "eos/spawn.h"
@@ -207,26 +208,9 @@ static int make_paths(const char *canon, const char *state_dir, struct paths *p,
 	return 0;
 }
 
-static int mkdir_p(const char *path, struct eos_err *e)
-{
-	char p[4096];
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return eos_fail_sys(e, errno, p, "mkdir(%s)", p);
-		*s = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		return eos_fail_sys(e, errno, p, "mkdir(%s)", p);
-	return 0;
-}
-
 static int take_lock(const struct paths *p, const char *canon, struct eos_err *e)
 {
-	int r = mkdir_p(p->dir, e);
+	int r = eos_mkdir_p(p->dir, 0700, e);
 	if (r)
 		return r;
 	int fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -243,27 +227,9 @@ static int take_lock(const struct paths *p, const char *canon, struct eos_err *e
 	return fd;
 }
 
-static int same_device(const char *source, const char *dev)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	if (source[0] != '/' || !realpath(source, a) || !realpath(dev, b))
-		return 0;
-	return strcmp(a, b) == 0;
-}
-
-/* The mount on top at target (the last one in mountinfo), or NULL. */
-static const struct eos_mount *top_at(const struct eos_mount_list *ml, const char *target)
-{
-	const struct eos_mount *m = NULL;
-	for (size_t i = 0; i < ml->n; i++)
-		if (strcmp(ml->v[i].target, target) == 0)
-			m = &ml->v[i];
-	return m;
-}
-
 static int is_new(const struct eos_mount *m, const struct journal *j)
 {
-	return m && strcmp(m->fstype, "btrfs") == 0 && same_device(m->source, j->target);
+	return m && strcmp(m->fstype, "btrfs") == 0 && eos_same_path(m->source, j->target);
 }
 
 static int is_old(const struct eos_mount *m, const struct journal *j)
@@ -390,13 +356,13 @@ static const char *compress_opt(const struct journal *j, char *buf, size_t len)
 static int step_stage(const struct journal *j, struct eos_err *e)
 {
 	struct eos_mount_list ml;
-	int r = mkdir_p(j->staging, e);
+	int r = eos_mkdir_p(j->staging, 0700, e);
 	if (r)
 		return r;
 	r = eos_mounts_read(NULL, &ml, e);
 	if (r)
 		return r;
-	int mounted = is_new(top_at(&ml, j->staging), j);
+	int mounted = is_new(eos_mounts_at(&ml, j->staging), j);
 	eos_mounts_free(&ml);
 	char opt[160];
 	if (!mounted && mount(j->target, j->staging, "btrfs", 0, compress_opt(j, opt, sizeof(opt))) < 0)
@@ -437,7 +403,7 @@ static int step_copy(struct journal *j, struct eos_err *e)
 static int step_switch(const struct journal *j, struct eos_err *e)
 {
 	struct eos_mount_list ml = {NULL, 0};
-	int r = mkdir_p(j->hold, e);
+	int r = eos_mkdir_p(j->hold, 0700, e);
 	if (r)
 		return r;
 	unsigned long keep = j->old_flags & KEEP_FLAGS;
@@ -445,8 +411,8 @@ static int step_switch(const struct journal *j, struct eos_err *e)
 	r = eos_mounts_read(NULL, &ml, e);
 	if (r)
 		return r;
-	if (!is_old(top_at(&ml, j->hold), j)) {
-		if (!is_old(top_at(&ml, j->path), j)) {
+	if (!is_old(eos_mounts_at(&ml, j->hold), j)) {
+		if (!is_old(eos_mounts_at(&ml, j->path), j)) {
 			r = eos_fail(e, EIO, j->path, "neither %s nor %s holds the old filesystem %s", j->path, j->hold,
 				     j->old_source);
 			goto out;
@@ -465,7 +431,7 @@ static int step_switch(const struct journal *j, struct eos_err *e)
 	r = eos_mounts_read(NULL, &ml, e);
 	if (r)
 		goto out;
-	if (is_old(top_at(&ml, j->path), j) && umount2(j->path, 0) < 0) {
+	if (is_old(eos_mounts_at(&ml, j->path), j) && umount2(j->path, 0) < 0) {
 		r = eos_fail_sys(e, errno, j->path, "umount(%s)", j->path);
 		goto out;
 	}
@@ -474,13 +440,13 @@ static int step_switch(const struct journal *j, struct eos_err *e)
 	r = eos_mounts_read(NULL, &ml, e);
 	if (r)
 		goto out;
-	if (!is_new(top_at(&ml, j->path), j) &&
+	if (!is_new(eos_mounts_at(&ml, j->path), j) &&
 	    mount(j->target, j->path, "btrfs", keep, j->mount_options) < 0) {
 		r = eos_fail_sys(e, errno, j->path, "mount(%s, %s, btrfs, %s)", j->target, j->path, j->mount_options);
 		goto out;
 	}
 	/* 4. staging is no longer needed */
-	if (is_new(top_at(&ml, j->staging), j) && umount2(j->staging, 0) < 0) {
+	if (is_new(eos_mounts_at(&ml, j->staging), j) && umount2(j->staging, 0) < 0) {
 		r = eos_fail_sys(e, errno, j->staging, "umount(%s)", j->staging);
 		goto out;
 	}
@@ -536,7 +502,7 @@ int eos_convert(const struct eos_convert_req *req, struct eos_convert_result *re
 		goto out;
 	if (r == 1) {
 		res->resumed = 1;
-		if (!same_device(req->target, j->target)) {
+		if (!eos_same_path(req->target, j->target)) {
 			r = eos_fail(e, EINVAL, canon, "a conversion of %s to %s is in progress (journal %s); finish it "
 				     "or run convert_rollback first", canon, j->target, p.journal);
 			goto out;
@@ -546,7 +512,7 @@ int eos_convert(const struct eos_convert_req *req, struct eos_convert_result *re
 		r = eos_mounts_read(NULL, &ml, e);
 		if (r)
 			goto out;
-		const struct eos_mount *m = top_at(&ml, canon);
+		const struct eos_mount *m = eos_mounts_at(&ml, canon);
 		if (!m) {
 			r = eos_fail(e, EINVAL, canon, "%s is not a mount point: convert moves a whole mounted "
 				     "filesystem onto BTRFS", canon);
@@ -568,7 +534,7 @@ int eos_convert(const struct eos_convert_req *req, struct eos_convert_result *re
 			r = eos_fail_sys(e, errno, req->target, "target '%s'", req->target);
 			goto out;
 		}
-		if (same_device(m->source, j->target)) {
+		if (eos_same_path(m->source, j->target)) {
 			r = eos_fail(e, EINVAL, j->target, "target %s is the device %s is on", j->target, canon);
 			goto out;
 		}
@@ -739,7 +705,7 @@ int eos_convert_finalize(const char *path, const char *state_dir, struct eos_con
 	r = eos_mounts_read(NULL, &ml, e);
 	if (r)
 		goto out;
-	if (is_old(top_at(&ml, j->hold), j) && umount2(j->hold, 0) < 0) {
+	if (is_old(eos_mounts_at(&ml, j->hold), j) && umount2(j->hold, 0) < 0) {
 		r = eos_fail_sys(e, errno, j->hold, "umount(%s) (the old filesystem)", j->hold);
 		goto out;
 	}
@@ -780,7 +746,7 @@ int eos_convert_rollback(const char *path, const char *fstab, const char *state_
 	r = eos_mounts_read(NULL, &ml, e);
 	if (r)
 		goto out;
-	if (is_new(top_at(&ml, j->path), j) && umount2(j->path, 0) < 0) {
+	if (is_new(eos_mounts_at(&ml, j->path), j) && umount2(j->path, 0) < 0) {
 		r = eos_fail_sys(e, errno, j->path, "umount(%s) (the new btrfs; are files open on it?)", j->path);
 		goto out;
 	}
@@ -789,8 +755,8 @@ int eos_convert_rollback(const char *path, const char *fstab, const char *state_
 	r = eos_mounts_read(NULL, &ml, e);
 	if (r)
 		goto out;
-	if (!is_old(top_at(&ml, j->path), j)) {
-		if (!is_old(top_at(&ml, j->hold), j)) {
+	if (!is_old(eos_mounts_at(&ml, j->path), j)) {
+		if (!is_old(eos_mounts_at(&ml, j->hold), j)) {
 			r = eos_fail(e, EIO, j->path, "the old filesystem %s is mounted neither at %s nor at %s",
 				     j->old_source, j->path, j->hold);
 			goto out;
@@ -809,11 +775,11 @@ int eos_convert_rollback(const char *path, const char *fstab, const char *state_
 	r = eos_mounts_read(NULL, &ml, e);
 	if (r)
 		goto out;
-	if (is_old(top_at(&ml, j->hold), j) && umount2(j->hold, 0) < 0) {
+	if (is_old(eos_mounts_at(&ml, j->hold), j) && umount2(j->hold, 0) < 0) {
 		r = eos_fail_sys(e, errno, j->hold, "umount(%s)", j->hold);
 		goto out;
 	}
-	if (is_new(top_at(&ml, j->staging), j) && umount2(j->staging, 0) < 0) {
+	if (is_new(eos_mounts_at(&ml, j->staging), j) && umount2(j->staging, 0) < 0) {
 		r = eos_fail_sys(e, errno, j->staging, "umount(%s)", j->staging);
 		goto out;
 	}

@@ -195,3 +195,12 @@ int eos_fstype_is_virtual(const char *t)
 			return 1;
 	return 0;
 }
+
+const struct eos_mount *eos_mounts_at(const struct eos_mount_list *l, const char *target)
+{
+	const struct eos_mount *m = NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].target, target) == 0)
+			m = &l->v[i];
+	return m;
+}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "eos/buf.h"
+#include "eos/fsutil.h"
 #include "eos/lvm_change.h"
 #include "eos/mounts.h"
 #include "eos/size.h"
@@ -204,14 +205,6 @@ static void sysfs_holders(const char *sysdir, struct eos_provision_check *c)
 	closedir(d);
 }
 
-static int same_device(const char *source, const char *canon)
-{
-	char rp[PATH_MAX];
-	if (source[0] != '/' || !realpath(source, rp))
-		return 0;
-	return strcmp(rp, canon) == 0;
-}
-
 /* "an ext4", "an xfs", "an ntfs", "a btrfs", "a dos" (as the names are spoken). */
 static const char *sig_article(const char *type)
 {
@@ -270,11 +263,11 @@ int eos_provision_check(const char *device, struct eos_provision_check *c, struc
 		goto out;
 	for (size_t i = 0; i < ml.n && c->n_mounts < EOS_PROV_MAX_LIST; i++) {
 		const struct eos_mount *m = &ml.v[i];
-		int match = (m->major == c->major && m->minor == c->minor) || same_device(m->source, c->device);
+		int match = (m->major == c->major && m->minor == c->minor) || eos_same_path(m->source, c->device);
 		for (size_t p = 0; !match && p < nparts; p++) {
 			char pdev[PATH_MAX];
 			snprintf(pdev, sizeof(pdev), "/dev/%s", parts[p]);
-			match = same_device(m->source, pdev);
+			match = eos_same_path(m->source, pdev);
 		}
 		if (match)
 			snprintf(c->mounts[c->n_mounts++], sizeof(c->mounts[0]), "%s on %s", m->source, m->target);
@@ -285,7 +278,7 @@ int eos_provision_check(const char *device, struct eos_provision_check *c, struc
 			char *sp = strpbrk(line, " \t");
 			if (sp)
 				*sp = '\0';
-			if (c->n_mounts < EOS_PROV_MAX_LIST && same_device(line, c->device))
+			if (c->n_mounts < EOS_PROV_MAX_LIST && eos_same_path(line, c->device))
 				snprintf(c->mounts[c->n_mounts++], sizeof(c->mounts[0]), "%s on [swap]", line);
 		}
 	}
@@ -696,33 +689,6 @@ static int check_label(const char *label, const char *fstype, struct eos_err *e)
 	return 0;
 }
 
-/* The mount of target exactly, or NULL. */
-static const struct eos_mount *mount_at(const struct eos_mount_list *ml, const char *target)
-{
-	const struct eos_mount *found = NULL;
-	for (size_t i = 0; i < ml->n; i++)
-		if (strcmp(ml->v[i].target, target) == 0)
-			found = &ml->v[i];
-	return found;
-}
-
-static int mkdir_p(const char *path, struct eos_err *e)
-{
-	char p[EOS_PATH_MAX];
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return eos_fail_sys(e, errno, p, "mkdir(%s)", p);
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return eos_fail_sys(e, errno, p, "mkdir(%s)", p);
-	return 0;
-}
-
 /* Erase every signature libblkid finds (wipefs -a, in-process). */
 static int wipe_signatures(const char *device, struct eos_err *e)
 {
@@ -852,8 +818,8 @@ int eos_provision(const struct eos_provision_req *req, struct eos_provision_resu
 	    (!req->label || strcmp(c->sigs[0].label, req->label) == 0) && !c->n_holders) {
 		res->kept = 1;
 		snprintf(res->uuid, sizeof(res->uuid), "%s", c->sigs[0].uuid);
-		const struct eos_mount *at = mnt[0] ? mount_at(&ml, mnt) : NULL;
-		mounted_here = at && same_device(at->source, c->device);
+		const struct eos_mount *at = mnt[0] ? eos_mounts_at(&ml, mnt) : NULL;
+		mounted_here = at && eos_same_path(at->source, c->device);
 		if (c->n_mounts && !(mounted_here && c->n_mounts == 1)) {
 			r = eos_fail(e, EBUSY, c->device, "%s already holds %s %s filesystem but it is mounted "
 				     "elsewhere: %s", c->device, sig_article(fstype), fstype, c->mounts[0]);
@@ -952,7 +918,7 @@ int eos_provision(const struct eos_provision_req *req, struct eos_provision_resu
 	snprintf(spec, sizeof(spec), "UUID=%s", res->uuid);
 	const char *replace_fstab = NULL;
 	if (mnt[0]) {
-		const struct eos_mount *at = mount_at(&ml, mnt);
+		const struct eos_mount *at = eos_mounts_at(&ml, mnt);
 		int unmounting_it = 0;
 		for (size_t i = 0; i < res->n_steps; i++)
 			unmounting_it |= res->steps[i].action == EOS_PROV_UNMOUNT &&
@@ -1026,7 +992,7 @@ int eos_provision(const struct eos_provision_req *req, struct eos_provision_resu
 			break;
 		}
 		case EOS_PROV_MKDIR:
-			r = mkdir_p(mnt, e);
+			r = eos_mkdir_p(mnt, 0755, e);
 			break;
 		case EOS_PROV_MOUNT: {
 			const char *opts = strcmp(res->rec.mount_options, "defaults") == 0 ? NULL

@@ -12,6 +12,10 @@
  * with errno, message and path; returns NULL for "return eos_py_raise(&e);". */
 PyObject *eos_py_raise(const struct eos_err *e);
 
+/* Raise OSError(EINVAL) with fmt, whose one %s is repr(obj): bad input quoted as given.
+ * Returns NULL. */
+PyObject *eos_py_einval(const char *fmt, PyObject *obj);
+
 /* PyArg "O&" converter: str, bytes or os.PathLike to a bytes object (like
  * PyUnicode_FSConverter, which it wraps); use PyBytes_AS_STRING on the result. */
 int eos_py_path(PyObject *o, void *result);

@@ -18,3 +18,18 @@ PyObject *eos_py_raise(const struct eos_err *e)
 	Py_DECREF(exc);
 	return NULL;
 }
+
+PyObject *eos_py_einval(const char *fmt, PyObject *obj)
+{
+	struct eos_err e;
+	PyObject *r = PyObject_Repr(obj);
+	const char *s = r ? PyUnicode_AsUTF8(r) : NULL;
+	if (!s) {
+		Py_XDECREF(r);
+		return NULL;  /* repr() itself failed: that exception stands */
+	}
+	eos_err_clear(&e);
+	eos_fail(&e, EINVAL, NULL, fmt, s);
+	Py_DECREF(r);
+	return eos_py_raise(&e);
+}

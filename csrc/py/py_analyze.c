@@ -20,21 +20,6 @@ static int opt_path(PyObject *o, void *result)
 	return eos_py_path(o, result);
 }
 
-static PyObject *raise_einval(const char *fmt, PyObject *obj)
-{
-	struct eos_err e;
-	PyObject *r = PyObject_Repr(obj);
-	const char *s = r ? PyUnicode_AsUTF8(r) : NULL;
-	if (!s) {
-		Py_XDECREF(r);
-		return NULL;
-	}
-	eos_err_clear(&e);
-	eos_fail(&e, EINVAL, NULL, fmt, s);
-	Py_DECREF(r);
-	return eos_py_raise(&e);
-}
-
 /* node_count: a positive int (not a bool); an integer-valued string as pillar may hold it. */
 static int node_count_arg(PyObject *o, long *out)
 {
@@ -52,7 +37,7 @@ static int node_count_arg(PyObject *o, long *out)
 			return 0;
 		}
 	}
-	raise_einval("eos:cluster:node_count must be a whole number >= 1, got %s", o);
+	eos_py_einval("eos:cluster:node_count must be a whole number >= 1, got %s", o);
 	return -1;
 }
 
@@ -71,7 +56,7 @@ static int thresholds_arg(PyObject *node_count, PyObject *ov, struct eos_thresho
 	if (!ov || ov == Py_None)
 		return 0;
 	if (!PyDict_Check(ov)) {
-		raise_einval("eos:storage:thresholds must be a mapping of level to percent, got %s", ov);
+		eos_py_einval("eos:storage:thresholds must be a mapping of level to percent, got %s", ov);
 		return -1;
 	}
 	Py_ssize_t n = PyDict_Size(ov), pos = 0, i = 0;
@@ -85,7 +70,7 @@ static int thresholds_arg(PyObject *node_count, PyObject *ov, struct eos_thresho
 	}
 	while (PyDict_Next(ov, &pos, &key, &val)) {
 		if (!PyUnicode_Check(key)) {
-			raise_einval("eos:storage:thresholds: keys must be level names, got %s", key);
+			eos_py_einval("eos:storage:thresholds: keys must be level names, got %s", key);
 			goto out;
 		}
 		int number = (PyLong_Check(val) || PyFloat_Check(val)) && !PyBool_Check(val);
@@ -165,7 +150,7 @@ static int level_arg(PyObject *o, enum eos_level *out)
 	eos_err_clear(&e);
 	if (!s) {
 		if (!PyErr_Occurred())
-			raise_einval("a level name is a string, got %s", o);
+			eos_py_einval("a level name is a string, got %s", o);
 		return -1;
 	}
 	if (eos_level_parse(s, out, &e)) {
@@ -193,7 +178,7 @@ static PyObject *py_level(PyObject *self, PyObject *args, PyObject *kw)
 		if (band == -1.0 && PyErr_Occurred())
 			return NULL;
 		if (!(band >= 0 && band <= 50))
-			return raise_einval("hysteresis band must be 0..50 points, got %s", bando);
+			return eos_py_einval("hysteresis band must be 0..50 points, got %s", bando);
 	}
 	l = p == EOS_LEVEL_COUNT ? eos_level_eval(&t, pct) : eos_level_eval_hyst(&t, pct, p, band);
 	return PyUnicode_FromString(eos_level_name(l));
@@ -512,7 +497,7 @@ static PyObject *py_watch(PyObject *self, PyObject *args, PyObject *kw)
 		if (band == -1.0 && PyErr_Occurred())
 			goto out;
 		if (!(band >= 0 && band <= 50)) {
-			raise_einval("hysteresis band must be 0..50 points, got %s", bando);
+			eos_py_einval("hysteresis band must be 0..50 points, got %s", bando);
 			goto out;
 		}
 	}
@@ -521,7 +506,7 @@ static PyObject *py_watch(PyObject *self, PyObject *args, PyObject *kw)
 		goto out;
 	if (prev && prev != Py_None) {
 		if (!PyDict_Check(prev)) {
-			raise_einval("previous must be a dict of mount point to level, got %s", prev);
+			eos_py_einval("previous must be a dict of mount point to level, got %s", prev);
 			goto out;
 		}
 		Py_ssize_t pos = 0, i = 0;

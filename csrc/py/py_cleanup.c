@@ -4,28 +4,13 @@
 
 #include <time.h>
 
-static PyObject *einval(const char *fmt, PyObject *obj)
-{
-	struct eos_err e;
-	PyObject *r = PyObject_Repr(obj);
-	const char *s = r ? PyUnicode_AsUTF8(r) : NULL;
-	if (!s) {
-		Py_XDECREF(r);
-		return NULL;
-	}
-	eos_err_clear(&e);
-	eos_fail(&e, EINVAL, NULL, fmt, s);
-	Py_DECREF(r);
-	return eos_py_raise(&e);
-}
-
 /* rules: [{"path": str, "match": str, "older_than_days": int, "recursive": bool}, ...].
  * keep owns the encoded strings. */
 static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t *n, PyObject *keep)
 {
 	*out = NULL;
 	if (!PyList_Check(rules) && !PyTuple_Check(rules)) {
-		einval("eos:storage:cleanup must be a list of {path, match, older_than_days, "
+		eos_py_einval("eos:storage:cleanup must be a list of {path, match, older_than_days, "
 		       "recursive}, got %s", rules);
 		return -1;
 	}
@@ -43,7 +28,7 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *o, *b = NULL;
 		v[i].recursive = 1;
 		if (!PyDict_Check(d)) {
-			einval("eos:storage:cleanup: each entry is a mapping with a path, got %s", d);
+			eos_py_einval("eos:storage:cleanup: each entry is a mapping with a path, got %s", d);
 			goto fail;
 		}
 		Py_ssize_t pos = 0;
@@ -53,14 +38,14 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 			if (!key || (strcmp(key, "path") && strcmp(key, "match") &&
 				     strcmp(key, "older_than_days") && strcmp(key, "recursive"))) {
 				PyErr_Clear();
-				einval("eos:storage:cleanup: unknown key %s (expected path, match, "
+				eos_py_einval("eos:storage:cleanup: unknown key %s (expected path, match, "
 				       "older_than_days, recursive)", k);
 				goto fail;
 			}
 		}
 		o = PyDict_GetItemString(d, "path");
 		if (!o || !PyUnicode_Check(o)) {
-			einval("eos:storage:cleanup: an entry needs a path (a string): %s", d);
+			eos_py_einval("eos:storage:cleanup: an entry needs a path (a string): %s", d);
 			goto fail;
 		}
 		if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
@@ -72,7 +57,7 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 		o = PyDict_GetItemString(d, "match");
 		if (o && o != Py_None) {
 			if (!PyUnicode_Check(o)) {
-				einval("eos:storage:cleanup: match must be a file name pattern, got %s", o);
+				eos_py_einval("eos:storage:cleanup: match must be a file name pattern, got %s", o);
 				goto fail;
 			}
 			b = NULL;
@@ -88,7 +73,7 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 			long days = PyLong_Check(o) && !PyBool_Check(o) ? PyLong_AsLong(o) : -1;
 			if (days < 0 || days > 36500) {
 				PyErr_Clear();
-				einval("eos:storage:cleanup: older_than_days must be a whole number of days "
+				eos_py_einval("eos:storage:cleanup: older_than_days must be a whole number of days "
 				       "0..36500, got %s", o);
 				goto fail;
 			}
@@ -97,7 +82,7 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 		o = PyDict_GetItemString(d, "recursive");
 		if (o && o != Py_None) {
 			if (!PyBool_Check(o)) {
-				einval("eos:storage:cleanup: recursive must be true or false, got %s", o);
+				eos_py_einval("eos:storage:cleanup: recursive must be true or false, got %s", o);
 				goto fail;
 			}
 			v[i].recursive = o == Py_True;
@@ -184,7 +169,7 @@ static int items_arg(PyObject *arg, struct eos_cleanup_item **out, Py_ssize_t *n
 		PyObject *dev = PyDict_Check(d) ? PyDict_GetItemString(d, "dev") : NULL;
 		PyObject *ino = PyDict_Check(d) ? PyDict_GetItemString(d, "ino") : NULL;
 		if (!path || !dev || !ino || !PyLong_Check(dev) || !PyLong_Check(ino)) {
-			einval("a plan item has path, dev and ino as cleanup_plan gives them: %s", d);
+			eos_py_einval("a plan item has path, dev and ino as cleanup_plan gives them: %s", d);
 			goto fail;
 		}
 		if (!eos_py_path(path, &b) || PyList_Append(keep, b)) {
@@ -207,30 +192,41 @@ fail:
 	return -1;
 }
 
-static PyObject *py_cleanup_apply(PyObject *self, PyObject *arg)
+/* cleanup_apply and compress_apply: the same items in, each its own counts out. */
+static PyObject *apply(PyObject *arg, int compress)
 {
-	(void)self;
 	PyObject *keep = PyList_New(0), *res = NULL;
 	struct eos_cleanup_item *v = NULL;
 	Py_ssize_t n = 0;
-	struct eos_cleanup_result r;
+	struct eos_cleanup_result c;
+	struct eos_compress_result z;
 	struct eos_err e;
 	int rc;
 	if (!keep || items_arg(arg, &v, &n, keep))
 		goto out;
 	eos_err_clear(&e);
 	Py_BEGIN_ALLOW_THREADS
-	rc = eos_cleanup_apply(v, (size_t)n, &r, &e);
+	rc = compress ? eos_compress_apply(v, (size_t)n, &z, &e) : eos_cleanup_apply(v, (size_t)n, &c, &e);
 	Py_END_ALLOW_THREADS
 	if (rc) {
 		eos_py_raise(&e);
 		goto out;
 	}
 	res = PyDict_New();
-	if (!res || eos_py_set_u64(res, "removed", r.removed) ||
-	    eos_py_set_u64(res, "removed_bytes", r.removed_bytes) ||
-	    eos_py_set_u64(res, "changed", r.changed) || eos_py_set_u64(res, "missing", r.missing) ||
-	    eos_py_set_u64(res, "open_now", r.open_now))
+	if (!res)
+		goto out;
+	if (compress ? eos_py_set_u64(res, "compressed", z.compressed) ||
+			       eos_py_set_u64(res, "bytes_before", z.bytes_before) ||
+			       eos_py_set_u64(res, "bytes_after", z.bytes_after) ||
+			       eos_py_set_u64(res, "changed", z.changed) ||
+			       eos_py_set_u64(res, "missing", z.missing) ||
+			       eos_py_set_u64(res, "open_now", z.open_now) ||
+			       eos_py_set_u64(res, "exists", z.exists)
+		     : eos_py_set_u64(res, "removed", c.removed) ||
+			       eos_py_set_u64(res, "removed_bytes", c.removed_bytes) ||
+			       eos_py_set_u64(res, "changed", c.changed) ||
+			       eos_py_set_u64(res, "missing", c.missing) ||
+			       eos_py_set_u64(res, "open_now", c.open_now))
 		Py_CLEAR(res);
 out:
 	PyMem_Free(v);
@@ -238,36 +234,16 @@ out:
 	return res;
 }
 
+static PyObject *py_cleanup_apply(PyObject *self, PyObject *arg)
+{
+	(void)self;
+	return apply(arg, 0);
+}
+
 static PyObject *py_compress_apply(PyObject *self, PyObject *arg)
 {
 	(void)self;
-	PyObject *keep = PyList_New(0), *res = NULL;
-	struct eos_cleanup_item *v = NULL;
-	Py_ssize_t n = 0;
-	struct eos_compress_result r;
-	struct eos_err e;
-	int rc;
-	if (!keep || items_arg(arg, &v, &n, keep))
-		goto out;
-	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	rc = eos_compress_apply(v, (size_t)n, &r, &e);
-	Py_END_ALLOW_THREADS
-	if (rc) {
-		eos_py_raise(&e);
-		goto out;
-	}
-	res = PyDict_New();
-	if (!res || eos_py_set_u64(res, "compressed", r.compressed) ||
-	    eos_py_set_u64(res, "bytes_before", r.bytes_before) ||
-	    eos_py_set_u64(res, "bytes_after", r.bytes_after) ||
-	    eos_py_set_u64(res, "changed", r.changed) || eos_py_set_u64(res, "missing", r.missing) ||
-	    eos_py_set_u64(res, "open_now", r.open_now) || eos_py_set_u64(res, "exists", r.exists))
-		Py_CLEAR(res);
-out:
-	PyMem_Free(v);
-	Py_XDECREF(keep);
-	return res;
+	return apply(arg, 1);
 }
 
 static PyMethodDef methods[] = {

@@ -31,13 +31,7 @@ static void strings_free(struct strings *s)
 
 static int bad(const char *fmt, PyObject *o)
 {
-	PyObject *r = PyObject_Repr(o);
-	struct eos_err e;
-	eos_fail(&e, EINVAL, NULL, fmt, r ? PyUnicode_AsUTF8(r) : "?");
-	Py_XDECREF(r);
-	if (PyErr_Occurred())
-		PyErr_Clear();
-	eos_py_raise(&e);
+	eos_py_einval(fmt, o);
 	return -1;
 }
 

@@ -39,6 +39,9 @@ void eos_mounts_free(struct eos_mount_list *l);
 const struct eos_mount *eos_mounts_find(const struct eos_mount_list *l, const char *path,
 					char *canon, size_t canon_len, struct eos_err *e);
 
+/* The mount on top at target exactly (the last such entry in mountinfo), or NULL. */
+const struct eos_mount *eos_mounts_at(const struct eos_mount_list *l, const char *target);
+
 /* statvfs in bytes. used = (blocks - bfree) * frsize, as df computes it. */
 int eos_usage_get(const char *path, struct eos_usage *u, struct eos_err *e);
 
