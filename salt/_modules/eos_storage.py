@@ -271,11 +271,10 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
 
 
 # What eos_storage.cleanup removes when pillar eos:storage:cleanup says nothing: temporary
-# files neither read nor written for 7 days, and downloaded package files.
-# What eos_storage.cleanup removes when pillar eos:storage:cleanup says nothing. The journal
-# rules are the vacuum: archived journal files (system@...journal, user-1000@...journal) and
-# the ones journald renamed aside (*.journal~) are never written again; the active
-# system.journal matches neither pattern.
+# files neither read nor written for 7 days, downloaded package files, and the journal vacuum:
+# archived journal files (system@...journal, user-1000@...journal) and the ones journald
+# renamed aside (*.journal~), which are never written again; the active system.journal
+# matches neither pattern.
 JOURNAL = "/var/log/journal"
 DEFAULT_CLEANUP = [
     {"path": "/tmp", "older_than_days": 7},
