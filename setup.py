@@ -70,7 +70,7 @@ if os.environ.get("EOS_SANITIZE"):
     cflags = [f for f in cflags if f != "-O2"] + ["-O1"] + san
     ldflags += san
 
-sources = sorted(glob.glob("csrc/lib/*.c")) + sorted(glob.glob("csrc/py/*.c"))
+sources = sorted(glob.glob("csrc/lib/**/*.c", recursive=True)) + sorted(glob.glob("csrc/py/*.c"))
 
 setup(
     ext_modules=[
@@ -82,7 +82,7 @@ setup(
             libraries=libraries,
             extra_compile_args=cflags,
             extra_link_args=ldflags,
-            depends=sorted(glob.glob("csrc/include/eos/*.h")) + ["csrc/py/eos_py.h"],
+            depends=sorted(glob.glob("csrc/include/eos/**/*.h", recursive=True)) + ["csrc/py/eos_py.h"],
         )
     ],
 )

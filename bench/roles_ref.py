@@ -1,4 +1,4 @@
-"""A plain Python implementation of the role rules of csrc/lib/roles.c (see eos/roles.h).
+"""A plain Python implementation of the role rules of csrc/lib/ops/roles.c (see eos/ops/roles.h).
 
 Not part of the product: it is what a user would otherwise write, the baseline of
 bench/bench_roles.py, and an independent oracle in tests/unit/test_roles.py (assignment and

@@ -6,7 +6,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "eos/err.h"
+#include "eos/core/err.h"
 
 /* Raise the OSError subclass matching e->code (FileNotFoundError, PermissionError, ...)
  * with errno, message and path; returns NULL for "return eos_py_raise(&e);". */

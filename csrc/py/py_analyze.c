@@ -1,9 +1,9 @@
 /* Binding for thresholds, growth samples and the storage analysis. */
 #include "eos_py.h"
-#include "eos/analyze.h"
-#include "eos/growth.h"
-#include "eos/thresholds.h"
-#include "eos/watch.h"
+#include "eos/ops/analyze.h"
+#include "eos/core/growth.h"
+#include "eos/core/thresholds.h"
+#include "eos/ops/watch.h"
 
 static double round2(double x)
 {

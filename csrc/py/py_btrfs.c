@@ -1,6 +1,6 @@
-/* BTRFS subvolumes, snapshots, compression and usage (csrc/lib/btrfs.c). */
+/* BTRFS subvolumes, snapshots, compression and usage (csrc/lib/drivers/btrfs/btrfs.c). */
 #include "eos_py.h"
-#include "eos/btrfs.h"
+#include "eos/drivers/btrfs/btrfs.h"
 
 static PyObject *subvol_dict(const struct eos_btrfs_subvol *s)
 {

@@ -2,9 +2,9 @@
  * arguments conf=, keyring=, name= ("client.admin"), mon_host=, timeout= (seconds, 10), and
  * connects, works and disconnects with the GIL released. */
 #include "eos_py.h"
-#include "eos/ceph_deploy.h"
-#include "eos/cephfs.h"
-#include "eos/rados.h"
+#include "eos/ops/ceph_deploy.h"
+#include "eos/drivers/ceph/cephfs.h"
+#include "eos/drivers/ceph/rados.h"
 
 #define CONN_KW "conf", "keyring", "name", "mon_host", "timeout"
 #define CONN_FMT_KW "zzzzi"

@@ -1,6 +1,6 @@
 /* Binding for the safe cleanup: plan and apply. */
 #include "eos_py.h"
-#include "eos/cleanup.h"
+#include "eos/ops/cleanup.h"
 
 #include <time.h>
 

@@ -1,6 +1,6 @@
-/* Converting a mounted filesystem to BTRFS (csrc/lib/convert.c). */
+/* Converting a mounted filesystem to BTRFS (csrc/lib/ops/convert.c). */
 #include "eos_py.h"
-#include "eos/convert.h"
+#include "eos/ops/convert.h"
 
 PyObject *eos_py_copy_stats(const struct eos_copy_stats *s);  /* py_copy.c */
 

@@ -1,6 +1,6 @@
-/* Exact tree copy and verification (csrc/lib/copy.c). */
+/* Exact tree copy and verification (csrc/lib/core/copy.c). */
 #include "eos_py.h"
-#include "eos/copy.h"
+#include "eos/core/copy.h"
 
 /* Also used by py_convert.c. */
 PyObject *eos_py_copy_stats(const struct eos_copy_stats *s);

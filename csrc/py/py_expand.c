@@ -1,10 +1,10 @@
-/* Binding of expand (csrc/lib/expand.c) and of the growers it uses, for tests and benchmarks. */
+/* Binding of expand (csrc/lib/ops/expand) and of the growers it uses, for tests and benchmarks. */
 #include "eos_py.h"
-#include "eos/expand.h"
-#include "eos/ext4.h"
-#include "eos/loopdev.h"
-#include "eos/lvm_change.h"
-#include "eos/xfs.h"
+#include "eos/ops/expand.h"
+#include "eos/drivers/ext4.h"
+#include "eos/drivers/loopdev.h"
+#include "eos/drivers/lvm/lvm_change.h"
+#include "eos/drivers/xfs.h"
 
 static PyObject *step_dict(const struct eos_expand_step *s, size_t index)
 {

@@ -1,8 +1,8 @@
 /* Binding for the pre-join health facts. */
 #include "eos_py.h"
 
-#include "eos/health.h"
-#include "eos/mounts.h"
+#include "eos/ops/health.h"
+#include "eos/drivers/mounts.h"
 
 static PyObject *py_health_clock(PyObject *self, PyObject *noargs)
 {

@@ -1,7 +1,7 @@
 /* eos.probe(), eos.usage(), eos.storage_facts(): the storage inventory. The collection runs in
  * C with the GIL released; the dicts are built afterwards. */
 #include "eos_py.h"
-#include "eos/probe.h"
+#include "eos/ops/probe.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
-/* Provisioning a device for a workload (csrc/lib/provision.c). */
+/* Provisioning a device for a workload (csrc/lib/ops/provision.c). */
 #include "eos_py.h"
-#include "eos/provision.h"
+#include "eos/ops/provision.h"
 
 static const char *const action_names[] = {
 	[EOS_PROV_WIPE] = "wipe", [EOS_PROV_UNMOUNT] = "unmount", [EOS_PROV_MKFS] = "mkfs",

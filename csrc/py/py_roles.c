@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eos/roles.h"
+#include "eos/ops/roles.h"
 
 /* Strings copied out of the Python objects, so that the calculation runs without the GIL. */
 struct strings {

@@ -1,5 +1,5 @@
 #include "eos_py.h"
-#include "eos/size.h"
+#include "eos/core/size.h"
 
 static const char *const kind_names[] = {
 	[EOS_SIZE_ABSOLUTE] = "absolute",

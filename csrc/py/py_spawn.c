@@ -1,5 +1,5 @@
 #include "eos_py.h"
-#include "eos/spawn.h"
+#include "eos/core/spawn.h"
 
 /* run(argv, timeout_ms=60000) -> (status, stdout bytes, stderr bytes)
  * Exposed so the glue never needs subprocess or a shell for the few tools it calls. */

@@ -1,6 +1,6 @@
-/* top_consumers: the tree walker (csrc/lib/walk.c) with the GIL released during the walk. */
+/* top_consumers: the tree walker (csrc/lib/ops/walk.c) with the GIL released during the walk. */
 #include "eos_py.h"
-#include "eos/walk.h"
+#include "eos/ops/walk.h"
 
 static PyObject *item_dict(const struct eos_walk_item *it, int is_dir)
 {

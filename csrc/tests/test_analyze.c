@@ -7,8 +7,8 @@
 #include "check.h"
 #include <sys/stat.h>
 
-#include "eos/analyze.h"
-#include "eos/watch.h"
+#include "eos/ops/analyze.h"
+#include "eos/ops/watch.h"
 
 /* eos_analyze over a synthetic mountinfo naming a real directory: usage, level from an
  * override that puts any usage at critical, samples recorded, and errors for a bad path. */

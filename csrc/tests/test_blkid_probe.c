@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/blkid_probe.h"
-#include "eos/spawn.h"
+#include "eos/drivers/blkid_probe.h"
+#include "eos/core/spawn.h"
 
 static int run_ok(const char *const argv[])
 {

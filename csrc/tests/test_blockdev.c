@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/blockdev.h"
-#include "eos/spawn.h"
+#include "eos/drivers/blockdev.h"
+#include "eos/core/spawn.h"
 
 static char root[64];
 

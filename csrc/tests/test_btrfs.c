@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "eos/btrfs.h"
+#include "eos/drivers/btrfs/btrfs.h"
 
 void test_btrfs_compression_check(void)
 {

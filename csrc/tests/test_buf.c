@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/buf.h"
+#include "eos/core/buf.h"
 
 void test_buf_read_file(void)
 {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/cleanup.h"
+#include "eos/ops/cleanup.h"
 
 void test_cleanup(void)
 {

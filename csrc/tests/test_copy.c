@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/copy.h"
-#include "eos/spawn.h"
+#include "eos/core/copy.h"
+#include "eos/core/spawn.h"
 
 static void put(const char *dir, const char *name, const char *data)
 {

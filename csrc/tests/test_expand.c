@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/expand.h"
-#include "eos/ext4.h"
-#include "eos/loopdev.h"
-#include "eos/lvm_change.h"
-#include "eos/xfs.h"
+#include "eos/ops/expand.h"
+#include "eos/drivers/ext4.h"
+#include "eos/drivers/loopdev.h"
+#include "eos/drivers/lvm/lvm_change.h"
+#include "eos/drivers/xfs.h"
 
 void test_expand_arith(void)
 {

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "eos/json.h"
+#include "eos/core/json.h"
 
 void test_json(void)
 {

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "eos/lvm_report.h"
+#include "eos/drivers/lvm/lvm_report.h"
 
 /* Trimmed from a real `lvm fullreport --reportformat json --units b --nosuffix` (LVM 2.03.16):
  * a VG with one LV on /dev/loop0 and /dev/loop2, and an orphan PV. */

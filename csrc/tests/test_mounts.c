@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/mounts.h"
+#include "eos/drivers/mounts.h"
 
 /* Escapes as the kernel writes them (space \040, tab \011, newline \012, backslash \134),
  * optional fields, a non-UTF-8 byte, an empty super-options field and a garbage line. */

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/probe.h"
-#include "eos/spawn.h"
+#include "eos/ops/probe.h"
+#include "eos/core/spawn.h"
 
 static char root[64];
 

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/buf.h"
-#include "eos/provision.h"
+#include "eos/core/buf.h"
+#include "eos/ops/provision.h"
 
 void test_provision_recommend(void)
 {

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/cephfs.h"
-#include "eos/rados.h"
+#include "eos/drivers/ceph/cephfs.h"
+#include "eos/drivers/ceph/rados.h"
 
 /* Without a cluster: a missing conf is ENOENT, and an unreachable monitor gives ETIMEDOUT
  * within the timeout instead of a hang. (The real cluster is tested from Python.) */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "eos/roles.h"
+#include "eos/ops/roles.h"
 
 #define GIB (1024ULL * 1024 * 1024)
 

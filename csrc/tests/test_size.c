@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "eos/size.h"
+#include "eos/core/size.h"
 
 void test_size_parse(void)
 {

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "eos/spawn.h"
+#include "eos/core/spawn.h"
 
 void test_spawn(void)
 {

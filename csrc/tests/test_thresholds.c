@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/growth.h"
-#include "eos/thresholds.h"
+#include "eos/core/growth.h"
+#include "eos/core/thresholds.h"
 
 void test_thresholds(void)
 {

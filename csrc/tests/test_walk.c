@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eos/walk.h"
+#include "eos/ops/walk.h"
 
 static void put(const char *dir, const char *name, size_t size)
 {

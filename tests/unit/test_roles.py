@@ -1,4 +1,4 @@
-"""The role calculation (csrc/lib/roles.c) through its binding, on synthetic inventories."""
+"""The role calculation (csrc/lib/ops/roles.c) through its binding, on synthetic inventories."""
 import errno
 import random
 

@@ -1,0 +1,72 @@
+#include "eos/drivers/xfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <xfs/xfs.h>
+
+#define XFS_MIN_AG_BLOCKS 64
+
+int eos_xfs_geometry(const char *mountpoint, struct eos_xfs_geom *g, struct eos_err *e)
+{
+	int r = 0;
+	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
+	struct xfs_fsop_geom geo;
+	memset(&geo, 0, sizeof(geo));
+	if (ioctl(fd, XFS_IOC_FSGEOMETRY, &geo)) {
+		r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
+		goto out;
+	}
+	g->blocksize = geo.blocksize;
+	g->datablocks = geo.datablocks;
+	g->agblocks = geo.agblocks;
+	g->agcount = geo.agcount;
+	g->imaxpct = geo.imaxpct;
+out:
+	close(fd);
+	return r;
+}
+
+uint64_t eos_xfs_max_blocks(const struct eos_xfs_geom *g, uint64_t dev_bytes)
+{
+	if (!g->blocksize || !g->agblocks)
+		return g->datablocks;
+	uint64_t nb = dev_bytes / g->blocksize;
+	uint64_t rem = nb % g->agblocks;
+	if (rem && rem < XFS_MIN_AG_BLOCKS)
+		nb -= rem;
+	return nb;
+}
+
+int eos_xfs_grow(const char *mountpoint, uint64_t newblocks, struct eos_err *e)
+{
+	int r = 0;
+	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
+	struct xfs_fsop_geom geo;
+	memset(&geo, 0, sizeof(geo));
+	if (ioctl(fd, XFS_IOC_FSGEOMETRY, &geo)) {
+		r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
+		goto out;
+	}
+	if (newblocks < geo.datablocks) {
+		r = eos_fail(e, EINVAL, mountpoint, "refusing to shrink XFS on %s from %llu to %llu "
+			     "blocks", mountpoint, (unsigned long long)geo.datablocks,
+			     (unsigned long long)newblocks);
+		goto out;
+	}
+	if (newblocks == geo.datablocks)
+		goto out;
+	xfs_growfs_data_t in = {.newblocks = newblocks, .imaxpct = geo.imaxpct};
+	if (ioctl(fd, XFS_IOC_FSGROWFSDATA, &in))
+		r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGROWFSDATA on %s to %llu "
+				 "blocks", mountpoint, (unsigned long long)newblocks);
+out:
+	close(fd);
+	return r;
+}

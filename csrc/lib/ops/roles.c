@@ -1,0 +1,558 @@
+/* Role calculation (see eos/ops/roles.h for the rules). */
+#include "eos/ops/roles.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GIB (1024ULL * 1024 * 1024)
+#define MIB (1024ULL * 1024)
+
+static const char *const role_names[EOS_ROLE_COUNT] = {
+	[EOS_ROLE_MONOLITH] = "monolith",
+	[EOS_ROLE_EDGE] = "edge",
+	[EOS_ROLE_CORE] = "core",
+	[EOS_ROLE_DATA] = "data",
+	[EOS_ROLE_MESSAGE] = "message",
+	[EOS_ROLE_OBSERVE] = "observe",
+	[EOS_ROLE_COMPUTE] = "compute",
+	[EOS_ROLE_APP] = "app",
+};
+
+/* CPU cores / RAM GiB / unused disk GiB. */
+static const struct eos_role_min role_mins[EOS_ROLE_COUNT] = {
+	[EOS_ROLE_MONOLITH] = {0, 0, 0},
+	[EOS_ROLE_EDGE] = {2, 4, 50},
+	[EOS_ROLE_CORE] = {4, 8, 100},
+	[EOS_ROLE_DATA] = {4, 16, 500},
+	[EOS_ROLE_MESSAGE] = {2, 8, 50},
+	[EOS_ROLE_OBSERVE] = {4, 8, 200},
+	[EOS_ROLE_COMPUTE] = {8, 32, 100},
+	[EOS_ROLE_APP] = {2, 4, 0},
+};
+
+/* The replicated roles, in the order they are placed. */
+static const enum eos_role placed[] = {
+	EOS_ROLE_CORE, EOS_ROLE_DATA, EOS_ROLE_EDGE, EOS_ROLE_MESSAGE, EOS_ROLE_OBSERVE,
+};
+
+const char *eos_role_name(enum eos_role r)
+{
+	return (unsigned)r < EOS_ROLE_COUNT ? role_names[r] : "?";
+}
+
+int eos_role_parse(const char *name, struct eos_err *e)
+{
+	for (int r = 0; r < EOS_ROLE_COUNT; r++)
+		if (strcmp(name, role_names[r]) == 0)
+			return r;
+	return eos_fail(e, EINVAL, NULL,
+			"unknown role '%s' (roles: monolith, edge, core, data, message, observe, "
+			"compute, app)", name);
+}
+
+const struct eos_role_min *eos_role_minimum(enum eos_role r)
+{
+	return &role_mins[(unsigned)r < EOS_ROLE_COUNT ? r : EOS_ROLE_APP];
+}
+
+unsigned eos_roles_target(enum eos_role r, size_t n)
+{
+	if (n <= 1)
+		return r == EOS_ROLE_MONOLITH && n == 1;
+	switch (r) {
+	case EOS_ROLE_CORE:
+		return n >= 7 ? 5 : n >= 3 ? 3 : 1;
+	case EOS_ROLE_DATA:
+		return n >= 3 ? 3 : 1;
+	case EOS_ROLE_EDGE:
+		return n >= 15 ? 3 : n >= 7 ? 2 : 1;
+	case EOS_ROLE_MESSAGE:
+		return n >= 15 ? 3 : n >= 6 ? 1 : 0;
+	case EOS_ROLE_OBSERVE:
+		return n >= 15 ? 2 : n >= 8 ? 1 : 0;
+	default:
+		return 0;
+	}
+}
+
+static int eligible(const struct eos_role_node *nd, enum eos_role r)
+{
+	const struct eos_role_min *m = &role_mins[r];
+	/* mem_total is the kernel's MemTotal, a few percent below the installed RAM. */
+	return nd->cpus >= m->cpus && nd->mem_bytes >= (uint64_t)m->mem_gib * GIB / 10 * 9 &&
+	       nd->disk_bytes >= (uint64_t)m->disk_gib * GIB;
+}
+
+struct calc {
+	const struct eos_role_node *in;
+	size_t n;
+	size_t *order;         /* sorted position -> input index */
+	unsigned *zone;        /* sorted position -> zone number */
+	size_t nzones;
+	unsigned *zcount;      /* per zone: nodes of the role being placed */
+	unsigned *cur;         /* sorted position -> current roles (monolith expanded) */
+	unsigned *raw_cur;     /* sorted position -> current roles as given */
+	struct eos_roles_result *res;
+	struct eos_buf woff;   /* warning offsets (size_t) */
+	/* Per node, for the role being placed (constant while it is placed): */
+	unsigned char *tier_a;     /* tier(), see below */
+	unsigned char *load_a;     /* roles given so far in this calculation */
+	unsigned char *other_a;    /* other roles in the current assignment */
+	const char *interned[8];   /* constant reasons shared by many nodes, and their offsets */
+	size_t interned_off[8];
+	size_t ninterned;
+};
+
+#define NODE(c, i) (&(c)->in[(c)->order[i]])
+
+static int text_vadd(struct eos_buf *b, size_t *off, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int len = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (len < 0)
+		return -EINVAL;
+	int r = eos_buf_reserve(b, (size_t)len + 1);
+	if (r)
+		return r;
+	*off = b->len;
+	vsnprintf(b->data + b->len, (size_t)len + 1, fmt, ap);
+	b->len += (size_t)len + 1;   /* keep the NUL: texts are NUL-separated */
+	return 0;
+}
+
+static int reason(struct calc *c, size_t i, enum eos_role r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int reason(struct calc *c, size_t i, enum eos_role r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = text_vadd(&c->res->text, &c->res->nodes[i].reason[r], fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		c->res->nodes[i].roles |= EOS_ROLE_BIT(r);
+	return rc;
+}
+
+/* A constant reason (a string literal) stored once however many nodes carry it. */
+static int reason_const(struct calc *c, size_t i, enum eos_role r, const char *text)
+{
+	size_t k;
+	for (k = 0; k < c->ninterned; k++)
+		if (c->interned[k] == text)
+			break;
+	if (k == c->ninterned) {
+		size_t off = c->res->text.len;
+		int rc = eos_buf_append(&c->res->text, text, strlen(text) + 1);
+		if (rc)
+			return rc;
+		c->res->text.len = off + strlen(text) + 1;
+		if (k < sizeof(c->interned) / sizeof(c->interned[0])) {
+			c->interned[k] = text;
+			c->interned_off[k] = off;
+			c->ninterned++;
+		}
+		c->res->nodes[i].reason[r] = off;
+	} else {
+		c->res->nodes[i].reason[r] = c->interned_off[k];
+	}
+	c->res->nodes[i].roles |= EOS_ROLE_BIT(r);
+	return 0;
+}
+
+static int warn(struct calc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int warn(struct calc *c, const char *fmt, ...)
+{
+	size_t off;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = text_vadd(&c->res->text, &off, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		rc = eos_buf_append(&c->woff, &off, sizeof(off));
+	return rc;
+}
+
+static unsigned popcount(unsigned x)
+{
+	unsigned n = 0;
+	for (; x; x &= x - 1)   /* role sets have a few bits: no libgcc call */
+		n++;
+	return n;
+}
+
+/* 0 kept and eligible, 1 eligible, 2 kept below minimums, 3 below minimums. */
+static int tier(const struct calc *c, size_t i, enum eos_role r)
+{
+	int kept = (c->cur[i] & EOS_ROLE_BIT(r)) != 0;
+	return (eligible(NODE(c, i), r) ? 0 : 2) + !kept;
+}
+
+/* Fill the per-node keys of role r (they do not change while r is placed: a node picked for r
+ * is not a candidate any more). */
+static void prepare(struct calc *c, enum eos_role r)
+{
+	unsigned other = ~(EOS_ROLE_BIT(r) | EOS_ROLE_BIT(EOS_ROLE_APP) | EOS_ROLE_BIT(EOS_ROLE_MONOLITH));
+	for (size_t i = 0; i < c->n; i++) {
+		c->tier_a[i] = (unsigned char)tier(c, i, r);
+		c->load_a[i] = (unsigned char)popcount(c->res->nodes[i].roles);
+		c->other_a[i] = (unsigned char)popcount(c->raw_cur[i] & other);
+	}
+	memset(c->zcount, 0, c->nzones * sizeof(*c->zcount));
+}
+
+#define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
+
+/* < 0 when node a is the better choice for role r than node b (after prepare(c, r)). */
+static int better(const struct calc *c, size_t a, size_t b, enum eos_role r)
+{
+	CMP(c->tier_a[a], c->tier_a[b]);
+	CMP(c->zcount[c->zone[a]], c->zcount[c->zone[b]]);
+	const struct eos_role_node *na = NODE(c, a), *nb = NODE(c, b);
+	if (r == EOS_ROLE_EDGE)
+		CMP(!na->public_addr, !nb->public_addr);
+	if (r == EOS_ROLE_DATA && na->disk_bytes != nb->disk_bytes)
+		return na->disk_bytes > nb->disk_bytes ? -1 : 1;
+	CMP(c->load_a[a], c->load_a[b]);
+	CMP(c->other_a[a], c->other_a[b]);
+	if (na->cpus != nb->cpus)
+		return na->cpus > nb->cpus ? -1 : 1;
+	if (na->mem_bytes != nb->mem_bytes)
+		return na->mem_bytes > nb->mem_bytes ? -1 : 1;
+	if (na->disk_bytes != nb->disk_bytes)
+		return na->disk_bytes > nb->disk_bytes ? -1 : 1;
+	CMP(a, b);   /* sorted by id */
+	return 0;
+}
+
+static const char *zone_of(const struct eos_role_node *nd)
+{
+	return nd->zone && nd->zone[0] ? nd->zone : NULL;
+}
+
+static int describe_pick(struct calc *c, size_t i, enum eos_role r, unsigned nth, unsigned k)
+{
+	const struct eos_role_node *nd = NODE(c, i);
+	const struct eos_role_min *m = &role_mins[r];
+	const char *zone = zone_of(nd);
+	char where[160] = "";
+	if (zone)
+		snprintf(where, sizeof(where), ", zone '%s'", zone);
+	char has[160];
+	snprintf(has, sizeof(has), "%u CPUs, %llu MiB RAM, %llu GiB unused disk", nd->cpus,
+		 (unsigned long long)(nd->mem_bytes / MIB), (unsigned long long)(nd->disk_bytes / GIB));
+	switch (c->tier_a[i]) {
+	case 0:
+		return reason(c, i, r, "%s %u of %u: kept, already %s and meets its minimums (%s%s)",
+			      role_names[r], nth, k, role_names[r], has, where);
+	case 2:
+		return reason(c, i, r, "%s %u of %u: kept below its minimums (needs %u CPUs, %u GiB RAM, "
+			      "%u GiB unused disk; has %s%s): no eligible node is left",
+			      role_names[r], nth, k, m->cpus, m->mem_gib, m->disk_gib, has, where);
+	case 3:
+		return reason(c, i, r, "%s %u of %u: below its minimums (needs %u CPUs, %u GiB RAM, "
+			      "%u GiB unused disk; has %s%s) but no eligible node is left",
+			      role_names[r], nth, k, m->cpus, m->mem_gib, m->disk_gib, has, where);
+	}
+	const char *why = "most resources among the eligible nodes";
+	if (r == EOS_ROLE_DATA)
+		why = "most unused disk among the eligible nodes";
+	else if (r == EOS_ROLE_EDGE)
+		why = nd->public_addr ? "has a public address" : "no eligible node with a public address is left";
+	return reason(c, i, r, "%s %u of %u: meets its minimums, %s (%s%s)", role_names[r], nth, k,
+		      why, has, where);
+}
+
+static int fallback_warning(struct calc *c, size_t i, enum eos_role r)
+{
+	const struct eos_role_node *nd = NODE(c, i);
+	const struct eos_role_min *m = &role_mins[r];
+	return warn(c, "%s holds %s below its minimums (needs %u CPUs, %u GiB RAM, %u GiB unused disk; "
+		    "has %u CPUs, %llu MiB RAM, %llu GiB unused disk): no eligible node is left",
+		    nd->id, role_names[r], m->cpus, m->mem_gib, m->disk_gib, nd->cpus,
+		    (unsigned long long)(nd->mem_bytes / MIB), (unsigned long long)(nd->disk_bytes / GIB));
+}
+
+static int place(struct calc *c, enum eos_role r, unsigned k)
+{
+	unsigned bit = EOS_ROLE_BIT(r);
+	unsigned zones_used = 0;
+	prepare(c, r);
+	for (unsigned nth = 1; nth <= k; nth++) {
+		size_t best = SIZE_MAX;
+		for (size_t i = 0; i < c->n; i++) {
+			if (c->res->nodes[i].roles & bit)
+				continue;
+			if (best == SIZE_MAX || better(c, i, best, r) < 0)
+				best = i;
+		}
+		if (best == SIZE_MAX)
+			break;
+		int rc = describe_pick(c, best, r, nth, k);
+		if (!rc && c->tier_a[best] >= 2)
+			rc = fallback_warning(c, best, r);
+		if (rc)
+			return rc;
+		zones_used += c->zcount[c->zone[best]]++ == 0;
+	}
+	unsigned want = k < c->nzones ? k : (unsigned)c->nzones;
+	if (c->nzones > 1 && zones_used < want)
+		return warn(c, "%s: %u nodes in only %u of %zu zones (the nodes kept for stability "
+			    "share zones)", role_names[r], k, zones_used, c->nzones);
+	return 0;
+}
+
+static int place_compute(struct calc *c)
+{
+	unsigned bit = EOS_ROLE_BIT(EOS_ROLE_COMPUTE);
+	size_t count = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->res->nodes[i].roles || !eligible(NODE(c, i), EOS_ROLE_COMPUTE))
+			continue;
+		int kept = (c->cur[i] & bit) != 0;
+		int rc = reason_const(c, i, EOS_ROLE_COMPUTE, kept
+				      ? "compute: kept, holds no other role and meets the compute minimums"
+				      : "compute: holds no other role and meets the compute minimums");
+		if (rc)
+			return rc;
+		count++;
+	}
+	if (count)
+		return 0;
+	/* No free eligible node: one node, chosen like a replicated role. */
+	prepare(c, EOS_ROLE_COMPUTE);
+	size_t best = 0;
+	for (size_t i = 1; i < c->n; i++)
+		if (better(c, i, best, EOS_ROLE_COMPUTE) < 0)
+			best = i;
+	int rc = describe_pick(c, best, EOS_ROLE_COMPUTE, 1, 1);
+	if (!rc && c->tier_a[best] >= 2)
+		rc = fallback_warning(c, best, EOS_ROLE_COMPUTE);
+	return rc;
+}
+
+static int place_app(struct calc *c)
+{
+	size_t free_nodes = 0, compute = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		free_nodes += c->res->nodes[i].roles == 0;
+		compute += (c->res->nodes[i].roles & EOS_ROLE_BIT(EOS_ROLE_COMPUTE)) != 0;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		unsigned roles = c->res->nodes[i].roles;
+		const char *why;
+		if (free_nodes)
+			why = roles ? NULL : "app: holds no other role";
+		else if (compute)
+			why = roles & EOS_ROLE_BIT(EOS_ROLE_COMPUTE)
+				      ? "app: no node is free of other roles, apps run on the compute nodes" : NULL;
+		else
+			why = "app: small cluster, no node is free of other roles: apps run beside them";
+		if (!why)
+			continue;
+		int rc = reason_const(c, i, EOS_ROLE_APP, why);
+		if (!rc && !eligible(NODE(c, i), EOS_ROLE_APP)) {
+			const struct eos_role_node *nd = NODE(c, i);
+			rc = warn(c, "%s holds app below its minimums (needs 2 CPUs, 4 GiB RAM; has %u CPUs, "
+				  "%llu MiB RAM)", nd->id, nd->cpus, (unsigned long long)(nd->mem_bytes / MIB));
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int number_zones(struct calc *c, struct eos_err *e)
+{
+	size_t cap = 16;
+	while (cap < 2 * c->n)
+		cap *= 2;
+	struct slot {
+		const char *zone;
+		unsigned id;
+	} *tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return eos_fail(e, ENOMEM, NULL, "calloc: out of memory for %zu zones", cap);
+	for (size_t i = 0; i < c->n; i++) {
+		const char *z = zone_of(NODE(c, i));
+		if (!z)
+			z = "";
+		uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+		for (const unsigned char *p = (const unsigned char *)z; *p; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+		size_t k = (size_t)h & (cap - 1);
+		while (tab[k].zone && strcmp(tab[k].zone, z) != 0)
+			k = (k + 1) & (cap - 1);
+		if (!tab[k].zone)
+			tab[k] = (struct slot){z, (unsigned)c->nzones++};
+		c->zone[i] = tab[k].id;
+	}
+	free(tab);
+	return 0;
+}
+
+struct keyed {
+	const char *key;
+	size_t idx;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+	if (r)
+		return r;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_current(const void *a, const void *b)
+{
+	return strcmp(((const struct eos_role_current *)a)->id, ((const struct eos_role_current *)b)->id);
+}
+
+void eos_roles_result_free(struct eos_roles_result *res)
+{
+	free(res->nodes);
+	free(res->departed);
+	free(res->warnings);
+	eos_buf_free(&res->text);
+	memset(res, 0, sizeof(*res));
+}
+
+int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
+			const struct eos_role_current *cur, size_t ncur,
+			struct eos_roles_result *res, struct eos_err *e)
+{
+	int rc = 0;
+	struct calc c = {.in = nodes, .n = n, .res = res};
+	struct keyed *keys = NULL;
+	struct eos_role_current *cs = NULL;
+	memset(res, 0, sizeof(*res));
+
+	if (n == 0)
+		return eos_fail(e, EINVAL, NULL, "empty inventory: no nodes to assign roles to");
+	keys = malloc(n * sizeof(*keys));
+	c.order = malloc(n * sizeof(*c.order));
+	c.zone = malloc(n * sizeof(*c.zone));
+	c.zcount = calloc(n, sizeof(*c.zcount));
+	c.cur = calloc(n, sizeof(*c.cur));
+	c.raw_cur = calloc(n, sizeof(*c.raw_cur));
+	c.tier_a = malloc(3 * n);
+	res->nodes = calloc(n, sizeof(*res->nodes));
+	cs = malloc((ncur ? ncur : 1) * sizeof(*cs));
+	if (!keys || !c.order || !c.zone || !c.zcount || !c.cur || !c.raw_cur || !c.tier_a || !res->nodes || !cs) {
+		rc = eos_fail(e, ENOMEM, NULL, "malloc: out of memory for %zu nodes", n);
+		goto out;
+	}
+
+	c.load_a = c.tier_a + n;
+	c.other_a = c.tier_a + 2 * n;
+	res->n = n;
+	/* Sort by id: the answer does not depend on the inventory's order. */
+	for (size_t i = 0; i < n; i++) {
+		if (!nodes[i].id || !nodes[i].id[0]) {
+			rc = eos_fail(e, EINVAL, NULL, "node %zu of the inventory has an empty id", i);
+			goto out;
+		}
+		keys[i] = (struct keyed){nodes[i].id, i};
+	}
+	qsort(keys, n, sizeof(*keys), cmp_keyed);
+	for (size_t i = 0; i < n; i++) {
+		if (i && strcmp(keys[i - 1].key, keys[i].key) == 0) {
+			rc = eos_fail(e, EINVAL, keys[i].key, "duplicate node id '%s' in the inventory",
+				      keys[i].key);
+			goto out;
+		}
+		c.order[i] = keys[i].idx;
+		res->nodes[i].id = nodes[keys[i].idx].id;
+		res->nodes[i].input_index = keys[i].idx;
+	}
+
+	/* Zones numbered in order of first appearance by id ("" for unknown); only their
+	 * counts are ever compared, so the numbering does not change the answer. */
+	if ((rc = number_zones(&c, e)))
+		goto out;
+
+	/* Match the current assignment to the inventory; the rest departed. */
+	for (size_t j = 0; j < ncur; j++) {
+		if (!cur[j].id || !cur[j].id[0]) {
+			rc = eos_fail(e, EINVAL, NULL, "entry %zu of the current assignment has an empty id", j);
+			goto out;
+		}
+		cs[j] = cur[j];
+		cs[j].roles &= EOS_ROLE_ALL;
+	}
+	qsort(cs, ncur, sizeof(*cs), cmp_current);
+	for (size_t j = 0, i = 0; j < ncur; j++) {
+		if (j && strcmp(cs[j - 1].id, cs[j].id) == 0) {
+			rc = eos_fail(e, EINVAL, cs[j].id, "duplicate node id '%s' in the current assignment",
+				      cs[j].id);
+			goto out;
+		}
+		while (i < n && strcmp(res->nodes[i].id, cs[j].id) < 0)
+			i++;
+		if (i < n && strcmp(res->nodes[i].id, cs[j].id) == 0) {
+			c.raw_cur[i] = cs[j].roles;
+			/* A former monolith held every role. */
+			c.cur[i] = cs[j].roles & EOS_ROLE_BIT(EOS_ROLE_MONOLITH) ? EOS_ROLE_ALL : cs[j].roles;
+			res->nodes[i].current = cs[j].roles;
+		} else {
+			cs[res->ndeparted++] = cs[j];
+		}
+	}
+	res->departed = cs;
+	cs = NULL;
+
+	if (n == 1) {
+		rc = reason(&c, 0, EOS_ROLE_MONOLITH, "monolith: a one-node cluster, %s holds every role",
+			    NODE(&c, 0)->id);
+	} else {
+		for (size_t p = 0; p < sizeof(placed) / sizeof(placed[0]); p++) {
+			unsigned k = eos_roles_target(placed[p], n);
+			if (k && (rc = place(&c, placed[p], k)))
+				break;
+		}
+		if (!rc && n >= 9)
+			rc = place_compute(&c);
+		if (!rc)
+			rc = place_app(&c);
+	}
+	if (rc) {
+		rc = eos_fail(e, -rc, NULL, "role calculation for %zu nodes: out of memory", n);
+		goto out;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		struct eos_role_out *o = &res->nodes[i];
+		for (int r = 0; r < EOS_ROLE_COUNT; r++)
+			res->counts[r] += (o->roles >> r) & 1;
+		if (c.raw_cur[i])
+			res->churn += popcount((o->roles ^ o->current) & ~EOS_ROLE_BIT(EOS_ROLE_APP));
+	}
+	res->nwarnings = c.woff.len / sizeof(size_t);
+	if (res->nwarnings) {
+		res->warnings = malloc(c.woff.len);
+		if (!res->warnings) {
+			rc = eos_fail(e, ENOMEM, NULL, "role calculation for %zu nodes: out of memory", n);
+			goto out;
+		}
+		memcpy(res->warnings, c.woff.data, c.woff.len);
+	}
+out:
+	if (rc)
+		eos_roles_result_free(res);
+	free(keys);
+	free(cs);
+	free(c.order);
+	free(c.zone);
+	free(c.zcount);
+	free(c.cur);
+	free(c.raw_cur);
+	free(c.tier_a);
+	eos_buf_free(&c.woff);
+	return rc;
+}
