@@ -6,7 +6,7 @@ PYTEST := $(PY) -m pytest
 # pytest exits 5 when it collected no test: that is a failure too, said out loud.
 NO_TESTS := || { rc=$$?; [ $$rc -ne 5 ] || echo "make: pytest collected no test" >&2; exit $$rc; }
 
-.PHONY: all install build test test-unit test-asan valgrind ctest demo demo-stop bench clean
+.PHONY: all install build test-build test test-unit test-asan valgrind ctest demo demo-stop bench clean
 
 all: build
 
@@ -24,15 +24,26 @@ $(VENV)/.editable: $(VENV)/.deps setup.py pyproject.toml
 
 $(VENV)/.built: $(VENV)/.editable $(SRC)
 	$(PY) setup.py -q build_ext --inplace --force
+	rm -f $(VENV)/.built-test
 	touch $@
+
+# The test build: the same extension with the crash-injection hooks compiled in
+# (-DEOS_TEST_HOOKS, see setup.py). make test, test-unit and test-asan run against it; make
+# install and make build leave the default build, which ignores the hooks' variables.
+$(VENV)/.built-test: $(VENV)/.editable $(SRC)
+	EOS_TEST_HOOKS=1 $(PY) setup.py -q build_ext --inplace --force
+	rm -f $(VENV)/.built
+	touch $@
+
+test-build: $(VENV)/.built-test
 
 build: install
 
 # C tests of the library without Python, then the Python suite (unit, functional, integration).
-test: install ctest
+test: test-build ctest
 	$(PYTEST) tests $(NO_TESTS)
 
-test-unit: install
+test-unit: test-build
 	$(PYTEST) tests/unit $(NO_TESTS)
 
 ctest: $(VENV)/.deps
@@ -44,8 +55,8 @@ ctest: $(VENV)/.deps
 # ASan miss their timeouts), and intercept_strchr=0 because libparted's own strchr over-read
 # (Debian's parted 3.5) would abort the tools the tests run.
 test-asan: $(VENV)/.editable
-	EOS_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
-	rm -f $(VENV)/.built
+	EOS_SANITIZE=1 EOS_TEST_HOOKS=1 $(PY) setup.py -q build_ext --inplace --force
+	rm -f $(VENV)/.built $(VENV)/.built-test
 	$(MAKE) -C csrc/tests run-asan
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:intercept_strchr=0 \
@@ -67,5 +78,5 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf build *.egg-info eos/*.so $(VENV)/.built
+	rm -rf build *.egg-info eos/*.so $(VENV)/.built $(VENV)/.built-test
 	$(MAKE) -C csrc/tests clean

@@ -65,6 +65,10 @@ libraries = sorted({f[2:] for f in flags if f.startswith("-l")}) + ["pthread"]
 cflags = ["-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers",
           "-D_GNU_SOURCE", "-D_FILE_OFFSET_BITS=64"]
 ldflags = []
+# The crash-injection hooks (EOS_TEST_CRASH_AFTER_STEP, EOS_TEST_FAIL_STEP) exist only in the
+# test build (make test); the extension a minion loads never reads them.
+if os.environ.get("EOS_TEST_HOOKS") == "1":
+    cflags.append("-DEOS_TEST_HOOKS")
 if os.environ.get("EOS_SANITIZE"):
     san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
     cflags = [f for f in cflags if f != "-O2"] + ["-O1"] + san
@@ -82,7 +86,8 @@ setup(
             libraries=libraries,
             extra_compile_args=cflags,
             extra_link_args=ldflags,
-            depends=sorted(glob.glob("csrc/include/eos/**/*.h", recursive=True)) + ["csrc/py/eos_py.h"],
+            depends=(sorted(glob.glob("csrc/include/eos/**/*.h", recursive=True))
+                     + sorted(glob.glob("csrc/lib/**/*.h", recursive=True)) + ["csrc/py/eos_py.h"]),
         )
     ],
 )

@@ -46,6 +46,7 @@ def salt_local(tmp_path):
 
     class Local:
         conf = confdir
+        state_dir = str(tmp_path / "salt" / "state")
 
         @staticmethod
         def call(*args, **kw):

@@ -30,6 +30,16 @@ PyMODINIT_FUNC PyInit__eos(void)
 	PyObject *m = PyModule_Create(&moduledef);
 	if (!m)
 		return NULL;
+#ifdef EOS_TEST_HOOKS
+	PyObject *hooks = Py_True;
+#else
+	PyObject *hooks = Py_False;
+#endif
+	/* Whether this is the test build (crash-injection hooks compiled in, see setup.py). */
+	if (PyModule_AddObjectRef(m, "TEST_HOOKS", hooks) < 0) {
+		Py_DECREF(m);
+		return NULL;
+	}
 	for (size_t i = 0; i < sizeof(adders) / sizeof(adders[0]); i++) {
 		if (adders[i](m) < 0) {
 			Py_DECREF(m);

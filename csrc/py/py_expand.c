@@ -114,15 +114,15 @@ static PyObject *py_expand(PyObject *self, PyObject *args, PyObject *kw)
 {
 	(void)self;
 	static char *kwlist[] = {"target", "size", "test", "state_dir", "warn_pct", "margin_pct",
-				 "lock_timeout", "on_event", NULL};
-	PyObject *target = NULL, *state_dir = NULL, *cb = Py_None;
+				 "lock_timeout", "on_event", "legacy_dir", NULL};
+	PyObject *target = NULL, *state_dir = NULL, *legacy = NULL, *cb = Py_None;
 	const char *size = NULL;
 	int test = 0;
 	unsigned warn = 60, margin = 5;
 	double lock_timeout = 600.0;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|zpO&IIdO:expand", kwlist, eos_py_path, &target,
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|zpO&IIdOO&:expand", kwlist, eos_py_path, &target,
 					 &size, &test, eos_py_path, &state_dir, &warn, &margin,
-					 &lock_timeout, &cb))
+					 &lock_timeout, &cb, eos_py_path, &legacy))
 		goto error;
 	if (!state_dir) {
 		PyErr_SetString(PyExc_TypeError, "expand: state_dir is required");
@@ -137,6 +137,7 @@ static PyObject *py_expand(PyObject *self, PyObject *args, PyObject *kw)
 		.size = size,
 		.test = test,
 		.state_dir = PyBytes_AS_STRING(state_dir),
+		.legacy_dir = legacy ? PyBytes_AS_STRING(legacy) : NULL,
 		.warn_pct = warn,
 		.margin_pct = margin,
 		.lock_timeout_ms = (int)(lock_timeout * 1000),
@@ -152,6 +153,7 @@ static PyObject *py_expand(PyObject *self, PyObject *args, PyObject *kw)
 	Py_END_ALLOW_THREADS
 	Py_DECREF(target);
 	Py_DECREF(state_dir);
+	Py_XDECREF(legacy);
 	if (r) {
 		eos_expand_plan_free(&p);
 		return eos_py_raise(&e);
@@ -162,6 +164,7 @@ static PyObject *py_expand(PyObject *self, PyObject *args, PyObject *kw)
 error:
 	Py_XDECREF(target);
 	Py_XDECREF(state_dir);
+	Py_XDECREF(legacy);
 	return NULL;
 }
 
@@ -248,10 +251,11 @@ static PyObject *py_lvm_dm_available(PyObject *self, PyObject *unused)
 static PyMethodDef methods[] = {
 	{"expand", (PyCFunction)(void (*)(void))py_expand, METH_VARARGS | METH_KEYWORDS,
 	 "expand(target, size=None, test=False, *, state_dir, warn_pct=60, margin_pct=5,\n"
-	 "       lock_timeout=600.0, on_event=None) -> dict\n\n"
+	 "       lock_timeout=600.0, on_event=None, legacy_dir=None) -> dict\n\n"
 	 "Grow target (mount point, block device or 'vg/lv') and everything under it: the plan,\n"
 	 "what was done, sizes before and after. on_event(phase, data) is called at 'started',\n"
-	 "'step', 'done' and 'failed'. Raises OSError quoting the input on refusal."},
+	 "'step', 'done' and 'failed'. Lock and journal live in state_dir/expand; a journal\n"
+	 "an older version left in legacy_dir is moved there. Raises OSError quoting the input."},
 	{"xfs_geometry", py_xfs_geometry, METH_O, "xfs_geometry(mountpoint) -> dict"},
 	{"xfs_grow", py_xfs_grow, METH_VARARGS,
 	 "xfs_grow(mountpoint, newblocks): XFS_IOC_FSGROWFSDATA."},

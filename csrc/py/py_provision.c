@@ -1,5 +1,6 @@
 /* Provisioning a device for a workload (csrc/lib/ops/provision.c). */
 #include "eos_py.h"
+#include "eos/core/fstab.h"
 #include "eos/ops/provision.h"
 
 static const char *const action_names[] = {

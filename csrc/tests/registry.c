@@ -30,6 +30,10 @@ void test_btrfs_refusals(void);
 void test_provision_recommend(void);
 void test_provision_fstab(void);
 void test_provision_refusals(void);
+void test_fstab_escape_bounds(void);
+void test_provision_arg_slots(void);
+void test_ceph_conf_long_paths(void);
+void test_journal_key_and_lock(void);
 void test_copy_tree(void);
 
 const struct eos_test eos_tests[] = {
@@ -60,6 +64,10 @@ const struct eos_test eos_tests[] = {
 	{"provision_recommend", test_provision_recommend},
 	{"provision_fstab", test_provision_fstab},
 	{"provision_refusals", test_provision_refusals},
+	{"fstab_escape_bounds", test_fstab_escape_bounds},
+	{"provision_arg_slots", test_provision_arg_slots},
+	{"ceph_conf_long_paths", test_ceph_conf_long_paths},
+	{"journal_key_and_lock", test_journal_key_and_lock},
 	{"copy_tree", test_copy_tree},
 	{NULL, NULL},
 };

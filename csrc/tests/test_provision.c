@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "eos/core/buf.h"
+#include "eos/core/fstab.h"
 #include "eos/ops/provision.h"
 
 void test_provision_recommend(void)

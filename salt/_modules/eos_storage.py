@@ -166,7 +166,8 @@ def analyze(path=None, record=True, window=None):
     )
 
 
-def _expand_state_dir():
+def _legacy_expand_dir():
+    """Where expand kept its journals before the one state root: one left there is moved."""
     return os.path.join(__opts__["cachedir"], "eos", "expand")
 
 
@@ -261,7 +262,8 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         str(target),
         size,
         test=bool(test),
-        state_dir=_expand_state_dir(),
+        state_dir=_state_dir(),
+        legacy_dir=_legacy_expand_dir(),
         warn_pct=_expand_warn_pct(size, warn_pct),
         margin_pct=int(margin_pct),
         lock_timeout=float(lock_timeout),
@@ -534,7 +536,8 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
 
 
 def _state_dir():
-    """Where convert keeps its journal, lock and holding mounts (``eos:storage:state_dir``)."""
+    """The state root of every multi-step operation (``eos:storage:state_dir``): expand and
+    convert keep their locks and journals in <root>/expand and <root>/convert."""
     return str(__salt__["config.get"]("eos:storage:state_dir", "/var/lib/eos") or "/var/lib/eos")
 
 

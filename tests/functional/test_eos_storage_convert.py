@@ -135,10 +135,12 @@ class Setup:
 
 @pytest.fixture
 def convert_opts(loaders):
+    saved = loaders.opts.get("eos")
+
     def set_(setup):
         loaders.opts["eos"] = {"storage": {"fstab": str(setup.fstab), "state_dir": setup.state_dir}}
     yield set_
-    loaders.opts.pop("eos", None)
+    loaders.opts["eos"] = saved
 
 
 @pytest.mark.parametrize("fstype", ["xfs", "ext4"])
@@ -230,7 +232,8 @@ def test_rollback_after_a_crash_at_each_step(loops, tmp_path, step):
 
 def test_rollback_after_done_through_salt_call(loops, tmp_path, salt_local):
     s = Setup(loops, tmp_path, "xfs")
-    salt_local.pillar({"eos": {"storage": {"fstab": str(s.fstab), "state_dir": s.state_dir}}})
+    s.state_dir = salt_local.state_dir  # the minion config's eos:storage:state_dir wins over pillar
+    salt_local.pillar({"eos": {"storage": {"fstab": str(s.fstab)}}})
     r = salt_local.call("eos_storage.convert", s.path, "btrfs", f"target={s.target.device}", "test=True")
     assert r.returncode == 0 and r.data["test"] is True and "would be moved" in r.data["comment"], r
     assert _mounted(s.path)["fstype"] == "xfs"

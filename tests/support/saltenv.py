@@ -36,6 +36,8 @@ def minion_config(root, extra=None):
         "log_level_logfile": "info",
         "enable_fqdns_grains": False,
         "grains_cache": False,
+        # The state root of expand and convert (journals, locks): private to this config.
+        "eos": {"storage": {"state_dir": os.path.join(root, "state")}},
     }
     opts.update(extra or {})
     os.makedirs(os.path.join(root, "pillar"), exist_ok=True)

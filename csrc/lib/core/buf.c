@@ -1,5 +1,8 @@
 #include "eos/core/buf.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -75,4 +78,22 @@ int eos_buf_read_file(struct eos_buf *b, int dirfd, const char *path)
 	b->data[b->len] = '\0';      /* an empty file: reserve() allocated, nothing was written */
 	close(fd);
 	return 0;
+}
+
+void eos_strfmt(char *dst, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
+}
+
+uint64_t eos_fnv1a64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
 }

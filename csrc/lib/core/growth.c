@@ -14,16 +14,6 @@
 
 #define NAME_MAX_LEN 200  /* escaped names longer than this are cut and hashed */
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 int eos_samples_name(const char *target, char *out, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -67,7 +57,7 @@ int eos_samples_name(const char *target, char *out, size_t n)
 	buf[o] = '\0';
 	int w;
 	if (cut)
-		w = snprintf(out, n, "%s~%016" PRIx64, buf, fnv1a(target));
+		w = snprintf(out, n, "%s~%016" PRIx64, buf, eos_fnv1a64(target));
 	else
 		w = snprintf(out, n, "%s", buf);
 	if (w < 0 || (size_t)w >= n)

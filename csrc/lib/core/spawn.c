@@ -12,14 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "eos/core/clock.h"
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+extern char **environ;
 
 /* The child's environment: ours, with the locale forced to C so tools print parseable text. */
 static char **child_env(void)
@@ -72,7 +67,7 @@ int eos_spawn(const char *const argv[], struct eos_run *run, struct eos_err *e)
 	int fa_ok = 0, r = 0;
 	pid_t pid = -1;
 	char **env = NULL;
-	long start = now_ms();
+	long start = eos_now_ms();
 	int timeout = run->timeout_ms > 0 ? run->timeout_ms : 60000;
 
 	eos_buf_reset(&run->out);
@@ -108,7 +103,7 @@ int eos_spawn(const char *const argv[], struct eos_run *run, struct eos_err *e)
 	struct pollfd pfd[2] = {{outp[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
 	int open_fds = 2;
 	while (open_fds > 0) {
-		long left = timeout - (now_ms() - start);
+		long left = timeout - (eos_now_ms() - start);
 		if (left <= 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
@@ -161,7 +156,7 @@ out:
 		if (errp[i] >= 0)
 			close(errp[i]);
 	}
-	run->elapsed_ms = now_ms() - start;
+	run->elapsed_ms = eos_now_ms() - start;
 	return r;
 }
 

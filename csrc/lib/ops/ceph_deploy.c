@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "eos/core/buf.h"
+#include "eos/core/clock.h"
 #include "eos/core/fsutil.h"
 #include "eos/core/json.h"
 #include "eos/core/spawn.h"
@@ -122,13 +123,6 @@ static int daemon_run(const struct eos_ceph_opts *o, const char *prog, const cha
 	return r;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- what the maps say ---------------------------------------------------------------- */
 
 /* 1 up, 0 down, -ENOENT not in the OSD map. */
@@ -203,7 +197,7 @@ enum wait_for { WAIT_OSD_UP, WAIT_MDS, WAIT_QUORUM };
 static int wait_for(struct eos_rados *c, enum wait_for what, long osd, const char *id, int wait_s,
 		    struct eos_err *e)
 {
-	long long deadline = now_ms() + (long long)(wait_s > 0 ? wait_s : 60) * 1000;
+	long long deadline = eos_now_ms() + (long long)(wait_s > 0 ? wait_s : 60) * 1000;
 	int r;
 	for (;;) {
 		if (what == WAIT_OSD_UP)
@@ -216,7 +210,7 @@ static int wait_for(struct eos_rados *c, enum wait_for what, long osd, const cha
 			return r;
 		if (r == 1)
 			return 0;
-		if (now_ms() >= deadline)
+		if (eos_now_ms() >= deadline)
 			break;
 		usleep(250 * 1000);
 	}
@@ -267,141 +261,144 @@ static int read_uuid(char *buf, size_t len, struct eos_err *e)
 	return 0;
 }
 
+/* One OSD being added: its device, id and data directory. */
+struct osd {
+	const struct eos_ceph_opts *o;
+	const struct eos_ceph_deploy *d;
+	struct eos_rados *c;
+	const char *root;
+	char dev[PATH_MAX], dir[EOS_PATH_MAX], idbuf[32];
+	long id;
+};
+
+static int osd_name(struct osd *od, long id, struct eos_ceph_deploy_result *res, struct eos_err *e)
+{
+	od->id = id;
+	snprintf(od->idbuf, sizeof(od->idbuf), "%ld", id);
+	snprintf(res->daemon, sizeof(res->daemon), "osd.%ld", id);
+	int r = pathf(e, od->dir, sizeof(od->dir), "%s/" CLUSTER "-%ld", od->root, id);
+	if (r >= 0)
+		snprintf(res->data, sizeof(res->data), "%s", od->dir);
+	return r;
+}
+
+/* The device has an OSD's data already: 1 when it is up, 0 when it needs starting. */
+static int osd_existing(struct osd *od, const char *device, struct eos_ceph_deploy_result *res,
+			struct eos_err *e)
+{
+	int r = osd_name(od, od->id, res, e);
+	if (r < 0)
+		return r;
+	r = osd_up(od->c, od->id, e);
+	if (r == -ENOENT)
+		return eos_fail(e, ENOENT, od->dir, "osd_add: %s has osd.%ld's data for '%s' but the cluster "
+				"has no osd.%ld (purged?): remove the directory first", od->dir, od->id, device,
+				od->id);
+	if (r >= 0)
+		snprintf(res->action, sizeof(res->action), "%s", r == 1 ? "none" : "start");
+	return r;
+}
+
+/* A new OSD: an id from the cluster, its data directory made by ceph-osd --mkfs, its key
+ * registered. */
+static int osd_create(struct osd *od, struct eos_ceph_deploy_result *res, struct eos_err *e)
+{
+	char uuid[40], cmd[512], keyring[EOS_PATH_MAX];
+	struct eos_buf out = EOS_BUF_INIT, key = EOS_BUF_INIT;
+	struct eos_json *j = NULL;
+	int r = read_uuid(uuid, sizeof(uuid), e);
+	if (r < 0)
+		return r;
+	snprintf(cmd, sizeof(cmd), "{\"prefix\": \"osd new\", \"uuid\": \"%s\", \"format\": \"json\"}", uuid);
+	r = eos_rados_mon_json(od->c, cmd, &j, e);
+	const struct eos_json *jid = r < 0 ? NULL : eos_json_get(j, "osdid");
+	if (r >= 0 && (!jid || jid->type != EOS_JSON_NUMBER))
+		r = eos_fail(e, EPROTO, "", "osd new: no osdid in the reply");
+	if (r >= 0)
+		r = osd_name(od, (long)jid->num, res, e);
+	eos_json_free(j);
+	if (r < 0)
+		return r;
+	r = eos_mkdir_p(od->dir, 0700, e);
+	r = r < 0 ? r : dir_empty(od->dir, e);
+	r = r < 0 ? r : pathf(e, keyring, sizeof(keyring), "%s/keyring", od->dir);
+	if (r < 0)
+		return r;
+	const char *mkfs[] = {"--mkfs", "--mkkey", "--no-mon-config", "--osd-uuid", uuid,
+			      "--osd-objectstore", "bluestore", "--bluestore-block-path", od->dev,
+			      "--osd-data", od->dir, "--keyring", keyring, NULL};
+	r = daemon_run(od->o, "ceph-osd", od->idbuf, mkfs, 300000, e);
+	if (r >= 0 && (r = eos_buf_read_file(&key, AT_FDCWD, keyring)) < 0)
+		r = eos_fail_sys(e, r, keyring, "read %s", keyring);
+	if (r >= 0) {
+		snprintf(cmd, sizeof(cmd),
+			 "{\"prefix\": \"auth add\", \"entity\": \"osd.%ld\", \"caps\": [\"osd\", \"allow *\", "
+			 "\"mon\", \"allow profile osd\", \"mgr\", \"allow profile osd\"]}", od->id);
+		r = eos_rados_mon_command_in(od->c, cmd, key.data, key.len, &out, e);
+	}
+	eos_buf_free(&out);
+	eos_buf_free(&key);
+	return r;
+}
+
+static int osd_start(struct osd *od, struct eos_err *e)
+{
+	char keyring[EOS_PATH_MAX], weight[32];
+	int r = pathf(e, keyring, sizeof(keyring), "%s/keyring", od->dir);
+	if (r < 0)
+		return r;
+	snprintf(weight, sizeof(weight), "%g", od->d->crush_weight);
+	const char *run[] = {"--osd-data", od->dir, "--keyring", keyring, NULL, NULL, NULL};
+	if (od->d->crush_weight >= 0) {
+		run[4] = "--osd-crush-initial-weight";
+		run[5] = weight;
+	}
+	r = daemon_run(od->o, "ceph-osd", od->idbuf, run, 120000, e);
+	return r < 0 ? r : wait_for(od->c, WAIT_OSD_UP, od->id, NULL, od->d->wait_s, e);
+}
+
 int eos_ceph_osd_add(const struct eos_ceph_opts *o, const char *device,
 		     const struct eos_ceph_deploy *d, struct eos_ceph_deploy_result *res,
 		     struct eos_err *e)
 {
-	const char *root = d->data_root && *d->data_root ? d->data_root : "/var/lib/ceph/osd";
-	char dev[PATH_MAX], dir[EOS_PATH_MAX], keyring[EOS_PATH_MAX], idbuf[32], uuid[40],
-		cmd[512], weight[32];
-	struct eos_rados *c = NULL;
-	struct eos_buf out = EOS_BUF_INIT, key = EOS_BUF_INIT;
-	struct eos_json *j = NULL;
+	struct osd od = {.o = o, .d = d, .id = -1};
+	od.root = d->data_root && *d->data_root ? d->data_root : "/var/lib/ceph/osd";
 	struct stat st;
-	long id = -1;
-	int r, created = 0;
-
 	memset(res, 0, sizeof(*res));
 	if (!device || !*device)
 		return eos_fail(e, EINVAL, "", "osd_add: no device given");
-	if (!realpath(device, dev) || stat(dev, &st) < 0)
+	if (!realpath(device, od.dev) || stat(od.dev, &st) < 0)
 		return eos_fail_sys(e, errno, device, "osd_add: device '%s'", device);
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
 		return eos_fail(e, EINVAL, device, "osd_add: '%s' is neither a block device nor a file",
 				device);
-	r = eos_rados_connect(o, &c, e);
+	int r = eos_rados_connect(o, &od.c, e);
 	if (r < 0)
 		return r;
-
-	id = find_osd(root, dev);
-	if (id >= 0) {
-		snprintf(idbuf, sizeof(idbuf), "%ld", id);
-		r = pathf(e, dir, sizeof(dir), "%s/" CLUSTER "-%ld", root, id);
-		if (r < 0)
-			goto out;
-		snprintf(res->daemon, sizeof(res->daemon), "osd.%ld", id);
-		r = osd_up(c, id, e);
-		if (r == -ENOENT) {
-			r = eos_fail(e, ENOENT, dir, "osd_add: %s has osd.%ld's data for '%s' but the "
-				     "cluster has no osd.%ld (purged?): remove the directory first",
-				     dir, id, device, id);
-			goto out;
+	od.id = find_osd(od.root, od.dev);
+	if (od.id >= 0) {
+		r = osd_existing(&od, device, res, e);
+		if (r == 0 && !d->test)
+			r = osd_start(&od, e);
+	} else {
+		result_set(res, "osd.?", "create", od.root);
+		if (!d->test)
+			r = osd_create(&od, res, e);
+		if (!d->test && r >= 0)
+			r = osd_start(&od, e);
+		if (r < 0 && od.id >= 0) {
+			/* Leave no half-made OSD in the map: a rerun starts over cleanly. */
+			char cmd[160];
+			struct eos_buf out = EOS_BUF_INIT;
+			struct eos_err ignored;
+			snprintf(cmd, sizeof(cmd), "{\"prefix\": \"osd purge-new\", \"id\": %ld, "
+				 "\"yes_i_really_mean_it\": true}", od.id);
+			eos_rados_mon_command(od.c, cmd, &out, &ignored);
+			eos_buf_free(&out);
 		}
-		if (r < 0)
-			goto out;
-		snprintf(res->action, sizeof(res->action), "%s", r == 1 ? "none" : "start");
-		snprintf(res->data, sizeof(res->data), "%s", dir);
-		if (r == 1 || d->test) {
-			r = 0;
-			goto out;
-		}
-		goto start;
 	}
-	result_set(res, "osd.?", "create", root);
-	if (d->test) {
-		r = 0;
-		goto out;
-	}
-
-	r = read_uuid(uuid, sizeof(uuid), e);
-	if (r < 0)
-		goto out;
-	snprintf(cmd, sizeof(cmd), "{\"prefix\": \"osd new\", \"uuid\": \"%s\", \"format\": \"json\"}",
-		 uuid);
-	r = eos_rados_mon_json(c, cmd, &j, e);
-	if (r < 0)
-		goto out;
-	const struct eos_json *jid = eos_json_get(j, "osdid");
-	if (!jid || jid->type != EOS_JSON_NUMBER) {
-		r = eos_fail(e, EPROTO, "", "osd new: no osdid in the reply");
-		goto out;
-	}
-	id = (long)jid->num;
-	created = 1;
-	snprintf(idbuf, sizeof(idbuf), "%ld", id);
-	snprintf(res->daemon, sizeof(res->daemon), "osd.%ld", id);
-	r = pathf(e, dir, sizeof(dir), "%s/" CLUSTER "-%ld", root, id);
-	if (r < 0)
-		goto out;
-	snprintf(res->data, sizeof(res->data), "%s", dir);
-	r = eos_mkdir_p(dir, 0700, e);
-	if (r < 0)
-		goto out;
-	r = dir_empty(dir, e);
-	if (r < 0)
-		goto out;
-	r = pathf(e, keyring, sizeof(keyring), "%s/keyring", dir);
-	if (r < 0)
-		goto out;
-	{
-		const char *mkfs[] = {"--mkfs", "--mkkey", "--no-mon-config", "--osd-uuid", uuid,
-				      "--osd-objectstore", "bluestore", "--bluestore-block-path", dev,
-				      "--osd-data", dir, "--keyring", keyring, NULL};
-		r = daemon_run(o, "ceph-osd", idbuf, mkfs, 300000, e);
-		if (r < 0)
-			goto out;
-	}
-	r = eos_buf_read_file(&key, AT_FDCWD, keyring);
-	if (r < 0) {
-		r = eos_fail_sys(e, r, keyring, "read %s", keyring);
-		goto out;
-	}
-	snprintf(cmd, sizeof(cmd),
-		 "{\"prefix\": \"auth add\", \"entity\": \"osd.%ld\", \"caps\": [\"osd\", \"allow *\", "
-		 "\"mon\", \"allow profile osd\", \"mgr\", \"allow profile osd\"]}", id);
-	r = eos_rados_mon_command_in(c, cmd, key.data, key.len, &out, e);
-	if (r < 0)
-		goto out;
-start:
-	r = pathf(e, keyring, sizeof(keyring), "%s/keyring", dir);
-	if (r < 0)
-		goto out;
-	snprintf(weight, sizeof(weight), "%g", d->crush_weight);
-	{
-		const char *run[] = {"--osd-data", dir, "--keyring", keyring, NULL, NULL, NULL};
-		if (d->crush_weight >= 0) {
-			run[4] = "--osd-crush-initial-weight";
-			run[5] = weight;
-		}
-		r = daemon_run(o, "ceph-osd", idbuf, run, 120000, e);
-		if (r < 0)
-			goto out;
-	}
-	r = wait_for(c, WAIT_OSD_UP, id, NULL, d->wait_s, e);
-out:
-	if (r < 0 && created) {
-		/* Leave no half-made OSD in the map: a rerun starts over cleanly. */
-		struct eos_err ignored;
-		snprintf(cmd, sizeof(cmd), "{\"prefix\": \"osd purge-new\", \"id\": %ld, "
-			 "\"yes_i_really_mean_it\": true}", id);
-		if (res->action[0] == 'c')
-			eos_rados_mon_command(c, cmd, &out, &ignored);
-	}
-	eos_json_free(j);
-	eos_buf_free(&out);
-	eos_buf_free(&key);
-	eos_rados_close(c);
-	return r;
+	eos_rados_close(od.c);
+	return r < 0 ? r : 0;
 }
 
 /* ---- MDS ----------------------------------------------------------------------------- */
@@ -676,9 +673,9 @@ static int mgr_known(struct eos_rados *c, const char *id, struct eos_err *e)
 static int mgr_wait(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e)
 {
 	int secs = wait_s > 0 ? wait_s : 60;
-	long long deadline = now_ms() + (long long)secs * 1000;
+	long long deadline = eos_now_ms() + (long long)secs * 1000;
 	int r;
-	while ((r = mgr_known(c, id, e)) == 0 && now_ms() < deadline)
+	while ((r = mgr_known(c, id, e)) == 0 && eos_now_ms() < deadline)
 		usleep(250 * 1000);
 	if (r == 0)
 		return eos_fail(e, ETIMEDOUT, "", "mgr.%s started but not in the mgr map after %d s",
@@ -708,160 +705,183 @@ static int run_tool(const char *const argv[], struct eos_err *e)
 	return r;
 }
 
-int eos_ceph_bootstrap(const struct eos_ceph_bootstrap *b, struct eos_ceph_deploy_result *res,
-		       char *fsid, size_t fsid_len, struct eos_err *e)
+/* printf onto the end of b, whatever the length: never cut, never read past a buffer. */
+static int appendf(struct eos_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int appendf(struct eos_buf *b, const char *fmt, ...)
 {
-	const char *root = b->mon_root && *b->mon_root ? b->mon_root : "/var/lib/ceph/mon";
-	const char *run_dir = b->run_dir && *b->run_dir ? b->run_dir : "/var/run/ceph";
-	const char *log_dir = b->log_dir && *b->log_dir ? b->log_dir : "/var/log/ceph";
-	char dir[EOS_PATH_MAX], monkey[EOS_PATH_MAX], monmap[EOS_PATH_MAX], daemon[64], addrv[256],
-		uuid[40], buf[EOS_PATH_MAX];
-	struct eos_ceph_opts o = {.conf = b->conf, .keyring = b->admin_keyring, .timeout_s = 10};
-	struct eos_rados *c = NULL;
-	struct eos_buf text = EOS_BUF_INIT;
-	int r;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || eos_buf_reserve(b, (size_t)n + 1) < 0)
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
 
-	memset(res, 0, sizeof(*res));
-	if (fsid_len)
-		fsid[0] = '\0';
-	r = check_id("daemon id", b->mon_id, e);
+static int bootstrap_check(const struct eos_ceph_bootstrap *b, struct eos_err *e)
+{
+	int r = check_id("daemon id", b->mon_id, e);
 	if (r < 0)
 		return r;
 	if (!b->conf || !*b->conf || !b->admin_keyring || !*b->admin_keyring)
 		return eos_fail(e, EINVAL, "", "bootstrap: conf and admin_keyring paths are required");
-	if (!b->public_addr || !*b->public_addr || strpbrk(b->public_addr, " ,[]\n"))
-		return eos_fail(e, EINVAL, "", "bootstrap: invalid address '%s' (want e.g. "
+	if (!b->public_addr || !*b->public_addr || strpbrk(b->public_addr, " ,[]\n") ||
+	    strlen(b->public_addr) > 200)
+		return eos_fail(e, EINVAL, "", "bootstrap: invalid address '%.200s' (want e.g. "
 				"v2:10.0.0.1:3300)", b->public_addr ? b->public_addr : "");
 	if (b->extra && strchr(b->extra, '['))
 		return eos_fail(e, EINVAL, "", "bootstrap: extra conf must be [global] lines only");
-	snprintf(addrv, sizeof(addrv), "[%s]", b->public_addr);
-	snprintf(daemon, sizeof(daemon), "mon.%s", b->mon_id);
-	if (pathf(e, dir, sizeof(dir), "%s/" CLUSTER "-%s", root, b->mon_id) < 0 ||
-	    pathf(e, monkey, sizeof(monkey), "%s/." CLUSTER "-%s.keyring.tmp", root, b->mon_id) < 0 ||
-	    pathf(e, monmap, sizeof(monmap), "%s/." CLUSTER "-%s.monmap.tmp", root, b->mon_id) < 0)
-		return -e->code;
+	return 0;
+}
 
-	if (access(b->conf, F_OK) == 0) {
-		/* A cluster is configured here: in quorum, or ours to start again. */
-		struct eos_buf conf = EOS_BUF_INIT;
-		if (eos_buf_read_file(&conf, AT_FDCWD, b->conf) == 0) {
-			const char *f = strstr(conf.data, "fsid = ");
-			if (f && fsid_len)
-				snprintf(fsid, fsid_len, "%.36s", f + 7);
-		}
-		eos_buf_free(&conf);
-		if (pathf(e, buf, sizeof(buf), "%s/keyring", dir) < 0) {
-			r = -e->code;
-			goto out;
-		}
-		if (access(buf, F_OK) != 0) {
-			r = eos_fail(e, EEXIST, b->conf, "bootstrap: %s exists but %s has no monitor "
-				     "data: not bootstrapping over another cluster's config", b->conf, dir);
-			goto out;
-		}
-		o.timeout_s = 3;
-		if (eos_rados_connect(&o, &c, e) == 0 && mon_state(c, b->mon_id, e) == 3) {
-			result_set(res, daemon, "none", dir);
-			r = 0;
-			goto out;
-		}
-		eos_rados_close(c);
-		c = NULL;
-		o.timeout_s = 10;
-		result_set(res, daemon, "start", dir);
-		if (b->test) {
-			r = 0;
-			goto out;
-		}
-		goto start;
+/* The paths and names of one bootstrap. */
+struct boot {
+	const struct eos_ceph_bootstrap *b;
+	const char *root, *run_dir, *log_dir;
+	char dir[EOS_PATH_MAX], monkey[EOS_PATH_MAX], monmap[EOS_PATH_MAX], daemon[64], addrv[256],
+		uuid[40];
+};
+
+/* A cluster configured here already: in quorum (1: nothing to do), or ours to start again (0),
+ * or another cluster's config (-EEXIST). */
+static int bootstrap_existing(struct boot *bt, struct eos_ceph_opts *o, struct eos_ceph_deploy_result *res,
+			      char *fsid, size_t fsid_len, struct eos_err *e)
+{
+	const struct eos_ceph_bootstrap *b = bt->b;
+	char buf[EOS_PATH_MAX];
+	struct eos_buf conf = EOS_BUF_INIT;
+	if (eos_buf_read_file(&conf, AT_FDCWD, b->conf) == 0) {
+		const char *f = strstr(conf.data, "fsid = ");
+		if (f && fsid_len)
+			snprintf(fsid, fsid_len, "%.36s", f + 7);
 	}
-	result_set(res, daemon, "create", dir);
-	if (b->test) {
-		r = 0;
-		goto out;
-	}
-	r = read_uuid(uuid, sizeof(uuid), e);
+	eos_buf_free(&conf);
+	if (pathf(e, buf, sizeof(buf), "%s/keyring", bt->dir) < 0)
+		return -e->code;
+	if (access(buf, F_OK) != 0)
+		return eos_fail(e, EEXIST, b->conf, "bootstrap: %s exists but %s has no monitor data: not "
+				"bootstrapping over another cluster's config", b->conf, bt->dir);
+	struct eos_rados *c = NULL;
+	o->timeout_s = 3;
+	int up = eos_rados_connect(o, &c, e) == 0 && mon_state(c, b->mon_id, e) == 3;
+	eos_rados_close(c);
+	o->timeout_s = 10;
+	result_set(res, bt->daemon, up ? "none" : "start", bt->dir);
+	return up;
+}
+
+int eos_ceph_conf_text(const struct eos_ceph_bootstrap *b, const char *fsid, struct eos_buf *text,
+		       struct eos_err *e)
+{
+	const char *run_dir = b->run_dir && *b->run_dir ? b->run_dir : "/var/run/ceph";
+	const char *log_dir = b->log_dir && *b->log_dir ? b->log_dir : "/var/log/ceph";
+	int r = appendf(text, "[global]\nfsid = %s\nmon host = [%s]\nmon initial members = %s\n"
+			"auth cluster required = cephx\nauth service required = cephx\n"
+			"auth client required = cephx\n", fsid, b->public_addr, b->mon_id);
+	r = r ?: appendf(text, "run dir = %s\nadmin socket = $run_dir/$cluster-$name.asok\n"
+			 "pid file = $run_dir/$name.pid\n", run_dir);
+	r = r ?: appendf(text, "log file = %s/$cluster-$name.log\n", log_dir);
+	if (b->extra && *b->extra)
+		r = r ?: appendf(text, "%s\n", b->extra);
+	r = r ?: appendf(text, "\n[client]\nkeyring = %s\n", b->admin_keyring);
+	return r < 0 ? eos_fail_sys(e, ENOMEM, b->conf, "bootstrap") : 0;
+}
+
+/* The keys first (0600), then the monitor map. */
+static int bootstrap_keys(const struct boot *bt, struct eos_err *e)
+{
+	const struct eos_ceph_bootstrap *b = bt->b;
+	const char *k1[] = {"ceph-authtool", "--create-keyring", bt->monkey, "--gen-key", "-n", "mon.",
+			    "--cap", "mon", "allow *", NULL};
+	const char *k2[] = {"ceph-authtool", "--create-keyring", b->admin_keyring, "--gen-key",
+			    "-n", "client.admin", "--cap", "mon", "allow *", "--cap", "osd",
+			    "allow *", "--cap", "mds", "allow *", "--cap", "mgr", "allow *", NULL};
+	const char *k3[] = {"ceph-authtool", bt->monkey, "--import-keyring", b->admin_keyring, NULL};
+	const char *mm[] = {"monmaptool", "--create", "--fsid", bt->uuid, "--addv", b->mon_id, bt->addrv,
+			    bt->monmap, NULL};
+	int r;
+	/* ceph-authtool writes keyrings 0600 itself; chmod again to be sure. */
+	if ((r = run_tool(k1, e)) < 0 || (r = run_tool(k2, e)) < 0 || (r = run_tool(k3, e)) < 0 ||
+	    (r = run_tool(mm, e)) < 0)
+		return r;
+	if (chmod(b->admin_keyring, 0600) < 0 || chmod(bt->monkey, 0600) < 0)
+		return eos_fail_sys(e, errno, b->admin_keyring, "chmod");
+	return 0;
+}
+
+/* A new cluster: fsid, directories, keys, the conf last (its presence means "configured"),
+ * the monitor's store. */
+static int bootstrap_create(struct boot *bt, const struct eos_ceph_opts *o, char *fsid, size_t fsid_len,
+			    struct eos_err *e)
+{
+	const struct eos_ceph_bootstrap *b = bt->b;
+	struct eos_buf text = EOS_BUF_INIT;
+	int r = read_uuid(bt->uuid, sizeof(bt->uuid), e);
 	if (r < 0)
-		goto out;
+		return r;
 	if (fsid_len)
-		snprintf(fsid, fsid_len, "%s", uuid);
-	{
-		char *dirs[] = {(char *)root, (char *)run_dir, (char *)log_dir};
-		for (size_t i = 0; i < 3; i++) {
-			snprintf(buf, sizeof(buf), "%s", dirs[i]);
-			r = eos_mkdir_p(buf, 0755, e);
-			if (r < 0)
-				goto out;
-		}
-	}
-	{
-		char line[EOS_PATH_MAX + 64];
-		int n = snprintf(line, sizeof(line),
-				 "[global]\nfsid = %s\nmon host = %s\nmon initial members = %s\n"
-				 "auth cluster required = cephx\nauth service required = cephx\n"
-				 "auth client required = cephx\n", uuid, addrv, b->mon_id);
-		r = eos_buf_append(&text, line, (size_t)n);
-		n = snprintf(line, sizeof(line), "run dir = %s\nadmin socket = $run_dir/$cluster-$name.asok\n"
-			     "pid file = $run_dir/$name.pid\n", run_dir);
-		r = r ?: eos_buf_append(&text, line, (size_t)n);
-		n = snprintf(line, sizeof(line), "log file = %s/$cluster-$name.log\n", log_dir);
-		r = r ?: eos_buf_append(&text, line, (size_t)n);
-		if (b->extra && *b->extra) {
-			r = r ?: eos_buf_append(&text, b->extra, strlen(b->extra));
-			r = r ?: eos_buf_append(&text, "\n", 1);
-		}
-		n = snprintf(line, sizeof(line), "\n[client]\nkeyring = %s\n", b->admin_keyring);
-		r = r ?: eos_buf_append(&text, line, (size_t)n);
-		if (r < 0) {
-			r = eos_fail_sys(e, ENOMEM, b->conf, "bootstrap");
-			goto out;
-		}
-	}
-	{
-		/* The keys first (0600), the conf last: its presence means "configured". */
-		const char *k1[] = {"ceph-authtool", "--create-keyring", monkey, "--gen-key", "-n", "mon.",
-				    "--cap", "mon", "allow *", NULL};
-		const char *k2[] = {"ceph-authtool", "--create-keyring", b->admin_keyring, "--gen-key",
-				    "-n", "client.admin", "--cap", "mon", "allow *", "--cap", "osd",
-				    "allow *", "--cap", "mds", "allow *", "--cap", "mgr", "allow *", NULL};
-		const char *k3[] = {"ceph-authtool", monkey, "--import-keyring", b->admin_keyring, NULL};
-		const char *mm[] = {"monmaptool", "--create", "--fsid", uuid, "--addv", b->mon_id, addrv,
-				    monmap, NULL};
-		/* ceph-authtool writes keyrings 0600 itself; chmod again below to be sure. */
-		if ((r = run_tool(k1, e)) < 0 || (r = run_tool(k2, e)) < 0 || (r = run_tool(k3, e)) < 0 ||
-		    (r = run_tool(mm, e)) < 0)
-			goto out;
-		if (chmod(b->admin_keyring, 0600) < 0 || chmod(monkey, 0600) < 0) {
-			r = eos_fail_sys(e, errno, b->admin_keyring, "chmod");
-			goto out;
-		}
-	}
-	r = write_secret(b->conf, text.data, text.len, e);
-	if (r < 0)
-		goto out;
-	chmod(b->conf, 0644);  /* no secrets in it */
-	{
-		const char *mkfs[] = {"--mkfs", "--monmap", monmap, "--keyring", monkey, "--mon-data", dir,
-				      NULL};
-		r = daemon_run(&o, "ceph-mon", b->mon_id, mkfs, 120000, e);
-		unlink(monmap);
-		unlink(monkey);
-		if (r < 0)
-			goto out;
-	}
-start:
-	{
-		const char *run[] = {"--mon-data", dir, "--public-addrv", addrv, NULL};
-		r = daemon_run(&o, "ceph-mon", b->mon_id, run, 120000, e);
-		if (r < 0)
-			goto out;
-	}
-	r = eos_rados_connect(&o, &c, e);
-	if (r < 0)
-		goto out;
-	r = wait_for(c, WAIT_QUORUM, -1, b->mon_id, b->wait_s, e);
-out:
+		snprintf(fsid, fsid_len, "%s", bt->uuid);
+	const char *dirs[] = {bt->root, bt->run_dir, bt->log_dir};
+	for (size_t i = 0; i < 3 && r >= 0; i++)
+		r = eos_mkdir_p(dirs[i], 0755, e);
+	r = r < 0 ? r : eos_ceph_conf_text(b, bt->uuid, &text, e);
+	r = r < 0 ? r : bootstrap_keys(bt, e);
+	r = r < 0 ? r : write_secret(b->conf, text.data, text.len, e);
 	eos_buf_free(&text);
+	if (r < 0)
+		return r;
+	chmod(b->conf, 0644);  /* no secrets in it */
+	const char *mkfs[] = {"--mkfs", "--monmap", bt->monmap, "--keyring", bt->monkey, "--mon-data",
+			      bt->dir, NULL};
+	r = daemon_run(o, "ceph-mon", b->mon_id, mkfs, 120000, e);
+	unlink(bt->monmap);
+	unlink(bt->monkey);
+	return r;
+}
+
+int eos_ceph_bootstrap(const struct eos_ceph_bootstrap *b, struct eos_ceph_deploy_result *res,
+		       char *fsid, size_t fsid_len, struct eos_err *e)
+{
+	struct boot bt = {.b = b};
+	bt.root = b->mon_root && *b->mon_root ? b->mon_root : "/var/lib/ceph/mon";
+	bt.run_dir = b->run_dir && *b->run_dir ? b->run_dir : "/var/run/ceph";
+	bt.log_dir = b->log_dir && *b->log_dir ? b->log_dir : "/var/log/ceph";
+	struct eos_ceph_opts o = {.conf = b->conf, .keyring = b->admin_keyring, .timeout_s = 10};
+	memset(res, 0, sizeof(*res));
+	if (fsid_len)
+		fsid[0] = '\0';
+	int r = bootstrap_check(b, e);
+	if (r < 0)
+		return r;
+	snprintf(bt.addrv, sizeof(bt.addrv), "[%s]", b->public_addr);
+	snprintf(bt.daemon, sizeof(bt.daemon), "mon.%s", b->mon_id);
+	if (pathf(e, bt.dir, sizeof(bt.dir), "%s/" CLUSTER "-%s", bt.root, b->mon_id) < 0 ||
+	    pathf(e, bt.monkey, sizeof(bt.monkey), "%s/." CLUSTER "-%s.keyring.tmp", bt.root, b->mon_id) < 0 ||
+	    pathf(e, bt.monmap, sizeof(bt.monmap), "%s/." CLUSTER "-%s.monmap.tmp", bt.root, b->mon_id) < 0)
+		return -e->code;
+	if (access(b->conf, F_OK) == 0) {
+		r = bootstrap_existing(&bt, &o, res, fsid, fsid_len, e);
+		if (r != 0 || b->test)
+			return r < 0 ? r : 0;
+	} else {
+		result_set(res, bt.daemon, "create", bt.dir);
+		if (b->test)
+			return 0;
+		r = bootstrap_create(&bt, &o, fsid, fsid_len, e);
+		if (r < 0)
+			return r;
+	}
+	const char *run[] = {"--mon-data", bt.dir, "--public-addrv", bt.addrv, NULL};
+	r = daemon_run(&o, "ceph-mon", b->mon_id, run, 120000, e);
+	struct eos_rados *c = NULL;
+	if (r >= 0)
+		r = eos_rados_connect(&o, &c, e);
+	if (r >= 0)
+		r = wait_for(c, WAIT_QUORUM, -1, b->mon_id, b->wait_s, e);
 	eos_rados_close(c);
 	return r;
 }

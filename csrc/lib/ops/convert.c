@@ -19,7 +19,9 @@
 #include "eos/core/buf.h"
 #include "eos/core/fsutil.h"
 #include "eos/drivers/mounts.h"
-#include "eos/ops/provision.h"
+#include "eos/core/fstab.h"
+#include "eos/core/journal.h"
+#include "eos/drivers/devcheck.h"
 #include "eos/core/spawn.h"
 
 const char *const eos_convert_step_names[EOS_CONV_NSTEPS] = {
@@ -39,14 +41,6 @@ struct journal {
 	uint64_t used_before, data_after;
 };
 
-/* Strings are cut at their buffer's size on purpose (paths are checked against EOS_PATH_MAX). */
-static void __attribute__((format(printf, 3, 4))) fmt(char *dst, size_t n, const char *f, ...)
-{
-	va_list ap;
-	va_start(ap, f);
-	vsnprintf(dst, n, f, ap);
-	va_end(ap);
-}
 
 /* ---- journal ------------------------------------------------------------------------------ */
 
@@ -184,47 +178,47 @@ static int journal_load(const char *file, struct journal *j, struct eos_err *e)
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-struct paths {
-	char dir[4096], journal[4200], lock[4200], key[1024];
-};
-
-static int make_paths(const char *canon, const char *state_dir, struct paths *p, struct eos_err *e)
+/* The lock and journal of the conversion of canon under state_dir/convert. A journal that an
+ * older version keyed by the escaped path (cut at 1,024 bytes) is adopted when that name was
+ * not cut. */
+static int legacy_key(const char *canon, char *key, size_t n)
 {
-	snprintf(p->dir, sizeof(p->dir), "%s/convert", state_dir && state_dir[0] ? state_dir : "/var/lib/eos");
 	size_t o = 0;
-	for (const unsigned char *s = (const unsigned char *)canon + 1; *s && o + 4 < sizeof(p->key); s++) {
+	for (const unsigned char *s = (const unsigned char *)canon + 1; *s; s++) {
+		if (o + 4 >= n)
+			return -ENAMETOOLONG;
 		if (isalnum(*s) || *s == '.' || *s == '-')
-			p->key[o++] = (char)*s;
+			key[o++] = (char)*s;
 		else if (*s == '/')
-			p->key[o++] = '_';
+			key[o++] = '_';
 		else
-			o += (size_t)snprintf(p->key + o, sizeof(p->key) - o, "%%%02X", *s);
+			o += (size_t)snprintf(key + o, n - o, "%%%02X", *s);
 	}
-	p->key[o] = '\0';
-	if (!o)
-		return eos_fail(e, EINVAL, canon, "refusing to convert /");
-	fmt(p->journal, sizeof(p->journal), "%s/%s.journal", p->dir, p->key);
-	fmt(p->lock, sizeof(p->lock), "%s/%s.lock", p->dir, p->key);
+	key[o] = '\0';
 	return 0;
 }
 
-static int take_lock(const struct paths *p, const char *canon, struct eos_err *e)
+/* Lock the journal of canon; with only_if_journal, only when there is one (new or legacy:
+ * lock_fd stays -1 otherwise). */
+static int open_journal(const char *canon, const char *state_dir, struct eos_journal *jn,
+			int only_if_journal, struct eos_err *e)
 {
-	int r = eos_mkdir_p(p->dir, 0700, e);
+	if (strcmp(canon, "/") == 0)
+		return eos_fail(e, EINVAL, canon, "refusing to convert /");
+	int r = eos_journal_init(jn, state_dir && state_dir[0] ? state_dir : "/var/lib/eos", "convert",
+				 canon, 0, e);
 	if (r)
 		return r;
-	int fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return eos_fail_sys(e, errno, p->lock, "open(%s)", p->lock);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
-		close(fd);
-		if (err == EWOULDBLOCK)
-			return eos_fail(e, EBUSY, canon, "another eos_storage.convert of %s is running (lock %s)",
-					canon, p->lock);
-		return eos_fail_sys(e, err, p->lock, "flock(%s)", p->lock);
-	}
-	return fd;
+	char old[1024], legacy[EOS_PATH_MAX + 1100] = "";
+	if (legacy_key(canon, old, sizeof(old)) == 0)
+		snprintf(legacy, sizeof(legacy), "%s/%s.journal", jn->dir, old);
+	struct stat st;
+	if (only_if_journal && stat(jn->path, &st) < 0 && (!legacy[0] || stat(legacy, &st) < 0))
+		return 0;
+	r = eos_journal_lock(jn, 0, "eos_storage.convert", e);
+	if (!r)
+		r = eos_journal_adopt(jn, legacy, e);
+	return r < 0 ? r : 0;
 }
 
 static int is_new(const struct eos_mount *m, const struct journal *j)
@@ -270,7 +264,7 @@ static int open_files(const char *path, struct eos_convert_result *res)
 					break;
 				if (fe->d_name[0] == '.')
 					continue;
-				fmt(link, sizeof(link), "%s/%s", fddir, fe->d_name);
+				eos_strfmt(link, sizeof(link), "%s/%s", fddir, fe->d_name);
 			}
 			ssize_t n = readlink(link, to, sizeof(to) - 1);
 			if (n <= 0)
@@ -278,7 +272,7 @@ static int open_files(const char *path, struct eos_convert_result *res)
 			to[n] = '\0';
 			if (strncmp(to, path, plen) == 0 && (to[plen] == '\0' || to[plen] == '/') &&
 			    !(k == 1 && to[plen] == '\0' && plen == 1) && res->n_open < EOS_CONV_MAX_OPEN)
-				fmt(res->open_files[res->n_open++], sizeof(res->open_files[0]), "%s (%s): %.400s",
+				eos_strfmt(res->open_files[res->n_open++], sizeof(res->open_files[0]), "%s (%s): %.400s",
 					 pe->d_name, comm, to);
 		}
 		if (fds)
@@ -458,227 +452,236 @@ out:
 
 /* ---- public -------------------------------------------------------------------------------- */
 
+/* No other filesystem mounted below canon. */
+static int check_nothing_below(const struct eos_mount_list *ml, const char *canon, struct eos_err *e)
+{
+	size_t clen = strlen(canon);
+	for (size_t i = 0; i < ml->n; i++)
+		if (strncmp(ml->v[i].target, canon, clen) == 0 && ml->v[i].target[clen] == '/')
+			return eos_fail(e, EINVAL, canon, "another filesystem is mounted below %s at %s: unmount "
+					"it first", canon, ml->v[i].target);
+	return 0;
+}
+
+/* The target device is free (or force may destroy it) and big enough; its size into *size. */
+static int check_target(const struct journal *j, int force, uint64_t *size, struct eos_err *e)
+{
+	struct eos_provision_check *c = calloc(1, sizeof(*c));
+	if (!c)
+		return eos_fail(e, ENOMEM, "", "out of memory");
+	int r = eos_provision_check(j->target, c, e);
+	int hard = c->n_mounts || c->n_holders || c->busy;
+	if (!r && c->n_blockers && (!force || hard))
+		r = eos_fail(e, EBUSY, j->target, "target %s is not free: it %s%s", j->target, c->blockers[0],
+			     force || hard ? "" : "; pass force=True to destroy it");
+	*size = c->size;
+	free(c);
+	return r;
+}
+
+/* Plan a new conversion: everything is checked before anything changes. */
+static int plan_new(const struct eos_convert_req *req, const char *canon, const char *comp,
+		    const struct eos_journal *jn, struct journal *j, struct eos_err *e)
+{
+	struct eos_mount_list ml = {NULL, 0};
+	int r = eos_mounts_read(NULL, &ml, e);
+	if (r)
+		return r;
+	const struct eos_mount *m = eos_mounts_at(&ml, canon);
+	if (!m)
+		r = eos_fail(e, EINVAL, canon, "%s is not a mount point: convert moves a whole mounted "
+			     "filesystem onto BTRFS", canon);
+	else if (strcmp(m->fstype, "btrfs") == 0)
+		r = eos_fail(e, EINVAL, canon, "%s is already on btrfs (%s)", canon, m->source);
+	else
+		r = check_nothing_below(&ml, canon, e);
+	if (!r && !realpath(req->target, j->target))
+		r = eos_fail_sys(e, errno, req->target, "target '%s'", req->target);
+	if (!r && eos_same_path(m->source, j->target))
+		r = eos_fail(e, EINVAL, j->target, "target %s is the device %s is on", j->target, canon);
+	if (!r) {
+		snprintf(j->path, sizeof(j->path), "%s", canon);
+		snprintf(j->old_source, sizeof(j->old_source), "%s", m->source);
+		snprintf(j->old_fstype, sizeof(j->old_fstype), "%s", m->fstype);
+	}
+	eos_mounts_free(&ml);
+	uint64_t tsize = 0;
+	if (!r)
+		r = check_target(j, req->force, &tsize, e);
+	if (r)
+		return r;
+	struct statvfs sv;
+	if (statvfs(canon, &sv) < 0)
+		return eos_fail_sys(e, errno, canon, "statvfs(%s)", canon);
+	j->used_before = (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+	j->old_flags = sv.f_flag;
+	if (tsize < j->used_before + (256ULL << 20) && !req->force)
+		return eos_fail(e, ENOSPC, j->target, "target %s (%llu bytes) is smaller than the %llu bytes "
+				"used on %s plus 256 MiB; pass force=True to rely on compression", j->target,
+				(unsigned long long)tsize, (unsigned long long)j->used_before, canon);
+	eos_strfmt(j->staging, sizeof(j->staging), "%s/%s.new", jn->dir, jn->key);
+	eos_strfmt(j->hold, sizeof(j->hold), "%s/%s.old", jn->dir, jn->key);
+	snprintf(j->fstab, sizeof(j->fstab), "%s", req->fstab && req->fstab[0] ? req->fstab : "/etc/fstab");
+	if (strcmp(comp, "none") == 0)
+		snprintf(j->mount_options, sizeof(j->mount_options), "subvol=" SUBVOL);
+	else
+		snprintf(j->mount_options, sizeof(j->mount_options), "compress=%s,subvol=" SUBVOL, comp);
+	j->step = -1;
+	return eos_provision_new_uuid(j->uuid, e);
+}
+
+static int step_verify(struct journal *j, const struct eos_journal *jn, struct eos_convert_result *res,
+		       struct eos_err *e)
+{
+	char sub[4200];
+	snprintf(sub, sizeof(sub), "%s/" SUBVOL, j->staging);
+	int r = eos_copy_verify(j->path, sub, &res->verified, e);
+	if (r) {
+		/* The source changed under the copy: the next run copies again. */
+		char msg[EOS_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		j->step = EOS_CONV_STAGED;
+		journal_save(jn->path, j, e);
+		r = eos_fail(e, EIO, j->path, "%s (was %s written to during the copy? stop the writers and "
+			     "run convert again to copy again)", msg, j->path);
+	}
+	return r;
+}
+
+static int run_step(int step, const struct eos_convert_req *req, struct journal *j,
+		    const struct eos_journal *jn, struct eos_convert_result *res, struct eos_err *e)
+{
+	char spec[96];
+	int r = 0;
+	switch (step) {
+	case EOS_CONV_MKFS:
+		return step_mkfs(j, req->force, e);
+	case EOS_CONV_STAGED:
+		return step_stage(j, e);
+	case EOS_CONV_COPIED:
+		return step_copy(j, e);
+	case EOS_CONV_VERIFIED:
+		return step_verify(j, jn, res, e);
+	case EOS_CONV_SWITCHED:
+		if (!req->force && res->n_open)
+			return eos_fail(e, EBUSY, j->path, "refusing to switch %s: %d open file(s) under it, "
+					"first: %s (close them, or pass force=True)", j->path, res->n_open,
+					res->open_files[0]);
+		return step_switch(j, e);
+	case EOS_CONV_FSTAB:
+		snprintf(spec, sizeof(spec), "UUID=%s", j->uuid);
+		r = eos_fstab_add(j->fstab, spec, j->path, "btrfs", j->mount_options, 0, REPLACED_NOTE, e);
+		return r < 0 ? r : 0;
+	}
+	return 0;  /* planned, done: bookkeeping only */
+}
+
+static int run_steps(const struct eos_convert_req *req, struct journal *j, const struct eos_journal *jn,
+		     struct eos_convert_result *res, struct eos_err *e)
+{
+	for (int step = j->step + 1; step < EOS_CONV_NSTEPS; step++) {
+		int r = run_step(step, req, j, jn, res, e);
+		if (r)
+			return r;
+		j->step = step;
+		res->changed = 1;
+		r = journal_save(jn->path, j, e);
+		if (r)
+			return r;
+		fill_result(res, j);
+		r = crash_point(req, step, e);
+		if (r)
+			return r;
+	}
+	open_files(j->path, res);
+	return 0;
+}
+
+static int check_request(const struct eos_convert_req *req, const char *comp, char *canon, size_t n,
+			 struct eos_err *e)
+{
+	if (!req->path || !req->path[0])
+		return eos_fail(e, EINVAL, "", "no path given");
+	if (!req->target || !req->target[0])
+		return eos_fail(e, EINVAL, req->path, "no target device given: convert needs a free device for "
+				"the new BTRFS (target=/dev/...)");
+	int r = eos_btrfs_compression_check(comp, e);
+	if (r)
+		return r;
+	char rp[PATH_MAX];
+	if (!realpath(req->path, rp))
+		return eos_fail_sys(e, errno, req->path, "path '%s'", req->path);
+	snprintf(canon, n, "%s", rp);
+	return 0;
+}
+
 int eos_convert(const struct eos_convert_req *req, struct eos_convert_result *res, struct eos_err *e)
 {
 	memset(res, 0, sizeof(*res));
 	res->step = -1;
 	struct journal *j = calloc(1, sizeof(*j));
-	struct eos_mount_list ml = {NULL, 0};
-	struct paths p;
-	int lock = -1, r;
+	struct eos_journal jn;
+	jn.lock_fd = -1;
 	if (!j)
 		return eos_fail(e, ENOMEM, "", "out of memory");
 	const char *comp = req->compression && req->compression[0] ? req->compression : "zstd";
-	if (!req->path || !req->path[0]) {
-		r = eos_fail(e, EINVAL, "", "no path given");
-		goto out;
-	}
-	if (!req->target || !req->target[0]) {
-		r = eos_fail(e, EINVAL, req->path, "no target device given: convert needs a free device for the "
-			     "new BTRFS (target=/dev/...)");
-		goto out;
-	}
-	r = eos_btrfs_compression_check(comp, e);
-	if (r)
-		goto out;
-	char canon[4096];
-	if (!realpath(req->path, canon)) {
-		r = eos_fail_sys(e, errno, req->path, "path '%s'", req->path);
-		goto out;
-	}
-	r = make_paths(canon, req->state_dir, &p, e);
-	if (r)
-		goto out;
-	struct stat jst;
-	if (!req->dry_run || stat(p.journal, &jst) == 0) {
-		lock = take_lock(&p, canon, e);
-		if (lock < 0) {
-			r = lock;
-			goto out;
-		}
-	}
-	r = journal_load(p.journal, j, e);
-	if (r < 0)
-		goto out;
+	char canon[PATH_MAX];
+	int r = check_request(req, comp, canon, sizeof(canon), e);
+	if (!r)
+		r = open_journal(canon, req->state_dir, &jn, req->dry_run, e);
+	if (!r)
+		r = journal_load(jn.path, j, e);
 	if (r == 1) {
-		res->resumed = 1;
-		if (!eos_same_path(req->target, j->target)) {
-			r = eos_fail(e, EINVAL, canon, "a conversion of %s to %s is in progress (journal %s); finish it "
-				     "or run convert_rollback first", canon, j->target, p.journal);
-			goto out;
-		}
-	} else {
-		/* Plan: everything is checked before anything changes. */
-		r = eos_mounts_read(NULL, &ml, e);
-		if (r)
-			goto out;
-		const struct eos_mount *m = eos_mounts_at(&ml, canon);
-		if (!m) {
-			r = eos_fail(e, EINVAL, canon, "%s is not a mount point: convert moves a whole mounted "
-				     "filesystem onto BTRFS", canon);
-			goto out;
-		}
-		if (strcmp(m->fstype, "btrfs") == 0) {
-			r = eos_fail(e, EINVAL, canon, "%s is already on btrfs (%s)", canon, m->source);
-			goto out;
-		}
-		size_t clen = strlen(canon);
-		for (size_t i = 0; i < ml.n; i++)
-			if (strncmp(ml.v[i].target, canon, clen) == 0 && ml.v[i].target[clen] == '/') {
-				r = eos_fail(e, EINVAL, canon, "another filesystem is mounted below %s at %s: unmount it "
-					     "first", canon, ml.v[i].target);
-				goto out;
-			}
-		snprintf(j->path, sizeof(j->path), "%s", canon);
-		if (!realpath(req->target, j->target)) {
-			r = eos_fail_sys(e, errno, req->target, "target '%s'", req->target);
-			goto out;
-		}
-		if (eos_same_path(m->source, j->target)) {
-			r = eos_fail(e, EINVAL, j->target, "target %s is the device %s is on", j->target, canon);
-			goto out;
-		}
-		snprintf(j->old_source, sizeof(j->old_source), "%s", m->source);
-		snprintf(j->old_fstype, sizeof(j->old_fstype), "%s", m->fstype);
-		struct eos_provision_check *c = calloc(1, sizeof(*c));
-		if (!c) {
-			r = eos_fail(e, ENOMEM, "", "out of memory");
-			goto out;
-		}
-		r = eos_provision_check(j->target, c, e);
-		if (!r && c->n_blockers && (!req->force || c->n_mounts || c->n_holders || c->busy))
-			r = eos_fail(e, EBUSY, j->target, "target %s is not free: it %s%s", j->target, c->blockers[0],
-				     req->force || c->n_mounts || c->n_holders || c->busy ? "" :
-				     "; pass force=True to destroy it");
-		uint64_t tsize = c->size;
-		free(c);
-		if (r)
-			goto out;
-		struct statvfs sv;
-		if (statvfs(canon, &sv) < 0) {
-			r = eos_fail_sys(e, errno, canon, "statvfs(%s)", canon);
-			goto out;
-		}
-		j->used_before = (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
-		j->old_flags = sv.f_flag;
-		if (tsize < j->used_before + (256ULL << 20) && !req->force) {
-			r = eos_fail(e, ENOSPC, j->target, "target %s (%llu bytes) is smaller than the %llu bytes "
-				     "used on %s plus 256 MiB; pass force=True to rely on compression", j->target,
-				     (unsigned long long)tsize, (unsigned long long)j->used_before, canon);
-			goto out;
-		}
-		fmt(j->staging, sizeof(j->staging), "%s/%s.new", p.dir, p.key);
-		fmt(j->hold, sizeof(j->hold), "%s/%s.old", p.dir, p.key);
-		snprintf(j->fstab, sizeof(j->fstab), "%s", req->fstab && req->fstab[0] ? req->fstab : "/etc/fstab");
-		if (strcmp(comp, "none") == 0)
-			snprintf(j->mount_options, sizeof(j->mount_options), "subvol=" SUBVOL);
-		else
-			snprintf(j->mount_options, sizeof(j->mount_options), "compress=%s,subvol=" SUBVOL, comp);
-		r = eos_provision_new_uuid(j->uuid, e);
-		if (r)
-			goto out;
-		j->step = -1;
-	}
-	open_files(j->path, res);
-	fill_result(res, j);
-	if (req->dry_run) {
-		res->changed = j->step < EOS_CONV_DONE;
 		r = 0;
-		goto out;
+		res->resumed = 1;
+		if (!eos_same_path(req->target, j->target))
+			r = eos_fail(e, EINVAL, canon, "a conversion of %s to %s is in progress (journal %s); "
+				     "finish it or run convert_rollback first", canon, j->target, jn.path);
+	} else if (r == 0) {
+		r = plan_new(req, canon, comp, &jn, j, e);
 	}
-	for (int step = j->step + 1; step < EOS_CONV_NSTEPS; step++) {
-		switch (step) {
-		case EOS_CONV_PLANNED:
-			r = 0;
-			break;
-		case EOS_CONV_MKFS:
-			r = step_mkfs(j, req->force, e);
-			break;
-		case EOS_CONV_STAGED:
-			r = step_stage(j, e);
-			break;
-		case EOS_CONV_COPIED:
-			r = step_copy(j, e);
-			break;
-		case EOS_CONV_VERIFIED: {
-			char sub[4200];
-			snprintf(sub, sizeof(sub), "%s/" SUBVOL, j->staging);
-			r = eos_copy_verify(j->path, sub, &res->verified, e);
-			if (r) {
-				/* The source changed under the copy: the next run copies again. */
-				char msg[EOS_MSG_MAX];
-				snprintf(msg, sizeof(msg), "%s", e->msg);
-				j->step = EOS_CONV_STAGED;
-				journal_save(p.journal, j, e);
-				r = eos_fail(e, EIO, j->path, "%s (was %s written to during the copy? stop the writers "
-					     "and run convert again to copy again)", msg, j->path);
-			}
-			break;
-		}
-		case EOS_CONV_SWITCHED:
-			if (!req->force && res->n_open) {
-				r = eos_fail(e, EBUSY, j->path, "refusing to switch %s: %d open file(s) under it, first: "
-					     "%s (close them, or pass force=True)", j->path, res->n_open,
-					     res->open_files[0]);
-				break;
-			}
-			r = step_switch(j, e);
-			break;
-		case EOS_CONV_FSTAB: {
-			char spec[96];
-			snprintf(spec, sizeof(spec), "UUID=%s", j->uuid);
-			r = eos_fstab_add(j->fstab, spec, j->path, "btrfs", j->mount_options, 0, REPLACED_NOTE, e);
-			r = r < 0 ? r : 0;
-			break;
-		}
-		case EOS_CONV_DONE:
-			r = 0;
-			break;
-		}
-		if (r)
-			goto out;
-		j->step = step;
-		res->changed = 1;
-		r = journal_save(p.journal, j, e);
-		if (r)
-			goto out;
+	if (!r) {
+		open_files(j->path, res);
 		fill_result(res, j);
-		r = crash_point(req, step, e);
-		if (r)
-			goto out;
+		if (req->dry_run)
+			res->changed = j->step < EOS_CONV_DONE;
+		else
+			r = run_steps(req, j, &jn, res, e);
 	}
-	open_files(j->path, res);
-	r = 0;
-out:
 	if (j->path[0])
 		fill_result(res, j);
-	eos_mounts_free(&ml);
 	free(j);
-	if (lock >= 0)
-		close(lock);
+	eos_journal_unlock(&jn);
 	return r;
 }
 
-static int load_locked(const char *path, const char *state_dir, struct journal *j, struct paths *p,
-		       int *lock, struct eos_err *e)
+/* The journal of an conversion in progress, loaded under its lock. */
+static int load_locked(const char *path, const char *state_dir, struct journal *j, struct eos_journal *jn,
+		       struct eos_err *e)
 {
-	char canon[4096];
+	char canon[PATH_MAX];
 	if (!realpath(path, canon))
 		return eos_fail_sys(e, errno, path, "path '%s'", path);
-	int r = make_paths(canon, state_dir, p, e);
+	int r = open_journal(canon, state_dir, jn, 1, e);
 	if (r)
 		return r;
-	struct stat st;
-	if (stat(p->journal, &st) < 0)
+	if (jn->lock_fd < 0)
 		return eos_fail(e, ENOENT, canon, "no conversion of %s is in progress (no journal %s)", canon,
-				p->journal);
-	*lock = take_lock(p, canon, e);
-	if (*lock < 0)
-		return *lock;
-	r = journal_load(p->journal, j, e);
+				jn->path);
+	r = journal_load(jn->path, j, e);
 	if (r == 0)
 		r = eos_fail(e, ENOENT, canon, "no conversion of %s is in progress", canon);
 	return r < 0 ? r : 0;
+}
+
+/* Done with a conversion: its journal goes. */
+static int drop_journal(struct eos_journal *jn, struct eos_convert_result *res, struct eos_err *e)
+{
+	if (unlink(jn->path) < 0)
+		return eos_fail_sys(e, errno, jn->path, "unlink(%s)", jn->path);
+	unlink(jn->lock);
+	res->changed = 1;
+	return 0;
 }
 
 int eos_convert_finalize(const char *path, const char *state_dir, struct eos_convert_result *res,
@@ -688,11 +691,12 @@ int eos_convert_finalize(const char *path, const char *state_dir, struct eos_con
 	res->step = -1;
 	struct journal *j = calloc(1, sizeof(*j));
 	struct eos_mount_list ml = {NULL, 0};
-	struct paths p;
-	int lock = -1, r;
+	struct eos_journal jn;
+	jn.lock_fd = -1;
+	int r;
 	if (!j)
 		return eos_fail(e, ENOMEM, path, "out of memory");
-	r = load_locked(path, state_dir, j, &p, &lock, e);
+	r = load_locked(path, state_dir, j, &jn, e);
 	if (r)
 		goto out;
 	fill_result(res, j);
@@ -710,17 +714,11 @@ int eos_convert_finalize(const char *path, const char *state_dir, struct eos_con
 		goto out;
 	}
 	rmdir(j->hold);
-	if (unlink(p.journal) < 0) {
-		r = eos_fail_sys(e, errno, p.journal, "unlink(%s)", p.journal);
-		goto out;
-	}
-	unlink(p.lock);
-	res->changed = 1;
+	r = drop_journal(&jn, res, e);
 out:
 	eos_mounts_free(&ml);
 	free(j);
-	if (lock >= 0)
-		close(lock);
+	eos_journal_unlock(&jn);
 	return r;
 }
 
@@ -731,11 +729,12 @@ int eos_convert_rollback(const char *path, const char *fstab, const char *state_
 	res->step = -1;
 	struct journal *j = calloc(1, sizeof(*j));
 	struct eos_mount_list ml = {NULL, 0};
-	struct paths p;
-	int lock = -1, r;
+	struct eos_journal jn;
+	jn.lock_fd = -1;
+	int r;
 	if (!j)
 		return eos_fail(e, ENOMEM, path, "out of memory");
-	r = load_locked(path, state_dir, j, &p, &lock, e);
+	r = load_locked(path, state_dir, j, &jn, e);
 	if (r)
 		goto out;
 	fill_result(res, j);
@@ -791,17 +790,10 @@ int eos_convert_rollback(const char *path, const char *fstab, const char *state_
 	r = eos_fstab_undo(j->fstab, spec, j->path, REPLACED_NOTE, e);
 	if (r < 0)
 		goto out;
-	if (unlink(p.journal) < 0) {
-		r = eos_fail_sys(e, errno, p.journal, "unlink(%s)", p.journal);
-		goto out;
-	}
-	unlink(p.lock);
-	res->changed = 1;
-	r = 0;
+	r = drop_journal(&jn, res, e);
 out:
 	eos_mounts_free(&ml);
 	free(j);
-	if (lock >= 0)
-		close(lock);
+	eos_journal_unlock(&jn);
 	return r;
 }

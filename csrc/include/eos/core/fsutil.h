@@ -1,14 +1,23 @@
-/* Small file-system steps several concerns take: creating a directory with its parents, and
- * telling whether two paths name the same file. */
+/* Small file-system steps several concerns take: creating a directory with its parents,
+ * replacing a file atomically, and telling whether two paths name the same file. */
 #ifndef EOS_FSUTIL_H
 #define EOS_FSUTIL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "eos/core/err.h"
 
 /* mkdir -p: missing parents 0755, path itself with mode; existing ones are left as they are. */
 int eos_mkdir_p(const char *path, mode_t mode, struct eos_err *e);
+
+/* Replace path atomically with data: a temp file in the same directory (mode and owner of the
+ * existing file kept, 0644 for a new one), fsync, rename, fsync of the directory. A symlink
+ * is followed: the file it names is the one replaced. */
+int eos_file_write_atomic(const char *path, const char *data, size_t len, struct eos_err *e);
+
+/* fsync the directory dir (a rename in it made durable); 0 or -errno. */
+int eos_fsync_dir(const char *dir);
 
 /* True when a (an absolute path) and b resolve (realpath) to the same path: a mount's source
  * and a device named through a symlink. False when either cannot be resolved. */

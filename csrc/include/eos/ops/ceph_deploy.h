@@ -65,6 +65,12 @@ struct eos_ceph_bootstrap {
 int eos_ceph_bootstrap(const struct eos_ceph_bootstrap *b, struct eos_ceph_deploy_result *res,
 		       char *fsid, size_t fsid_len, struct eos_err *e);
 
+/* The ceph.conf bootstrap writes for b and fsid, appended to out: [global] with the fsid, the
+ * one monitor and cephx, then [client]. Any length: nothing is cut. */
+struct eos_buf;
+int eos_ceph_conf_text(const struct eos_ceph_bootstrap *b, const char *fsid, struct eos_buf *out,
+		       struct eos_err *e);
+
 /* This host as a client of the cluster: conf (0644) and the client keyring (0600) as handed
  * over by the master. Returns 1 when a file changed, 0 when both were already identical. */
 int eos_ceph_write_client(const char *conf, const char *conf_text, const char *keyring,

@@ -3,7 +3,7 @@
  * The target (a mount point, a block device or "vg/lv") is resolved to the chain under it:
  * loop backing file -> loop device -> (partition, reported) -> PV -> LV -> filesystem. A plan
  * lists every step with the bytes before and after; the steps run under one lock per target
- * (flock on <state_dir>/<key>.lock) and a journal (<state_dir>/<key>.journal, fsync'ed, each
+ * (flock on <state_dir>/expand/<key>.lock) and a journal (<state_dir>/expand/<key>.journal, each
  * step recorded before and after). A rerun after a crash reads the journal, keeps the sizes the
  * interrupted run aimed at, measures the real state again and finishes what is missing. Nothing
  * ever shrinks. */
@@ -77,7 +77,10 @@ struct eos_expand_opts {
 	const char *target;
 	const char *size;        /* NULL or "": "max" */
 	int test;                /* plan only, change nothing, take no lock */
-	const char *state_dir;   /* lock and journal directory (created 0700) */
+	const char *state_dir;   /* the state root: lock and journal in <state_dir>/expand (created
+				  * 0700; see eos/core/journal.h) */
+	const char *legacy_dir;  /* NULL, or where an older version kept its journals: one found
+				  * there for this target is moved under state_dir */
 	unsigned warn_pct;       /* for "auto": the warning level of the scale tier (1..99) */
 	unsigned margin_pct;     /* for "auto": points below warn_pct to aim for */
 	int lock_timeout_ms;     /* <= 0: 10 minutes */
@@ -86,7 +89,8 @@ struct eos_expand_opts {
 };
 
 /* Resolve, plan and (unless test) carry out. p is filled in every case where resolution got
- * far enough; free it with eos_expand_plan_free. Test hooks, read from the environment:
+ * far enough; free it with eos_expand_plan_free. Test hooks, read from the environment in a
+ * test build only (-DEOS_TEST_HOOKS; the default build ignores them):
  * EOS_TEST_CRASH_AFTER_STEP=N kills the process (SIGKILL) right after step N is journaled as
  * done (crash convergence); EOS_TEST_FAIL_STEP=N makes step N fail with EIO instead of
  * running it (the failure path, the "failed" event, the journal of a failed run). */

@@ -1,10 +1,6 @@
-/* Provisioning a device for a workload: the recommendation (filesystem and its reasons), a
- * minimal libblkid check that the device is free (filesystem, partition table and LVM
- * signatures, mounts, holders, exclusive open), mkfs with an argv vector, mount(2) and an
- * /etc/fstab entry by UUID written atomically.
- *
- * The device check is deliberately small and self-contained; a fuller prober lives elsewhere
- * (csrc/lib/blkid_probe.c) and can replace eos_provision_check later. */
+/* Provisioning a device for a workload: the recommendation (filesystem and its reasons), the
+ * device check (eos/drivers/devcheck.h), mkfs with an argv vector, mount(2) and an
+ * /etc/fstab entry by UUID written atomically (eos/core/fstab.h). */
 #ifndef EOS_PROVISION_H
 #define EOS_PROVISION_H
 
@@ -12,10 +8,9 @@
 #include <stdint.h>
 
 #include "eos/core/err.h"
+#include "eos/drivers/devcheck.h"
 
 #define EOS_PROV_MAX_REASONS 6
-#define EOS_PROV_MAX_SIGS 16
-#define EOS_PROV_MAX_LIST 16
 #define EOS_PROV_MAX_ARGV 12
 
 struct eos_provision_rec {
@@ -35,37 +30,6 @@ struct eos_provision_rec {
 /* The recommendation for a workload: database, backup, boot, system, shared, general.
  * -EINVAL quoting anything else. */
 int eos_provision_recommend(const char *workload, struct eos_provision_rec *rec, struct eos_err *e);
-
-struct eos_provision_sig {
-	char type[64];       /* "xfs", "LVM2_member", or the partition table type ("gpt", "dos") */
-	char usage[32];      /* "filesystem", "raid", "partition table", ... */
-	char label[256];
-	char uuid[64];
-	uint64_t offset;     /* of the magic, bytes */
-};
-
-struct eos_provision_check {
-	char device[EOS_PATH_MAX];   /* canonical path */
-	unsigned major, minor;
-	uint64_t size;
-	struct eos_provision_sig sigs[EOS_PROV_MAX_SIGS];
-	size_t n_sigs;
-	int has_fs, has_ptable, has_lvm;
-	char mounts[EOS_PROV_MAX_LIST][EOS_PATH_MAX / 4];  /* "source on target" */
-	size_t n_mounts;
-	char holders[EOS_PROV_MAX_LIST][64];  /* sysfs holder names, also of partitions */
-	size_t n_holders;
-	int busy;                    /* open(O_EXCL) said EBUSY */
-	char blockers[EOS_PROV_MAX_LIST][512];  /* one human sentence per reason it is not free */
-	size_t n_blockers;
-};
-
-/* Check a block device. Returns 0 (free or not: see n_blockers), or -errno when it cannot be
- * checked (not a block device, cannot be opened). */
-int eos_provision_check(const char *device, struct eos_provision_check *c, struct eos_err *e);
-
-/* A pre-chosen UUID from the kernel (so the fstab line is known before mkfs). */
-int eos_provision_new_uuid(char out[37], struct eos_err *e);
 
 struct eos_provision_req {
 	const char *device;
@@ -103,31 +67,13 @@ struct eos_provision_result {
 	int kept;                    /* keep_matching: the existing filesystem was kept */
 };
 
+/* Add one mkfs argument to res->mkfs_argv: -ENAMETOOLONG when it does not fit its slot, -E2BIG
+ * past EOS_PROV_MAX_ARGV - 1 arguments (never a cut path on mkfs's command line). */
+int eos_provision_add_arg(struct eos_provision_result *res, const char *a, struct eos_err *e);
+
 /* Plan and (unless dry_run) provision. Refusals (-EBUSY, -EEXIST, -EINVAL) happen before
  * anything changes and name every reason. */
 int eos_provision(const struct eos_provision_req *req, struct eos_provision_result *res,
 		  struct eos_err *e);
-
-/* fstab: add "spec target fstype options 0 pass" atomically (temp file + rename, mode and
- * owner kept, other lines kept byte for byte). Returns 1 when written, 0 when the same
- * spec is already there for target, -EEXIST when target has another entry (unless
- * replace_note: then that line is commented out as "# <replace_note>: <line>"). */
-int eos_fstab_add(const char *fstab, const char *spec, const char *target, const char *fstype,
-		  const char *options, int pass, const char *replace_note, struct eos_err *e);
-
-/* Undo eos_fstab_add with a replace_note: drop the entries of spec for target and restore the
- * lines for target commented out with note. Returns how many lines changed. */
-int eos_fstab_undo(const char *fstab, const char *spec, const char *target, const char *note,
-		   struct eos_err *e);
-
-/* Replace path atomically with data (temp file in the same directory, fsync, rename, fsync of
- * the directory; mode and owner of an existing file kept). */
-int eos_file_write_atomic(const char *path, const char *data, size_t len, struct eos_err *e);
-
-/* Comment out ("# note: line") every entry whose spec is spec. Returns how many. */
-int eos_fstab_disable(const char *fstab, const char *spec, const char *note, struct eos_err *e);
-
-/* The spec of the fstab entry for target into buf ("" when none). */
-int eos_fstab_find(const char *fstab, const char *target, char *buf, size_t len, struct eos_err *e);
 
 #endif

@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
-#include "eos/ops/analyze.h"
 #include "eos/core/err.h"
 #include "eos/core/thresholds.h"
+#include "eos/drivers/usage.h"
 
 struct eos_watch_prev {
 	const char *target;
