@@ -423,6 +423,97 @@ void eos_roles_result_free(struct eos_roles_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+/* Sort by id: the answer does not depend on the inventory's order. */
+static int sort_inventory(struct calc *c, struct keyed *keys, struct eos_err *e)
+{
+	const struct eos_role_node *nodes = c->in;
+	size_t n = c->n;
+	for (size_t i = 0; i < n; i++) {
+		if (!nodes[i].id || !nodes[i].id[0])
+			return eos_fail(e, EINVAL, NULL, "node %zu of the inventory has an empty id", i);
+		keys[i] = (struct keyed){nodes[i].id, i};
+	}
+	qsort(keys, n, sizeof(*keys), cmp_keyed);
+	for (size_t i = 0; i < n; i++) {
+		if (i && strcmp(keys[i - 1].key, keys[i].key) == 0)
+			return eos_fail(e, EINVAL, keys[i].key, "duplicate node id '%s' in the inventory",
+					keys[i].key);
+		c->order[i] = keys[i].idx;
+		c->res->nodes[i].id = nodes[keys[i].idx].id;
+		c->res->nodes[i].input_index = keys[i].idx;
+	}
+	return 0;
+}
+
+/* Match the current assignment (copied to cs) to the inventory; the rest departed. */
+static int match_current(struct calc *c, const struct eos_role_current *cur, size_t ncur,
+			 struct eos_role_current *cs, struct eos_err *e)
+{
+	struct eos_roles_result *res = c->res;
+	for (size_t j = 0; j < ncur; j++) {
+		if (!cur[j].id || !cur[j].id[0])
+			return eos_fail(e, EINVAL, NULL, "entry %zu of the current assignment has an empty id", j);
+		cs[j] = cur[j];
+		cs[j].roles &= EOS_ROLE_ALL;
+	}
+	qsort(cs, ncur, sizeof(*cs), cmp_current);
+	for (size_t j = 0, i = 0; j < ncur; j++) {
+		if (j && strcmp(cs[j - 1].id, cs[j].id) == 0)
+			return eos_fail(e, EINVAL, cs[j].id, "duplicate node id '%s' in the current assignment",
+					cs[j].id);
+		while (i < c->n && strcmp(res->nodes[i].id, cs[j].id) < 0)
+			i++;
+		if (i < c->n && strcmp(res->nodes[i].id, cs[j].id) == 0) {
+			c->raw_cur[i] = cs[j].roles;
+			/* A former monolith held every role. */
+			c->cur[i] = cs[j].roles & EOS_ROLE_BIT(EOS_ROLE_MONOLITH) ? EOS_ROLE_ALL : cs[j].roles;
+			res->nodes[i].current = cs[j].roles;
+		} else {
+			cs[res->ndeparted++] = cs[j];
+		}
+	}
+	return 0;
+}
+
+/* The roles themselves; -errno (out of memory) from the placing. */
+static int assign(struct calc *c)
+{
+	size_t n = c->n;
+	if (n == 1)
+		return reason(c, 0, EOS_ROLE_MONOLITH, "monolith: a one-node cluster, %s holds every role",
+			      NODE(c, 0)->id);
+	int rc = 0;
+	for (size_t p = 0; p < sizeof(placed) / sizeof(placed[0]) && !rc; p++) {
+		unsigned k = eos_roles_target(placed[p], n);
+		if (k)
+			rc = place(c, placed[p], k);
+	}
+	if (!rc && n >= 9)
+		rc = place_compute(c);
+	return rc ? rc : place_app(c);
+}
+
+/* Counts, churn and the warnings' offsets into the result. */
+static int tally(struct calc *c, struct eos_err *e)
+{
+	struct eos_roles_result *res = c->res;
+	for (size_t i = 0; i < c->n; i++) {
+		struct eos_role_out *o = &res->nodes[i];
+		for (int r = 0; r < EOS_ROLE_COUNT; r++)
+			res->counts[r] += (o->roles >> r) & 1;
+		if (c->raw_cur[i])
+			res->churn += popcount((o->roles ^ o->current) & ~EOS_ROLE_BIT(EOS_ROLE_APP));
+	}
+	res->nwarnings = c->woff.len / sizeof(size_t);
+	if (res->nwarnings) {
+		res->warnings = malloc(c->woff.len);
+		if (!res->warnings)
+			return eos_fail(e, ENOMEM, NULL, "role calculation for %zu nodes: out of memory", c->n);
+		memcpy(res->warnings, c->woff.data, c->woff.len);
+	}
+	return 0;
+}
+
 int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 			const struct eos_role_current *cur, size_t ncur,
 			struct eos_roles_result *res, struct eos_err *e)
@@ -448,100 +539,21 @@ int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 		rc = eos_fail(e, ENOMEM, NULL, "malloc: out of memory for %zu nodes", n);
 		goto out;
 	}
-
 	c.load_a = c.tier_a + n;
 	c.other_a = c.tier_a + 2 * n;
 	res->n = n;
-	/* Sort by id: the answer does not depend on the inventory's order. */
-	for (size_t i = 0; i < n; i++) {
-		if (!nodes[i].id || !nodes[i].id[0]) {
-			rc = eos_fail(e, EINVAL, NULL, "node %zu of the inventory has an empty id", i);
-			goto out;
-		}
-		keys[i] = (struct keyed){nodes[i].id, i};
-	}
-	qsort(keys, n, sizeof(*keys), cmp_keyed);
-	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(keys[i - 1].key, keys[i].key) == 0) {
-			rc = eos_fail(e, EINVAL, keys[i].key, "duplicate node id '%s' in the inventory",
-				      keys[i].key);
-			goto out;
-		}
-		c.order[i] = keys[i].idx;
-		res->nodes[i].id = nodes[keys[i].idx].id;
-		res->nodes[i].input_index = keys[i].idx;
-	}
-
 	/* Zones numbered in order of first appearance by id ("" for unknown); only their
 	 * counts are ever compared, so the numbering does not change the answer. */
-	if ((rc = number_zones(&c, e)))
+	if ((rc = sort_inventory(&c, keys, e)) || (rc = number_zones(&c, e)) ||
+	    (rc = match_current(&c, cur, ncur, cs, e)))
 		goto out;
-
-	/* Match the current assignment to the inventory; the rest departed. */
-	for (size_t j = 0; j < ncur; j++) {
-		if (!cur[j].id || !cur[j].id[0]) {
-			rc = eos_fail(e, EINVAL, NULL, "entry %zu of the current assignment has an empty id", j);
-			goto out;
-		}
-		cs[j] = cur[j];
-		cs[j].roles &= EOS_ROLE_ALL;
-	}
-	qsort(cs, ncur, sizeof(*cs), cmp_current);
-	for (size_t j = 0, i = 0; j < ncur; j++) {
-		if (j && strcmp(cs[j - 1].id, cs[j].id) == 0) {
-			rc = eos_fail(e, EINVAL, cs[j].id, "duplicate node id '%s' in the current assignment",
-				      cs[j].id);
-			goto out;
-		}
-		while (i < n && strcmp(res->nodes[i].id, cs[j].id) < 0)
-			i++;
-		if (i < n && strcmp(res->nodes[i].id, cs[j].id) == 0) {
-			c.raw_cur[i] = cs[j].roles;
-			/* A former monolith held every role. */
-			c.cur[i] = cs[j].roles & EOS_ROLE_BIT(EOS_ROLE_MONOLITH) ? EOS_ROLE_ALL : cs[j].roles;
-			res->nodes[i].current = cs[j].roles;
-		} else {
-			cs[res->ndeparted++] = cs[j];
-		}
-	}
 	res->departed = cs;
 	cs = NULL;
-
-	if (n == 1) {
-		rc = reason(&c, 0, EOS_ROLE_MONOLITH, "monolith: a one-node cluster, %s holds every role",
-			    NODE(&c, 0)->id);
-	} else {
-		for (size_t p = 0; p < sizeof(placed) / sizeof(placed[0]); p++) {
-			unsigned k = eos_roles_target(placed[p], n);
-			if (k && (rc = place(&c, placed[p], k)))
-				break;
-		}
-		if (!rc && n >= 9)
-			rc = place_compute(&c);
-		if (!rc)
-			rc = place_app(&c);
-	}
-	if (rc) {
+	if ((rc = assign(&c))) {
 		rc = eos_fail(e, -rc, NULL, "role calculation for %zu nodes: out of memory", n);
 		goto out;
 	}
-
-	for (size_t i = 0; i < n; i++) {
-		struct eos_role_out *o = &res->nodes[i];
-		for (int r = 0; r < EOS_ROLE_COUNT; r++)
-			res->counts[r] += (o->roles >> r) & 1;
-		if (c.raw_cur[i])
-			res->churn += popcount((o->roles ^ o->current) & ~EOS_ROLE_BIT(EOS_ROLE_APP));
-	}
-	res->nwarnings = c.woff.len / sizeof(size_t);
-	if (res->nwarnings) {
-		res->warnings = malloc(c.woff.len);
-		if (!res->warnings) {
-			rc = eos_fail(e, ENOMEM, NULL, "role calculation for %zu nodes: out of memory", n);
-			goto out;
-		}
-		memcpy(res->warnings, c.woff.data, c.woff.len);
-	}
+	rc = tally(&c, e);
 out:
 	if (rc)
 		eos_roles_result_free(res);

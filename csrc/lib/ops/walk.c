@@ -685,69 +685,9 @@ static int open_root(struct ctx *c, struct eos_err *e)
 	return fd;
 }
 
-int eos_walk_top_consumers(const char *path, const struct eos_walk_opts *o,
-			   struct eos_walk_result *r, struct eos_err *e)
+/* Run the walk: worker 0 on the calling thread, the others on threads of their own. */
+static void run_workers(struct worker *ws, unsigned nthreads)
 {
-	struct ctx c = {0};
-	struct worker *ws = NULL;
-	struct node *root = NULL;
-	char *rootpath = NULL;
-	unsigned nthreads = thread_count(o);
-	int ret = 0;
-
-	memset(r, 0, sizeof(*r));
-	if (!path || !*path)
-		return eos_fail(e, EINVAL, "", "top_consumers: the path is empty");
-	size_t len = strlen(path);
-	while (len > 1 && path[len - 1] == '/')
-		len--;
-	rootpath = strndup(path, len);
-	if (!rootpath)
-		return eos_fail_sys(e, ENOMEM, path, "strndup");
-	c.root = rootpath;
-	c.prefix = strcmp(rootpath, "/") == 0 ? "" : rootpath;
-	c.prefixlen = strlen(c.prefix);
-	c.maxdepth = o->depth;
-	c.max_errors = o->max_errors ? o->max_errors : DEFAULT_MAX_ERRORS;
-	c.dirs.limit = o->limit;
-	atomic_init(&c.fatal, 0);
-	pthread_mutex_init(&c.lock, NULL);
-	pthread_cond_init(&c.cond, NULL);
-	pthread_mutex_init(&c.ino_lock, NULL);
-	pthread_mutex_init(&c.res_lock, NULL);
-
-	int fd = open_root(&c, e);
-	if (fd < 0) {
-		ret = fd;
-		goto out;
-	}
-	root = node_new(NULL, "", 0);
-	ws = calloc(nthreads, sizeof(*ws));
-	if (!root || !ws) {
-		close(fd);
-		ret = eos_fail_sys(e, ENOMEM, path, "top_consumers: allocating the walk");
-		goto out;
-	}
-	root->fd = fd;
-	root->ino = c.root_st.stx_ino;
-	atomic_fetch_add(&root->fd_users, 1);     /* kept for the whole walk: reopen() starts there */
-	atomic_init(&c.open_fds, 1);
-	c.root_node = root;
-	struct rlimit rl;
-	rlim_t soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
-	c.fd_budget = soft == RLIM_INFINITY || soft / 4 > 4096 ? 4096 : soft / 4 < 8 ? 8 : (int)(soft / 4);
-	for (unsigned i = 0; i < nthreads; i++) {
-		ws[i].c = &c;
-		ws[i].files.limit = o->limit;
-		ws[i].buf = malloc(DENTS_BUF);
-		if (!ws[i].buf) {
-			close(fd);
-			ret = eos_fail_sys(e, ENOMEM, path, "top_consumers: allocating the walk");
-			goto out;
-		}
-	}
-	push(&c, root);
-
 	/* Workers get no signals: they belong to the thread that called us. */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -759,13 +699,15 @@ int eos_walk_top_consumers(const char *path, const struct eos_walk_opts *o,
 	for (unsigned i = 1; i < nthreads; i++)
 		if (ws[i].started)
 			pthread_join(ws[i].tid, NULL);
-	release_fd(&c, root);
+}
 
-	if (atomic_load(&c.fatal)) {
-		ret = eos_fail_sys(e, ENOMEM, path, "top_consumers: walking '%s'", path);
-		goto out;
-	}
-
+/* The workers' counts and largest files merged into r, the largest directories moved to it.
+ * -ENOMEM when the walk or the merge ran out of memory. */
+static int collect(struct ctx *c, struct worker *ws, unsigned nthreads, const struct eos_walk_opts *o,
+		   const struct node *root, struct eos_walk_result *r)
+{
+	if (atomic_load(&c->fatal))
+		return -ENOMEM;
 	r->bytes = atomic_load(&root->bytes);
 	r->apparent = atomic_load(&root->apparent);
 	struct heap files = {.limit = o->limit};
@@ -774,54 +716,141 @@ int eos_walk_top_consumers(const char *path, const struct eos_walk_opts *o,
 		r->dirs += ws[i].ndirs;
 		for (size_t j = 0; j < ws[i].files.n; j++) {
 			if (heap_offer(&files, &ws[i].files.v[j]) < 0)
-				set_fatal(&c);
+				set_fatal(c);
 		}
 		ws[i].files.n = 0;     /* the paths now belong to files */
 	}
-	if (atomic_load(&c.fatal)) {
+	if (atomic_load(&c->fatal)) {
 		heap_free(&files);
-		ret = eos_fail_sys(e, ENOMEM, path, "top_consumers: walking '%s'", path);
-		goto out;
+		return -ENOMEM;
 	}
 	if (files.n > 1)
 		qsort(files.v, files.n, sizeof(*files.v), item_cmp_desc);
 	r->top_files = files.v;
 	r->n_top_files = files.n;
-	if (c.dirs.n > 1)
-		qsort(c.dirs.v, c.dirs.n, sizeof(*c.dirs.v), item_cmp_desc);
-	r->top_dirs = c.dirs.v;
-	r->n_top_dirs = c.dirs.n;
-	c.dirs.v = NULL;
-	c.dirs.n = 0;
-	r->errors = c.errors;
-	r->n_errors = c.n_errors;
-	r->errors_total = c.errors_total;
-	c.errors = NULL;
-	c.n_errors = 0;
+	if (c->dirs.n > 1)
+		qsort(c->dirs.v, c->dirs.n, sizeof(*c->dirs.v), item_cmp_desc);
+	r->top_dirs = c->dirs.v;
+	r->n_top_dirs = c->dirs.n;
+	c->dirs.v = NULL;
+	c->dirs.n = 0;
+	r->errors = c->errors;
+	r->n_errors = c->n_errors;
+	r->errors_total = c->errors_total;
+	c->errors = NULL;
+	c->n_errors = 0;
+	return 0;
+}
 
+static void ctx_init(struct ctx *c, const char *rootpath, const struct eos_walk_opts *o)
+{
+	c->root = rootpath;
+	c->prefix = strcmp(rootpath, "/") == 0 ? "" : rootpath;
+	c->prefixlen = strlen(c->prefix);
+	c->maxdepth = o->depth;
+	c->max_errors = o->max_errors ? o->max_errors : DEFAULT_MAX_ERRORS;
+	c->dirs.limit = o->limit;
+	atomic_init(&c->fatal, 0);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	pthread_mutex_init(&c->ino_lock, NULL);
+	pthread_mutex_init(&c->res_lock, NULL);
+	struct rlimit rl;
+	rlim_t soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+	c->fd_budget = soft == RLIM_INFINITY || soft / 4 > 4096 ? 4096 : soft / 4 < 8 ? 8 : (int)(soft / 4);
+}
+
+static void ctx_free(struct ctx *c, struct worker *ws, unsigned nthreads)
+{
+	for (size_t i = 0; i < c->n_errors; i++) {
+		free(c->errors[i].path);
+		free(c->errors[i].msg);
+	}
+	free(c->errors);
+	heap_free(&c->dirs);
+	free(c->inos.v);
+	for (unsigned i = 0; ws && i < nthreads; i++) {
+		heap_free(&ws[i].files);
+		free(ws[i].buf);
+	}
+	free(ws);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->ino_lock);
+	pthread_mutex_destroy(&c->res_lock);
+}
+
+/* The root node (holding fd for the whole walk) and the workers; NULL when out of memory. */
+static struct worker *walk_alloc(struct ctx *c, int fd, unsigned nthreads, const struct eos_walk_opts *o,
+				 struct node **rootp)
+{
+	struct node *root = node_new(NULL, "", 0);
+	struct worker *ws = calloc(nthreads, sizeof(*ws));
+	int ok = root && ws;
+	for (unsigned i = 0; ok && i < nthreads; i++) {
+		ws[i].c = c;
+		ws[i].files.limit = o->limit;
+		ws[i].buf = malloc(DENTS_BUF);
+		ok = ws[i].buf != NULL;
+	}
+	if (!ok) {
+		for (unsigned i = 0; ws && i < nthreads; i++)
+			free(ws[i].buf);
+		free(ws);
+		free(root);
+		*rootp = NULL;
+		return NULL;
+	}
+	*rootp = root;
+	root->fd = fd;
+	root->ino = c->root_st.stx_ino;
+	atomic_fetch_add(&root->fd_users, 1);     /* kept for the whole walk: reopen() starts there */
+	atomic_init(&c->open_fds, 1);
+	c->root_node = root;
+	return ws;
+}
+
+int eos_walk_top_consumers(const char *path, const struct eos_walk_opts *o,
+			   struct eos_walk_result *r, struct eos_err *e)
+{
+	struct ctx c = {0};
+	struct worker *ws = NULL;
+	struct node *root = NULL;
+	unsigned nthreads = thread_count(o);
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!path || !*path)
+		return eos_fail(e, EINVAL, "", "top_consumers: the path is empty");
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	char *rootpath = strndup(path, len);
+	if (!rootpath)
+		return eos_fail_sys(e, ENOMEM, path, "strndup");
+	ctx_init(&c, rootpath, o);
+	int fd = open_root(&c, e);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	ws = walk_alloc(&c, fd, nthreads, o, &root);
+	if (!ws) {
+		close(fd);
+		ret = eos_fail_sys(e, ENOMEM, path, "top_consumers: allocating the walk");
+		goto out;
+	}
+	push(&c, root);
+	run_workers(ws, nthreads);
+	release_fd(&c, root);
+	if (collect(&c, ws, nthreads, o, root, r) < 0)
+		ret = eos_fail_sys(e, ENOMEM, path, "top_consumers: walking '%s'", path);
 out:
 	if (ret)
 		eos_walk_result_free(r);
-	for (size_t i = 0; i < c.n_errors; i++) {
-		free(c.errors[i].path);
-		free(c.errors[i].msg);
-	}
-	free(c.errors);
-	heap_free(&c.dirs);
-	free(c.inos.v);
-	if (ws) {
-		for (unsigned i = 0; i < nthreads; i++) {
-			heap_free(&ws[i].files);
-			free(ws[i].buf);
-		}
-	}
-	free(ws);
+	ctx_free(&c, ws, nthreads);
 	free(root);
 	free(rootpath);
-	pthread_mutex_destroy(&c.lock);
-	pthread_cond_destroy(&c.cond);
-	pthread_mutex_destroy(&c.ino_lock);
-	pthread_mutex_destroy(&c.res_lock);
 	return ret;
 }
 

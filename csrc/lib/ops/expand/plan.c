@@ -372,230 +372,233 @@ static int plan_fs_steps(struct eos_expand_plan *p, struct chain *c, uint64_t fs
 	return 0;
 }
 
+/* An LV at the top: the LV and its VG's PVs from lvm fullreport. */
+static int chain_lv(struct eos_expand_plan *p, struct chain *c, struct eos_err *e)
+{
+	c->has_lv = 1;
+	struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
+	struct eos_lvm_report rep;
+	memset(&rep, 0, sizeof(rep));
+	int r = eos_lvm_report(&lo, &rep, e);
+	const struct eos_lvm_lv *lv = r ? NULL : eos_lvm_find_lv(&rep, p->vg, p->lv);
+	const struct eos_lvm_vg *vg = r ? NULL : eos_lvm_find_vg(&rep, p->vg);
+	if (!r && (!rep.available || !lv || !vg))
+		r = eos_fail(e, ENOENT, "", "no logical volume '%s/%s' (%s)", p->vg, p->lv,
+			     rep.available ? "lvm fullreport does not list it"
+					   : "the lvm tool is not installed");
+	if (!r && !vg->extent_size)
+		r = eos_fail(e, EPROTO, "", "lvm fullreport: VG %s has no extent size", p->vg);
+	if (!r) {
+		c->lv_size = lv->size;
+		c->vg_free = c->vg_free_new = vg->free;
+		c->extent_size = vg->extent_size;
+		snprintf(c->lv_path, sizeof(c->lv_path), "%s", lv->path ? lv->path : "");
+	}
+	for (size_t i = 0; !r && i < rep.n_pvs; i++) {
+		const struct eos_lvm_pv *pv = &rep.pvs[i];
+		if (!pv->vg_name || strcmp(pv->vg_name, p->vg) != 0)
+			continue;
+		r = add_bottom(c, pv->name, e);
+		if (r == 0) {
+			struct bottom *bt = &c->b[c->nb - 1];
+			bt->is_pv = 1;
+			bt->pv_size = pv->size;
+			bt->pe_start = pv->pe_start;
+			bt->pe_count = pv->pe_count;
+			bt->extent_size = vg->extent_size;
+		}
+	}
+	eos_lvm_report_free(&rep);
+	if (r)
+		return r;
+	/* The filesystem is reachable only through an active LV's device node. */
+	struct stat st;
+	if (p->device[0]) {
+		snprintf(c->fs_dev, sizeof(c->fs_dev), "%s", p->device);
+	} else if (c->lv_path[0] && stat(c->lv_path, &st) == 0 && S_ISBLK(st.st_mode)) {
+		snprintf(c->fs_dev, sizeof(c->fs_dev), "%s", c->lv_path);
+		snprintf(p->device, sizeof(p->device), "%s", c->lv_path);
+		expand_key_for_dev(p, st.st_rdev);
+	}
+	snprintf(p->top, sizeof(p->top), "lv");
+	return 0;
+}
+
+/* A PV given as a device: its VG from lvm fullreport. */
+static int chain_pv(struct eos_expand_plan *p, struct chain *c, struct eos_err *e)
+{
+	struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
+	struct eos_lvm_report rep;
+	struct stat dst;
+	memset(&rep, 0, sizeof(rep));
+	int r = eos_lvm_report(&lo, &rep, e);
+	if (r)
+		return r;
+	const struct eos_lvm_pv *pv = NULL;
+	if (stat(p->device, &dst) == 0)
+		for (size_t i = 0; i < rep.n_pvs && !pv; i++)
+			if (rep.pvs[i].major == major(dst.st_rdev) && rep.pvs[i].minor == minor(dst.st_rdev))
+				pv = &rep.pvs[i];
+	const struct eos_lvm_vg *vg = pv && pv->vg_name ? eos_lvm_find_vg(&rep, pv->vg_name) : NULL;
+	if (!pv || !vg || !vg->extent_size) {
+		r = eos_fail(e, EINVAL, p->device, "%s carries an LVM label but lvm does not list it as a "
+			     "PV of a volume group", p->device);
+	} else {
+		c->b[0].is_pv = 1;
+		c->b[0].pv_size = pv->size;
+		c->b[0].pe_start = pv->pe_start;
+		c->b[0].pe_count = pv->pe_count;
+		c->b[0].extent_size = vg->extent_size;
+		snprintf(p->vg, sizeof(p->vg), "%s", vg->name);
+		snprintf(p->top, sizeof(p->top), "pv");
+	}
+	eos_lvm_report_free(&rep);
+	return r;
+}
+
+/* What lies at the bottom, and what SIZE applies to (p->top). */
+static int build_chain(struct eos_expand_plan *p, struct chain *c, struct eos_err *e)
+{
+	int r;
+	if (p->vg[0])
+		return chain_lv(p, c, e);
+	if (strcmp(p->fstype, "btrfs") == 0 && p->mountpoint[0]) {
+		r = measure_fs(p, c, e);
+		for (size_t i = 0; i < c->nbm && r == 0; i++)
+			r = add_bottom(c, c->bm[i].path, e);
+	} else {
+		r = add_bottom(c, p->device, e);
+		if (!r && !p->fstype[0])
+			return chain_pv(p, c, e);
+	}
+	if (!r) {
+		snprintf(c->fs_dev, sizeof(c->fs_dev), "%s", p->device);
+		snprintf(p->top, sizeof(p->top), "fs");
+	}
+	return r;
+}
+
+/* A PV grows to its device, nothing else. */
+static int plan_pv_top(struct eos_expand_plan *p, const struct chain *c, const struct eos_size_req *rq,
+		       struct eos_err *e)
+{
+	if (rq->kind != EOS_SIZE_MAX && !(rq->kind == EOS_SIZE_PCT_FREE && rq->pct == 100))
+		return eos_fail(e, EINVAL, "", "%s is an LVM PV: only 'max' or '100%%FREE' are supported "
+				"(the PV grows to its device), not '%s'", p->device, p->request);
+	p->size_before = c->b[0].pv_size;
+	p->size_after = p->size_before;
+	for (size_t i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == EOS_STEP_PVRESIZE)
+			p->size_after = p->steps[i].after;
+	return 0;
+}
+
+/* Filesystem measurements, when it can be reached: its size, and its usage when mounted. */
+static int measure_top_fs(struct eos_expand_plan *p, struct chain *c, struct eos_usage *fsu,
+			  struct eos_usage **fsup, struct eos_err *e)
+{
+	int r = 0;
+	*fsup = NULL;
+	if (c->fs_dev[0] && strcmp(p->fstype, "btrfs") != 0) {
+		if (!p->fstype[0]) {
+			r = expand_probe_type(c->fs_dev, p->fstype, sizeof(p->fstype), e);
+			if (!r && !expand_fs_supported(p->fstype))
+				r = eos_fail(e, EOPNOTSUPP, c->fs_dev, "%s holds '%s'; eos grows xfs, ext2/3/4 "
+					     "and btrfs only", c->fs_dev, p->fstype[0] ? p->fstype : "nothing");
+		}
+		r = r ? r : measure_fs(p, c, e);
+	}
+	if (!r && c->fs_dev[0] && p->mountpoint[0]) {
+		r = eos_usage_get(p->mountpoint, fsu, e);
+		*fsup = r ? NULL : fsu;
+	}
+	return r;
+}
+
+/* An LV at the top: lvextend, then the filesystem on it (when reachable) fills it. */
+static int plan_lv_top(struct eos_expand_plan *p, struct chain *c, const struct eos_size_req *rq,
+		       const struct eos_expand_opts *o, const struct eos_usage *fsup, struct eos_err *e)
+{
+	char why[300];
+	uint64_t lv_max = c->lv_size + c->vg_free_new, lv_t;
+	int r = target_size(p, rq, c->lv_size, lv_max, c->extent_size, 1, fsup, c->fs_bytes,
+			    o->warn_pct, o->margin_pct, &lv_t, p, e);
+	if (r)
+		return r;
+	p->size_before = c->lv_size;
+	p->size_after = lv_t;
+	if (lv_t > c->lv_size) {
+		char lvname[300];
+		snprintf(lvname, sizeof(lvname), "%s/%s", p->vg, p->lv);
+		if (!expand_add_step(p, EOS_STEP_LVEXTEND, lvname, c->lv_size, lv_t, e))
+			return -e->code;
+	}
+	if (c->fs_dev[0])
+		return plan_fs_steps(p, c, fs_max(p, c, lv_t), lv_t, 1, e);
+	if (eos_lvm_dm_available(why, sizeof(why))) {
+		expand_note(p, "LV %s/%s is not active (no device node %s): only its size changes",
+			    p->vg, p->lv, c->lv_path);
+		return 0;
+	}
+	char lvname[300];
+	snprintf(lvname, sizeof(lvname), "%s/%s", p->vg, p->lv);
+	struct eos_expand_step *s = expand_add_step(p, EOS_STEP_FS_ON_LV, lvname, 0, 0, e);
+	if (!s)
+		return -e->code;
+	s->status = EOS_STEP_SKIPPED;
+	snprintf(s->note, sizeof(s->note), "%s; a filesystem on it cannot be reached or grown", why);
+	return 0;
+}
+
+/* A filesystem at the top: its target size within what the devices below can give. */
+static int plan_fs_top(struct eos_expand_plan *p, struct chain *c, const struct eos_size_req *rq,
+		       const struct eos_expand_opts *o, const struct eos_usage *fsup, struct eos_err *e)
+{
+	int to_max = rq->kind == EOS_SIZE_MAX || (rq->kind == EOS_SIZE_PCT_FREE && rq->pct == 100);
+	uint64_t dev_new = 0;
+	for (size_t i = 0; i < c->nb; i++)
+		dev_new += c->b[i].size_new;
+	uint64_t max = c->nbm > 1 ? 0 : fs_max(p, c, dev_new);
+	if (c->nbm > 1)
+		for (size_t i = 0; i < c->nb; i++)
+			max += c->b[i].size_new / BTRFS_SECTOR * BTRFS_SECTOR;
+	if (max < c->fs_bytes)
+		max = c->fs_bytes;
+	uint64_t align = strcmp(p->fstype, "xfs") == 0 ? c->xg.blocksize
+			 : expand_is_ext(p->fstype) ? c->sb.blocksize : BTRFS_SECTOR;
+	uint64_t fs_t = max;
+	if (!(c->nbm > 1 && to_max)) {
+		int r = target_size(p, rq, c->fs_bytes, max, align, 0, fsup, c->fs_bytes, o->warn_pct,
+				    o->margin_pct, &fs_t, p, e);
+		if (r)
+			return r;
+		/* XFS leaves out a too-small last AG: a target there means its AG boundary. */
+		if (strcmp(p->fstype, "xfs") == 0)
+			fs_t = eos_xfs_max_blocks(&c->xg, fs_t) * c->xg.blocksize;
+		if (fs_t < c->fs_bytes)
+			fs_t = c->fs_bytes;
+	}
+	p->size_before = c->fs_bytes;
+	p->size_after = fs_t;
+	return plan_fs_steps(p, c, fs_t, dev_new, to_max || fs_t == max, e);
+}
+
 int expand_plan(struct eos_expand_plan *p, const struct eos_size_req *rq, const struct eos_expand_opts *o,
 		struct eos_err *e)
 {
 	struct chain c;
-	int r = 0;
-	char why[300];
+	struct eos_usage fsu, *fsup = NULL;
 	memset(&c, 0, sizeof(c));
 	eos_expand_plan_free(p);
-
-	/* What lies at the bottom. */
-	if (p->vg[0]) {
-		c.has_lv = 1;
-		struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
-		struct eos_lvm_report rep;
-		memset(&rep, 0, sizeof(rep));
-		r = eos_lvm_report(&lo, &rep, e);
-		const struct eos_lvm_lv *lv = r ? NULL : eos_lvm_find_lv(&rep, p->vg, p->lv);
-		const struct eos_lvm_vg *vg = r ? NULL : eos_lvm_find_vg(&rep, p->vg);
-		if (!r && (!rep.available || !lv || !vg))
-			r = eos_fail(e, ENOENT, "", "no logical volume '%s/%s' (%s)", p->vg, p->lv,
-				     rep.available ? "lvm fullreport does not list it"
-						   : "the lvm tool is not installed");
-		if (!r && !vg->extent_size)
-			r = eos_fail(e, EPROTO, "", "lvm fullreport: VG %s has no extent size", p->vg);
-		if (r) {
-			eos_lvm_report_free(&rep);
-			goto out;
-		}
-		c.lv_size = lv->size;
-		c.vg_free = c.vg_free_new = vg->free;
-		c.extent_size = vg->extent_size;
-		snprintf(c.lv_path, sizeof(c.lv_path), "%s", lv->path ? lv->path : "");
-		for (size_t i = 0; i < rep.n_pvs && r == 0; i++) {
-			const struct eos_lvm_pv *pv = &rep.pvs[i];
-			if (!pv->vg_name || strcmp(pv->vg_name, p->vg) != 0)
-				continue;
-			r = add_bottom(&c, pv->name, e);
-			if (r == 0) {
-				struct bottom *bt = &c.b[c.nb - 1];
-				bt->is_pv = 1;
-				bt->pv_size = pv->size;
-				bt->pe_start = pv->pe_start;
-				bt->pe_count = pv->pe_count;
-				bt->extent_size = vg->extent_size;
-			}
-		}
-		eos_lvm_report_free(&rep);
-		if (r)
-			goto out;
-		/* The filesystem is reachable only through an active LV's device node. */
-		struct stat st;
-		if (p->device[0]) {
-			snprintf(c.fs_dev, sizeof(c.fs_dev), "%s", p->device);
-		} else if (c.lv_path[0] && stat(c.lv_path, &st) == 0 && S_ISBLK(st.st_mode)) {
-			snprintf(c.fs_dev, sizeof(c.fs_dev), "%s", c.lv_path);
-			snprintf(p->device, sizeof(p->device), "%s", c.lv_path);
-			expand_key_for_dev(p, st.st_rdev);
-		}
-		snprintf(p->top, sizeof(p->top), "lv");
-	} else if (strcmp(p->fstype, "btrfs") == 0 && p->mountpoint[0]) {
-		r = measure_fs(p, &c, e);
-		if (r)
-			goto out;
-		for (size_t i = 0; i < c.nbm && r == 0; i++)
-			r = add_bottom(&c, c.bm[i].path, e);
-		if (r)
-			goto out;
-		snprintf(c.fs_dev, sizeof(c.fs_dev), "%s", p->device);
-		snprintf(p->top, sizeof(p->top), "fs");
-	} else {
-		r = add_bottom(&c, p->device, e);
-		if (r)
-			goto out;
-		if (!p->fstype[0]) {
-			/* A PV given as a device. */
-			struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
-			struct eos_lvm_report rep;
-			struct stat dst;
-			memset(&rep, 0, sizeof(rep));
-			r = eos_lvm_report(&lo, &rep, e);
-			if (r)
-				goto out;
-			const struct eos_lvm_pv *pv = NULL;
-			if (stat(p->device, &dst) == 0)
-				for (size_t i = 0; i < rep.n_pvs && !pv; i++)
-					if (rep.pvs[i].major == major(dst.st_rdev) &&
-					    rep.pvs[i].minor == minor(dst.st_rdev))
-						pv = &rep.pvs[i];
-			const struct eos_lvm_vg *vg = pv && pv->vg_name ? eos_lvm_find_vg(&rep, pv->vg_name)
-								      : NULL;
-			if (!pv || !vg || !vg->extent_size) {
-				r = eos_fail(e, EINVAL, p->device, "%s carries an LVM label but lvm does not "
-					     "list it as a PV of a volume group", p->device);
-				eos_lvm_report_free(&rep);
-				goto out;
-			}
-			c.b[0].is_pv = 1;
-			c.b[0].pv_size = pv->size;
-			c.b[0].pe_start = pv->pe_start;
-			c.b[0].pe_count = pv->pe_count;
-			c.b[0].extent_size = vg->extent_size;
-			snprintf(p->vg, sizeof(p->vg), "%s", vg->name);
-			eos_lvm_report_free(&rep);
-			snprintf(p->top, sizeof(p->top), "pv");
-		} else {
-			snprintf(c.fs_dev, sizeof(c.fs_dev), "%s", p->device);
-			snprintf(p->top, sizeof(p->top), "fs");
-		}
-	}
-
-	r = plan_bottom(p, &c, e);
-	if (r)
-		goto out;
-
-	if (strcmp(p->top, "pv") == 0) {
-		if (rq->kind != EOS_SIZE_MAX && !(rq->kind == EOS_SIZE_PCT_FREE && rq->pct == 100)) {
-			r = eos_fail(e, EINVAL, "", "%s is an LVM PV: only 'max' or '100%%FREE' are "
-				     "supported (the PV grows to its device), not '%s'", p->device,
-				     p->request);
-			goto out;
-		}
-		p->size_before = c.b[0].pv_size;
-		p->size_after = p->size_before;
-		for (size_t i = 0; i < p->nsteps; i++)
-			if (p->steps[i].kind == EOS_STEP_PVRESIZE)
-				p->size_after = p->steps[i].after;
-		goto out;
-	}
-
-	/* Filesystem measurements, when it can be reached. */
-	struct eos_usage fsu, *fsup = NULL;
-	if (c.fs_dev[0] && strcmp(p->fstype, "btrfs") != 0) {
-		if (!p->fstype[0]) {
-			r = expand_probe_type(c.fs_dev, p->fstype, sizeof(p->fstype), e);
-			if (r)
-				goto out;
-			if (!expand_fs_supported(p->fstype)) {
-				r = eos_fail(e, EOPNOTSUPP, c.fs_dev, "%s holds '%s'; eos grows xfs, ext2/3/4 "
-					     "and btrfs only", c.fs_dev, p->fstype[0] ? p->fstype : "nothing");
-				goto out;
-			}
-		}
-		r = measure_fs(p, &c, e);
-		if (r)
-			goto out;
-	}
-	if (c.fs_dev[0] && p->mountpoint[0]) {
-		r = eos_usage_get(p->mountpoint, &fsu, e);
-		if (r)
-			goto out;
-		fsup = &fsu;
-	}
-
-	int to_max = rq->kind == EOS_SIZE_MAX || (rq->kind == EOS_SIZE_PCT_FREE && rq->pct == 100);
-	if (c.has_lv) {
-		uint64_t lv_max = c.lv_size + c.vg_free_new, lv_t;
-		r = target_size(p, rq, c.lv_size, lv_max, c.extent_size, 1, fsup, c.fs_bytes,
-				o->warn_pct, o->margin_pct, &lv_t, p, e);
-		if (r)
-			goto out;
-		p->size_before = c.lv_size;
-		p->size_after = lv_t;
-		if (lv_t > c.lv_size && !expand_add_step(p, EOS_STEP_LVEXTEND, p->vg[0] ? "" : "", c.lv_size,
-						       lv_t, e)) {
-			r = -e->code;
-			goto out;
-		}
-		if (lv_t > c.lv_size)
-			snprintf(p->steps[p->nsteps - 1].object, sizeof(p->steps[0].object), "%s/%s",
-				 p->vg, p->lv);
-		if (!c.fs_dev[0]) {
-			if (!eos_lvm_dm_available(why, sizeof(why))) {
-				char lvname[300];
-				snprintf(lvname, sizeof(lvname), "%s/%s", p->vg, p->lv);
-				struct eos_expand_step *s = expand_add_step(p, EOS_STEP_FS_ON_LV, lvname, 0, 0, e);
-				if (!s) {
-					r = -e->code;
-					goto out;
-				}
-				s->status = EOS_STEP_SKIPPED;
-				snprintf(s->note, sizeof(s->note), "%s; a filesystem on it cannot be "
-					 "reached or grown", why);
-			} else {
-				expand_note(p, "LV %s/%s is not active (no device node %s): only its size changes",
-				     p->vg, p->lv, c.lv_path);
-			}
-			goto out;
-		}
-		/* The filesystem fills the LV. */
-		uint64_t fs_t = fs_max(p, &c, lv_t);
-		r = plan_fs_steps(p, &c, fs_t, lv_t, 1, e);
-		goto out;
-	}
-	uint64_t dev_new = 0;
-	for (size_t i = 0; i < c.nb; i++)
-		dev_new += c.b[i].size_new;
-	uint64_t max = c.nbm > 1 ? 0 : fs_max(p, &c, dev_new);
-	if (c.nbm > 1) {
-		for (size_t i = 0; i < c.nb; i++)
-			max += c.b[i].size_new / BTRFS_SECTOR * BTRFS_SECTOR;
-	}
-	if (max < c.fs_bytes)
-		max = c.fs_bytes;
-	uint64_t align = strcmp(p->fstype, "xfs") == 0 ? c.xg.blocksize
-			 : expand_is_ext(p->fstype) ? c.sb.blocksize : BTRFS_SECTOR;
-	uint64_t fs_t;
-	if (c.nbm > 1 && to_max) {
-		fs_t = max;
-	} else {
-		r = target_size(p, rq, c.fs_bytes, max, align, 0, fsup, c.fs_bytes, o->warn_pct,
-				o->margin_pct, &fs_t, p, e);
-		if (r)
-			goto out;
-		/* XFS leaves out a too-small last AG: a target there means its AG boundary. */
-		if (strcmp(p->fstype, "xfs") == 0)
-			fs_t = eos_xfs_max_blocks(&c.xg, fs_t) * c.xg.blocksize;
-		if (fs_t < c.fs_bytes)
-			fs_t = c.fs_bytes;
-	}
-	p->size_before = c.fs_bytes;
-	p->size_after = fs_t;
-	r = plan_fs_steps(p, &c, fs_t, dev_new, to_max || fs_t == max, e);
-out:
+	int r = build_chain(p, &c, e);
+	if (!r)
+		r = plan_bottom(p, &c, e);
+	if (!r && strcmp(p->top, "pv") == 0)
+		r = plan_pv_top(p, &c, rq, e);
+	else if (!r)
+		r = measure_top_fs(p, &c, &fsu, &fsup, e);
+	if (!r && strcmp(p->top, "pv") != 0)
+		r = c.has_lv ? plan_lv_top(p, &c, rq, o, fsup, e) : plan_fs_top(p, &c, rq, o, fsup, e);
 	chain_free(&c);
 	return r;
 }
-
