@@ -4,6 +4,7 @@ Imported by the glue as underscore names (``from eos.glue import call as _call``
 loader does not publish them as module functions. ``__virtual__`` itself stays in each glue
 module: it must still answer (False, reason) when ``import eos`` fails.
 """
+import contextlib
 import json
 import os
 import tempfile
@@ -17,6 +18,18 @@ def call(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except OSError as exc:
         raise CommandExecutionError(str(exc)) from exc
+
+
+def pillar(salt, key, default=None):
+    """A pillar value as plain data: Salt 3008 masks pillar.get's return unless unmask=True.
+    ``salt`` is the caller's ``__salt__``."""
+    return salt["pillar.get"](key, default, unmask=True)
+
+
+def config(salt, key, default):
+    """A setting from config.get (minion config, then grains, then pillar), as a string;
+    ``default`` when it is unset or empty. ``salt`` is the caller's ``__salt__``."""
+    return str(salt["config.get"](key, default) or default)
 
 
 def text(value):
@@ -39,24 +52,41 @@ def text(value):
     return value
 
 
-def save_json(path, data):
-    """Replace the JSON file at path atomically (temp file, fsync, rename): a crash leaves the
-    old content or the new, never half of one. Its directory is created private (0700)."""
+def save_text(path, text, mode=None, keep_previous=False):
+    """Replace the file at path atomically (temp file, fsync, rename, fsync of the directory):
+    a crash leaves the old content or the new, never half of one. Its directory is created
+    private (0700) when missing. ``mode``: the file's permissions (default 0600);
+    ``keep_previous``: the replaced file stays as ``path.prev``."""
     directory = os.path.dirname(path)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)  # ensure_ascii: non-UTF-8 names round-trip
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        if keep_previous and os.path.exists(path):
+            prev = path + ".prev"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(prev)
+            os.link(path, prev)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def save_json(path, data, **kwargs):
+    """save_text of data as JSON (ensure_ascii: non-UTF-8 names round-trip)."""
+    save_text(path, json.dumps(data), **kwargs)
 
 
 def load_json_dict(path):

@@ -6,11 +6,79 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stddef.h>
+
 #include "eos/core/err.h"
 
-/* Raise the OSError subclass matching e->code (FileNotFoundError, PermissionError, ...)
- * with errno, message and path; returns NULL for "return eos_py_raise(&e);". */
+/* eos.Error: an OSError that carries the library's message, its path (filename) and, where
+ * an operation has two, the second path (filename2), as libbtrfsutil's binding does. Raised
+ * as the subclass of both eos.Error and the OSError subclass for the errno
+ * (eos.FileNotFoundError is an eos.Error and a FileNotFoundError). */
+int eos_py_errors_init(PyObject *m);
+
+/* Raise that error for e (errno, message, path, path2); returns NULL for
+ * "return eos_py_raise(&e);". */
 PyObject *eos_py_raise(const struct eos_err *e);
+
+/* Release the GIL around call (an int expression over C values only), drop the argument
+ * objects a1, a2 (NULL allowed), and when the result r is negative raise e and return NULL
+ * from the calling function. */
+#define EOS_PY_CALL(r, e, a1, a2, call)          \
+	do {                                      \
+		Py_BEGIN_ALLOW_THREADS                \
+		(r) = (call);                         \
+		Py_END_ALLOW_THREADS                  \
+		Py_XDECREF(a1);                       \
+		Py_XDECREF(a2);                       \
+		if ((r) < 0)                          \
+			return eos_py_raise(e);       \
+	} while (0)
+
+/* The same for a call followed by C cleanup that also runs without the GIL (closing a
+ * connection): r = call; then; and raise e when r is negative. */
+#define EOS_PY_CALL_THEN(r, e, call, then)       \
+	do {                                      \
+		Py_BEGIN_ALLOW_THREADS                \
+		(r) = (call);                         \
+		then;                                 \
+		Py_END_ALLOW_THREADS                  \
+		if ((r) < 0)                          \
+			return eos_py_raise(e);       \
+	} while (0)
+
+/* Struct to dict, by table: each field's key, C type and offset in the struct. */
+enum eos_py_type {
+	EOS_PY_U64,      /* uint64_t */
+	EOS_PY_UINT,     /* unsigned */
+	EOS_PY_INT,      /* int */
+	EOS_PY_LONG,     /* long */
+	EOS_PY_SIZE,     /* size_t */
+	EOS_PY_BOOL,     /* int, as True/False */
+	EOS_PY_DOUBLE,   /* double */
+	EOS_PY_STR,      /* char[]: text, surrogateescape */
+	EOS_PY_FSSTR,    /* char[]: a path or file name, os.fsdecode */
+	EOS_PY_STRP,     /* const char *: text, None when NULL */
+	EOS_PY_FSSTRP,   /* const char *: a path, None when NULL */
+};
+
+struct eos_py_field {
+	const char *key;
+	enum eos_py_type type;
+	size_t offset;
+};
+
+/* A field named as its member, or under another key. */
+#define EOS_PY_F(st, member, type) {#member, EOS_PY_##type, offsetof(st, member)}
+#define EOS_PY_FK(key, st, member, type) {key, EOS_PY_##type, offsetof(st, member)}
+
+/* Set every field of table on d from the struct at obj; -1 with an exception on error. */
+int eos_py_set_fields(PyObject *d, const void *obj, const struct eos_py_field *table, size_t n);
+#define EOS_PY_SET_FIELDS(d, obj, table) \
+	eos_py_set_fields((d), (obj), (table), sizeof(table) / sizeof((table)[0]))
+
+/* A new dict of the table's fields; NULL with an exception on error. */
+PyObject *eos_py_fields_dict(const void *obj, const struct eos_py_field *table, size_t n);
+#define EOS_PY_DICT(obj, table) eos_py_fields_dict((obj), (table), sizeof(table) / sizeof((table)[0]))
 
 /* Raise OSError(EINVAL) with fmt, whose one %s is repr(obj): bad input quoted as given.
  * Returns NULL. */

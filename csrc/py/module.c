@@ -36,7 +36,7 @@ PyMODINIT_FUNC PyInit__eos(void)
 	PyObject *hooks = Py_False;
 #endif
 	/* Whether this is the test build (crash-injection hooks compiled in, see setup.py). */
-	if (PyModule_AddObjectRef(m, "TEST_HOOKS", hooks) < 0) {
+	if (PyModule_AddObjectRef(m, "TEST_HOOKS", hooks) < 0 || eos_py_errors_init(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

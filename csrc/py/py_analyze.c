@@ -261,13 +261,14 @@ fail:
 
 static PyObject *xpath_dict(const struct eos_xpath *x)
 {
-	PyObject *d = PyDict_New();
+	static const struct eos_py_field fields[] = {
+		EOS_PY_F(struct eos_xpath, device, FSSTR), EOS_PY_F(struct eos_xpath, target, FSSTR),
+		EOS_PY_F(struct eos_xpath, available, U64),
+	};
+	PyObject *d = EOS_PY_DICT(x, fields);
 	if (!d)
 		return NULL;
 	if (eos_py_set_str(d, "kind", eos_xpath_kind_name(x->kind)) ||
-	    eos_py_set_fsstr(d, "device", x->device) ||
-	    eos_py_set_fsstr(d, "target", x->target) ||
-	    eos_py_set_u64(d, "available", x->available) ||
 	    (x->kind == EOS_XPATH_BTRFS_DEVICE && eos_py_set_u64(d, "devid", x->devid))) {
 		Py_DECREF(d);
 		return NULL;
@@ -305,21 +306,19 @@ static PyObject *py_lv_expansion_paths(PyObject *self, PyObject *args, PyObject 
 	return list;
 }
 
+#define BS(m) EOS_PY_F(struct eos_btrfs_space, m, U64)
+static const struct eos_py_field btrfs_fields[] = {
+	BS(device_bytes), BS(allocated), BS(unallocated), BS(data_total), BS(data_used),
+	BS(metadata_total), BS(metadata_used), BS(system_total), BS(system_used),
+};
+#undef BS
+
 static PyObject *btrfs_dict(const struct eos_btrfs_space *b)
 {
-	PyObject *d = PyDict_New();
+	PyObject *d = EOS_PY_DICT(b, btrfs_fields);
 	if (!d)
 		return NULL;
-	if (eos_py_set_u64(d, "device_bytes", b->device_bytes) ||
-	    eos_py_set_u64(d, "allocated", b->allocated) ||
-	    eos_py_set_u64(d, "unallocated", b->unallocated) ||
-	    eos_py_set_u64(d, "data_total", b->data_total) ||
-	    eos_py_set_u64(d, "data_used", b->data_used) ||
-	    eos_py_set_u64(d, "metadata_total", b->metadata_total) ||
-	    eos_py_set_u64(d, "metadata_used", b->metadata_used) ||
-	    eos_py_set_u64(d, "system_total", b->system_total) ||
-	    eos_py_set_u64(d, "system_used", b->system_used) ||
-	    eos_py_set_double(d, "data_pct", round2(b->data_pct)) ||
+	if (eos_py_set_double(d, "data_pct", round2(b->data_pct)) ||
 	    eos_py_set_double(d, "metadata_pct", round2(b->metadata_pct))) {
 		Py_DECREF(d);
 		return NULL;
@@ -328,14 +327,18 @@ static PyObject *btrfs_dict(const struct eos_btrfs_space *b)
 }
 
 /* The usage figures shared by analyze and watch. */
+static const struct eos_py_field usage_fields[] = {
+	EOS_PY_F(struct eos_usage, size, U64), EOS_PY_F(struct eos_usage, used, U64),
+	EOS_PY_F(struct eos_usage, free, U64), EOS_PY_F(struct eos_usage, avail, U64),
+	EOS_PY_FK("inodes", struct eos_usage, files, U64),
+	EOS_PY_FK("inodes_used", struct eos_usage, files_used, U64),
+	EOS_PY_FK("inodes_free", struct eos_usage, files_free, U64),
+};
+
 static int usage_into(PyObject *d, const struct eos_usage_eval *ue)
 {
-	const struct eos_usage *u = &ue->usage;
-	return eos_py_set_u64(d, "size", u->size) || eos_py_set_u64(d, "used", u->used) ||
-	       eos_py_set_u64(d, "free", u->free) || eos_py_set_u64(d, "avail", u->avail) ||
+	return EOS_PY_SET_FIELDS(d, &ue->usage, usage_fields) ||
 	       eos_py_set_double(d, "used_pct", round2(ue->used_pct)) ||
-	       eos_py_set_u64(d, "inodes", u->files) || eos_py_set_u64(d, "inodes_used", u->files_used) ||
-	       eos_py_set_u64(d, "inodes_free", u->files_free) ||
 	       eos_py_set(d, "inodes_pct", ue->has_inodes ? PyFloat_FromDouble(round2(ue->inodes_pct))
 							  : Py_NewRef(Py_None)) ||
 	       eos_py_set(d, "btrfs", ue->has_btrfs ? btrfs_dict(&ue->btrfs) : Py_NewRef(Py_None)) ||

@@ -31,12 +31,7 @@ static PyObject *py_subvolume_create(PyObject *self, PyObject *args)
 	struct eos_err e;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_subvol_create(PyBytes_AS_STRING(path), &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_subvol_create(PyBytes_AS_STRING(path), &e));
 	Py_RETURN_NONE;
 }
 
@@ -52,12 +47,7 @@ static PyObject *py_subvolume_delete(PyObject *self, PyObject *args, PyObject *k
 	struct eos_err e;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_subvol_delete(PyBytes_AS_STRING(path), recursive, &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_subvol_delete(PyBytes_AS_STRING(path), recursive, &e));
 	Py_RETURN_NONE;
 }
 
@@ -90,12 +80,7 @@ static PyObject *py_subvolume_list(PyObject *self, PyObject *args)
 	struct eos_btrfs_subvol_list l;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_subvol_list(PyBytes_AS_STRING(path), &l, &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_subvol_list(PyBytes_AS_STRING(path), &l, &e));
 	PyObject *list = PyList_New(0);
 	for (size_t i = 0; list && i < l.n; i++) {
 		PyObject *d = subvol_dict(&l.v[i]);
@@ -120,12 +105,7 @@ static PyObject *py_subvolume_set_read_only(PyObject *self, PyObject *args)
 	struct eos_err e;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_subvol_set_read_only(PyBytes_AS_STRING(path), ro, &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_subvol_set_read_only(PyBytes_AS_STRING(path), ro, &e));
 	Py_RETURN_NONE;
 }
 
@@ -143,13 +123,7 @@ static PyObject *py_snapshot(PyObject *self, PyObject *args, PyObject *kw)
 	struct eos_err e;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_snapshot(PyBytes_AS_STRING(src), PyBytes_AS_STRING(dst), ro, &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(src);
-	Py_DECREF(dst);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, src, dst, eos_btrfs_snapshot(PyBytes_AS_STRING(src), PyBytes_AS_STRING(dst), ro, &e));
 	Py_RETURN_NONE;
 }
 
@@ -176,12 +150,7 @@ static PyObject *py_compression_get(PyObject *self, PyObject *args)
 	char buf[64];
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_compression_get(PyBytes_AS_STRING(path), buf, sizeof(buf), &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_compression_get(PyBytes_AS_STRING(path), buf, sizeof(buf), &e));
 	if (!buf[0])
 		Py_RETURN_NONE;
 	return PyUnicode_DecodeUTF8(buf, (Py_ssize_t)strlen(buf), "surrogateescape");
@@ -197,12 +166,7 @@ static PyObject *py_compression_set(PyObject *self, PyObject *args)
 	struct eos_err e;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_compression_set(PyBytes_AS_STRING(path), value, &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_compression_set(PyBytes_AS_STRING(path), value, &e));
 	Py_RETURN_NONE;
 }
 
@@ -278,12 +242,7 @@ static PyObject *py_usage(PyObject *self, PyObject *args)
 	struct eos_btrfs_usage u;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_usage(PyBytes_AS_STRING(path), &u, &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_usage(PyBytes_AS_STRING(path), &u, &e));
 	PyObject *d = usage_dict(&u);
 	eos_btrfs_usage_free(&u);
 	return d;
@@ -299,12 +258,7 @@ static PyObject *py_extent_stats(PyObject *self, PyObject *args)
 	struct eos_btrfs_extent_stats st;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_extent_stats(PyBytes_AS_STRING(path), &st, &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_extent_stats(PyBytes_AS_STRING(path), &st, &e));
 	PyObject *d = PyDict_New();
 	if (!d)
 		return NULL;
@@ -328,12 +282,7 @@ static PyObject *py_check(PyObject *self, PyObject *args)
 	struct eos_err e;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_btrfs_check(PyBytes_AS_STRING(path), &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(path);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_check(PyBytes_AS_STRING(path), &e));
 	Py_RETURN_NONE;
 }
 

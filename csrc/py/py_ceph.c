@@ -126,12 +126,7 @@ static PyObject *py_ceph_pools(PyObject *self, PyObject *args, PyObject *kw)
 	if (conn_open(&o, &c) < 0)
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	n = eos_ceph_pools(c, &pools, &e);
-	eos_rados_close(c);
-	Py_END_ALLOW_THREADS
-	if (n < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL_THEN(n, &e, eos_ceph_pools(c, &pools, &e), eos_rados_close(c));
 	if (!(lst = PyList_New(0)))
 		goto out;
 	for (int i = 0; i < n; i++) {
@@ -174,12 +169,7 @@ static PyObject *py_ceph_fs_status(PyObject *self, PyObject *args, PyObject *kw)
 	if (conn_open(&o, &c) < 0)
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	n = eos_ceph_fs_dump(c, &m, &e);
-	eos_rados_close(c);
-	Py_END_ALLOW_THREADS
-	if (n < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL_THEN(n, &e, eos_ceph_fs_dump(c, &m, &e), eos_rados_close(c));
 	if (!(res = PyDict_New()) || eos_py_set_u64(res, "standbys", m.standbys) ||
 	    !(lst = PyList_New(0)) || eos_py_set(res, "filesystems", lst))
 		goto error;
@@ -261,25 +251,19 @@ static PyObject *py_ceph_cluster_stat(PyObject *self, PyObject *args, PyObject *
 	struct eos_rados *c = NULL;
 	struct eos_rados_usage u;
 	struct eos_err e;
-	PyObject *d;
 	int r;
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|" CONN_FMT ":ceph_cluster_stat", kwlist, CONN_ARGS(o)))
 		return NULL;
 	if (conn_open(&o, &c) < 0)
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_rados_cluster_stat(c, &u, &e);
-	eos_rados_close(c);
-	Py_END_ALLOW_THREADS
-	if (r < 0)
-		return eos_py_raise(&e);
-	d = PyDict_New();
-	if (!d || eos_py_set_u64(d, "total_bytes", u.total_bytes) ||
-	    eos_py_set_u64(d, "used_bytes", u.used_bytes) ||
-	    eos_py_set_u64(d, "avail_bytes", u.avail_bytes) || eos_py_set_u64(d, "objects", u.objects))
-		Py_CLEAR(d);
-	return d;
+	EOS_PY_CALL_THEN(r, &e, eos_rados_cluster_stat(c, &u, &e), eos_rados_close(c));
+	static const struct eos_py_field fields[] = {
+#define U(m) EOS_PY_F(struct eos_rados_usage, m, U64)
+		U(total_bytes), U(used_bytes), U(avail_bytes), U(objects),
+#undef U
+	};
+	return EOS_PY_DICT(&u, fields);
 }
 
 static PyObject *py_ceph_pool_list(PyObject *self, PyObject *args, PyObject *kw)
@@ -337,12 +321,7 @@ static PyObject *py_ceph_pool_create(PyObject *self, PyObject *args, PyObject *k
 	if (conn_open(&o, &c) < 0)
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_rados_pool_create(c, pool, &e);
-	eos_rados_close(c);
-	Py_END_ALLOW_THREADS
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL_THEN(r, &e, eos_rados_pool_create(c, pool, &e), eos_rados_close(c));
 	return PyBool_FromLong(r == 0);
 }
 
@@ -370,7 +349,6 @@ static PyObject *py_cephfs_statfs(PyObject *self, PyObject *args, PyObject *kw)
 	struct eos_cephfs_statfs st;
 	struct eos_err e;
 	const char *path = "/", *fs_name = NULL;
-	PyObject *d;
 	int r;
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|sz" CONN_FMT ":cephfs_statfs", kwlist, &path,
 					 &fs_name, CONN_ARGS(o)))
@@ -378,18 +356,13 @@ static PyObject *py_cephfs_statfs(PyObject *self, PyObject *args, PyObject *kw)
 	if (fs_mount(&o, fs_name, &fs) < 0)
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_cephfs_statfs(fs, path, &st, &e);
-	eos_cephfs_unmount(fs);
-	Py_END_ALLOW_THREADS
-	if (r < 0)
-		return eos_py_raise(&e);
-	d = PyDict_New();
-	if (!d || eos_py_set_u64(d, "total_bytes", st.total_bytes) ||
-	    eos_py_set_u64(d, "free_bytes", st.free_bytes) ||
-	    eos_py_set_u64(d, "avail_bytes", st.avail_bytes) || eos_py_set_u64(d, "files", st.files))
-		Py_CLEAR(d);
-	return d;
+	EOS_PY_CALL_THEN(r, &e, eos_cephfs_statfs(fs, path, &st, &e), eos_cephfs_unmount(fs));
+	static const struct eos_py_field fields[] = {
+#define S(m) EOS_PY_F(struct eos_cephfs_statfs, m, U64)
+		S(total_bytes), S(free_bytes), S(avail_bytes), S(files),
+#undef S
+	};
+	return EOS_PY_DICT(&st, fields);
 }
 
 static PyObject *py_cephfs_write(PyObject *self, PyObject *args, PyObject *kw)
@@ -479,12 +452,7 @@ static PyObject *py_cephfs_unlink(PyObject *self, PyObject *args, PyObject *kw)
 	if (fs_mount(&o, fs_name, &fs) < 0)
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_cephfs_unlink(fs, path, &e);
-	eos_cephfs_unmount(fs);
-	Py_END_ALLOW_THREADS
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL_THEN(r, &e, eos_cephfs_unlink(fs, path, &e), eos_cephfs_unmount(fs));
 	Py_RETURN_NONE;
 }
 
@@ -544,11 +512,7 @@ static PyObject *py_ceph_fs_add(PyObject *self, PyObject *args, PyObject *kw)
 					 &meta, &data, &d.test, CONN_ARGS(o)))
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_ceph_fs_add(&o, name, meta, data, &d, &res, &e);
-	Py_END_ALLOW_THREADS
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, NULL, NULL, eos_ceph_fs_add(&o, name, meta, data, &d, &res, &e));
 	dict = PyDict_New();
 	if (!dict || eos_py_set_str(dict, "fs", res.daemon + 3) ||
 	    eos_py_set_str(dict, "action", res.action) || eos_py_set_str(dict, "pools", res.data) ||
@@ -597,11 +561,7 @@ static PyObject *py_ceph_bootstrap(PyObject *self, PyObject *args, PyObject *kw)
 					 &b.run_dir, &b.log_dir, &b.extra, &b.test, &b.wait_s))
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_ceph_bootstrap(&b, &res, fsid, sizeof(fsid), &e);
-	Py_END_ALLOW_THREADS
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, NULL, NULL, eos_ceph_bootstrap(&b, &res, fsid, sizeof(fsid), &e));
 	dict = PyDict_New();
 	if (!dict || eos_py_set_str(dict, "daemon", res.daemon) ||
 	    eos_py_set_str(dict, "action", res.action) || eos_py_set_fsstr(dict, "data", res.data) ||
@@ -621,11 +581,7 @@ static PyObject *py_ceph_write_client(PyObject *self, PyObject *args, PyObject *
 					 &conf_text, &keyring, &keyring_text, &test))
 		return NULL;
 	eos_err_clear(&e);
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_ceph_write_client(conf, conf_text, keyring, keyring_text, test, &e);
-	Py_END_ALLOW_THREADS
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, NULL, NULL, eos_ceph_write_client(conf, conf_text, keyring, keyring_text, test, &e));
 	return PyBool_FromLong(r);
 }
 

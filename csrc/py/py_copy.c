@@ -31,13 +31,7 @@ static PyObject *run_tree(PyObject *args, const char *fmt, tree_fn fn)
 	struct eos_err e;
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = fn(PyBytes_AS_STRING(src), PyBytes_AS_STRING(dst), &st, &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(src);
-	Py_DECREF(dst);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, src, dst, fn(PyBytes_AS_STRING(src), PyBytes_AS_STRING(dst), &st, &e));
 	return eos_py_copy_stats(&st);
 }
 

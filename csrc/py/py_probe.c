@@ -24,23 +24,22 @@ static int set_error(PyObject *d, const char *key, const struct eos_probe_error 
 	return eos_py_set_str(d, key, pe->code ? pe->msg : NULL);
 }
 
+static const struct eos_py_field usage_fields[] = {
+	EOS_PY_F(struct eos_usage, size, U64), EOS_PY_F(struct eos_usage, used, U64),
+	EOS_PY_F(struct eos_usage, free, U64), EOS_PY_F(struct eos_usage, avail, U64),
+	EOS_PY_F(struct eos_usage, files, U64), EOS_PY_F(struct eos_usage, files_used, U64),
+	EOS_PY_F(struct eos_usage, files_free, U64), EOS_PY_FK("block_size", struct eos_usage, bsize, U64),
+};
+
 static PyObject *usage_dict(const struct eos_usage *u)
 {
-	PyObject *d = PyDict_New();
-	if (!d)
-		return NULL;
+	PyObject *d = EOS_PY_DICT(u, usage_fields);
 	/* As df computes Use%: used / (used + avail), what non-root users see. */
 	uint64_t usable = u->used + u->avail;
 	double pct = usable ? 100.0 * (double)u->used / (double)usable : 0.0;
 	double ipct = u->files ? 100.0 * (double)u->files_used / (double)u->files : 0.0;
-	if (eos_py_set_u64(d, "size", u->size) || eos_py_set_u64(d, "used", u->used) ||
-	    eos_py_set_u64(d, "free", u->free) || eos_py_set_u64(d, "avail", u->avail) ||
-	    eos_py_set_double(d, "percent", pct) || eos_py_set_u64(d, "files", u->files) ||
-	    eos_py_set_u64(d, "files_used", u->files_used) || eos_py_set_u64(d, "files_free", u->files_free) ||
-	    eos_py_set_double(d, "files_percent", ipct) || eos_py_set_u64(d, "block_size", u->bsize)) {
-		Py_DECREF(d);
-		return NULL;
-	}
+	if (d && (eos_py_set_double(d, "percent", pct) || eos_py_set_double(d, "files_percent", ipct)))
+		Py_CLEAR(d);
 	return d;
 }
 
@@ -125,21 +124,23 @@ static PyObject *device_dict(const struct eos_probe *p, size_t i)
 	return o;
 }
 
+static const struct eos_py_field mount_fields[] = {
+	EOS_PY_F(struct eos_mount, id, INT), EOS_PY_F(struct eos_mount, parent_id, INT),
+	EOS_PY_F(struct eos_mount, major, UINT), EOS_PY_F(struct eos_mount, minor, UINT),
+	EOS_PY_F(struct eos_mount, root, FSSTRP), EOS_PY_F(struct eos_mount, target, FSSTRP),
+	EOS_PY_F(struct eos_mount, source, FSSTRP), EOS_PY_F(struct eos_mount, fstype, FSSTRP),
+	EOS_PY_F(struct eos_mount, options, FSSTRP), EOS_PY_F(struct eos_mount, super_options, FSSTRP),
+};
+
 static PyObject *mount_dict(const struct eos_probe *p, size_t i)
 {
 	const struct eos_mount *m = &p->mounts.v[i];
 	char devno[32];
 	snprintf(devno, sizeof(devno), "%u:%u", m->major, m->minor);
-	PyObject *o = PyDict_New();
+	PyObject *o = EOS_PY_DICT(m, mount_fields);
 	if (!o)
 		return NULL;
-	if (eos_py_set_i64(o, "id", m->id) || eos_py_set_i64(o, "parent_id", m->parent_id) ||
-	    eos_py_set_u64(o, "major", m->major) || eos_py_set_u64(o, "minor", m->minor) ||
-	    eos_py_set_str(o, "devno", devno) || eos_py_set_fsstr(o, "root", m->root) ||
-	    eos_py_set_fsstr(o, "target", m->target) || eos_py_set_fsstr(o, "source", m->source) ||
-	    eos_py_set_fsstr(o, "fstype", m->fstype) || eos_py_set_fsstr(o, "options", m->options) ||
-	    eos_py_set_fsstr(o, "super_options", m->super_options) ||
-	    eos_py_set_bool(o, "virtual", eos_fstype_is_virtual(m->fstype)) ||
+	if (eos_py_set_str(o, "devno", devno) || eos_py_set_bool(o, "virtual", eos_fstype_is_virtual(m->fstype)) ||
 	    eos_py_set_bool(o, "shadowed", p->shadowed[i]) ||
 	    eos_py_set_bool(o, "storage", eos_probe_mount_is_storage(p, i)) ||
 	    eos_py_set(o, "usage", p->has_usage[i] ? usage_dict(&p->usage[i]) : Py_NewRef(Py_None)) ||
@@ -182,61 +183,59 @@ error:
 	return NULL;
 }
 
+#define PV(m, t) EOS_PY_F(struct eos_lvm_pv, m, t)
+static const struct eos_py_field pv_fields[] = {
+	PV(name, FSSTRP), PV(uuid, STRP), PV(vg_name, STRP), PV(fmt, STRP), PV(attr, STRP),
+	PV(major, UINT), PV(minor, UINT), PV(size, U64), PV(free, U64), PV(used, U64),
+	PV(dev_size, U64), PV(pe_start, U64), PV(pe_count, U64), PV(pe_alloc_count, U64),
+	PV(allocatable, BOOL), PV(missing, BOOL),
+};
+#undef PV
+#define VG(m, t) EOS_PY_F(struct eos_lvm_vg, m, t)
+static const struct eos_py_field vg_fields[] = {
+	VG(name, STRP), VG(uuid, STRP), VG(attr, STRP), VG(size, U64), VG(free, U64),
+	VG(extent_size, U64), VG(extent_count, U64), VG(free_count, U64), VG(pv_count, U64),
+	VG(lv_count, U64),
+};
+#undef VG
+#define LV(m, t) EOS_PY_F(struct eos_lvm_lv, m, t)
+static const struct eos_py_field lv_fields[] = {
+	LV(name, STRP), LV(vg_name, STRP), LV(uuid, STRP), LV(full_name, STRP), LV(path, FSSTRP),
+	LV(dm_path, FSSTRP), LV(attr, STRP), LV(layout, STRP), LV(size, U64),
+};
+#undef LV
+
+/* A list of n dicts, each the table's fields of one element of v (size bytes apart). */
+static int append_dicts(PyObject *list, const void *v, size_t n, size_t size,
+			const struct eos_py_field *table, size_t nf)
+{
+	for (size_t i = 0; i < n; i++) {
+		PyObject *x = eos_py_fields_dict((const char *)v + i * size, table, nf);
+		if (!x || PyList_Append(list, x)) {
+			Py_XDECREF(x);
+			return -1;
+		}
+		Py_DECREF(x);
+	}
+	return 0;
+}
+
 static PyObject *lvm_dict(const struct eos_probe *p)
 {
 	const struct eos_lvm_report *r = &p->lvm;
 	PyObject *o = PyDict_New(), *pvs = PyList_New(0), *vgs = PyList_New(0), *lvs = PyList_New(0);
 	if (!o || !pvs || !vgs || !lvs)
 		goto error;
-	for (size_t i = 0; i < r->n_pvs; i++) {
-		const struct eos_lvm_pv *v = &r->pvs[i];
-		PyObject *x = PyDict_New();
-		if (!x || PyList_Append(pvs, x)) {
-			Py_XDECREF(x);
-			goto error;
-		}
-		Py_DECREF(x);
-		if (eos_py_set_fsstr(x, "name", v->name) || eos_py_set_str(x, "uuid", v->uuid) ||
-		    eos_py_set_str(x, "vg_name", v->vg_name) || eos_py_set_str(x, "fmt", v->fmt) ||
-		    eos_py_set_str(x, "attr", v->attr) || eos_py_set_u64(x, "major", v->major) ||
-		    eos_py_set_u64(x, "minor", v->minor) || eos_py_set_u64(x, "size", v->size) ||
-		    eos_py_set_u64(x, "free", v->free) || eos_py_set_u64(x, "used", v->used) ||
-		    eos_py_set_u64(x, "dev_size", v->dev_size) || eos_py_set_u64(x, "pe_start", v->pe_start) ||
-		    eos_py_set_u64(x, "pe_count", v->pe_count) ||
-		    eos_py_set_u64(x, "pe_alloc_count", v->pe_alloc_count) ||
-		    eos_py_set_bool(x, "allocatable", v->allocatable) || eos_py_set_bool(x, "missing", v->missing))
-			goto error;
-	}
-	for (size_t i = 0; i < r->n_vgs; i++) {
-		const struct eos_lvm_vg *v = &r->vgs[i];
-		PyObject *x = PyDict_New();
-		if (!x || PyList_Append(vgs, x)) {
-			Py_XDECREF(x);
-			goto error;
-		}
-		Py_DECREF(x);
-		if (eos_py_set_str(x, "name", v->name) || eos_py_set_str(x, "uuid", v->uuid) ||
-		    eos_py_set_str(x, "attr", v->attr) || eos_py_set_u64(x, "size", v->size) ||
-		    eos_py_set_u64(x, "free", v->free) || eos_py_set_u64(x, "extent_size", v->extent_size) ||
-		    eos_py_set_u64(x, "extent_count", v->extent_count) ||
-		    eos_py_set_u64(x, "free_count", v->free_count) || eos_py_set_u64(x, "pv_count", v->pv_count) ||
-		    eos_py_set_u64(x, "lv_count", v->lv_count))
-			goto error;
-	}
+#define APPEND(list, v, n, table) \
+	append_dicts(list, v, n, sizeof(*(v)), table, sizeof(table) / sizeof((table)[0]))
+	if (APPEND(pvs, r->pvs, r->n_pvs, pv_fields) || APPEND(vgs, r->vgs, r->n_vgs, vg_fields) ||
+	    APPEND(lvs, r->lvs, r->n_lvs, lv_fields))
+		goto error;
+#undef APPEND
 	for (size_t i = 0; i < r->n_lvs; i++) {
 		const struct eos_lvm_lv *v = &r->lvs[i];
-		PyObject *x = PyDict_New();
-		if (!x || PyList_Append(lvs, x)) {
-			Py_XDECREF(x);
-			goto error;
-		}
-		Py_DECREF(x);
-		if (eos_py_set_str(x, "name", v->name) || eos_py_set_str(x, "vg_name", v->vg_name) ||
-		    eos_py_set_str(x, "uuid", v->uuid) || eos_py_set_str(x, "full_name", v->full_name) ||
-		    eos_py_set_fsstr(x, "path", v->path) || eos_py_set_fsstr(x, "dm_path", v->dm_path) ||
-		    eos_py_set_str(x, "attr", v->attr) || eos_py_set_str(x, "layout", v->layout) ||
-		    eos_py_set_u64(x, "size", v->size) ||
-		    eos_py_set(x, "active", v->active < 0 ? Py_NewRef(Py_None) : PyBool_FromLong(v->active)) ||
+		PyObject *x = PyList_GET_ITEM(lvs, (Py_ssize_t)i);
+		if (eos_py_set(x, "active", v->active < 0 ? Py_NewRef(Py_None) : PyBool_FromLong(v->active)) ||
 		    eos_py_set(x, "devices", str_list(v->devices, v->n_devices)))
 			goto error;
 	}

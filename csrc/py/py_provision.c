@@ -275,13 +275,7 @@ static PyObject *py_fstab_find(PyObject *self, PyObject *args)
 	char buf[1024];
 	eos_err_clear(&e);
 	int r;
-	Py_BEGIN_ALLOW_THREADS
-	r = eos_fstab_find(PyBytes_AS_STRING(fstab), PyBytes_AS_STRING(target), buf, sizeof(buf), &e);
-	Py_END_ALLOW_THREADS
-	Py_DECREF(fstab);
-	Py_DECREF(target);
-	if (r < 0)
-		return eos_py_raise(&e);
+	EOS_PY_CALL(r, &e, fstab, target, eos_fstab_find(PyBytes_AS_STRING(fstab), PyBytes_AS_STRING(target), buf, sizeof(buf), &e));
 	if (!buf[0])
 		Py_RETURN_NONE;
 	return eos_py_fsstr(buf);

@@ -361,8 +361,15 @@ static PyMethodDef methods[] = {
 
 int eos_py_add_roles(PyObject *m)
 {
-	for (int r = 0; r < EOS_ROLE_COUNT; r++)
+	PyObject *roles = PyTuple_New(EOS_ROLE_COUNT);
+	for (int r = 0; roles && r < EOS_ROLE_COUNT; r++) {
 		if (!role_names[r] && !(role_names[r] = PyUnicode_InternFromString(eos_role_name(r))))
-			return -1;
-	return PyModule_AddFunctions(m, methods);
+			Py_CLEAR(roles);
+		else
+			PyTuple_SET_ITEM(roles, r, Py_NewRef(role_names[r]));
+	}
+	/* eos.ROLES: every role name, in the library's order: the one list the glue uses. */
+	int rc = roles ? PyModule_AddObjectRef(m, "ROLES", roles) : -1;
+	Py_XDECREF(roles);
+	return rc < 0 ? -1 : PyModule_AddFunctions(m, methods);
 }

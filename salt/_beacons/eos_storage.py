@@ -34,6 +34,7 @@ import salt.utils.beacons
 try:
     import eos
     from eos.glue import load_json_dict as _load_json_dict, save_json as _save_json
+    from eos.glue import pillar as _glue_pillar
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -63,7 +64,7 @@ def _config(config):
 
 
 def _pillar(key, default):
-    return __salt__["pillar.get"](key, default, unmask=True)
+    return _glue_pillar(__salt__, key, default)
 
 
 def _settings(cfg):

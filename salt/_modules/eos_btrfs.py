@@ -109,6 +109,39 @@ def snapshot(source, dest, read_only=True):
     return _text(_call(eos.btrfs_subvolume_show, dest))
 
 
+def check(path):
+    """
+    Make sure ``path`` is on a BTRFS (a subvolume can be created there); raises naming the
+    filesystem it is on otherwise. Returns ``{"path": path, "btrfs": True}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_btrfs.check /srv/data
+    """
+    path = _path(path)
+    _call(eos.btrfs_check, path)
+    return {"path": path, "btrfs": True}
+
+
+def set_read_only(name, read_only=True):
+    """
+    Set or clear the read-only flag of the subvolume or snapshot ``name``; returns its
+    information afterwards.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_btrfs.set_read_only /srv/data/.snap/projects-1
+        salt '*' eos_btrfs.set_read_only /srv/data/.snap/projects-1 read_only=False
+    """
+    name = _path(name, "subvolume path")
+    _call(eos.btrfs_subvolume_set_read_only, name, bool(read_only))
+    return _text(_call(eos.btrfs_subvolume_show, name))
+
+
 def compression(path, value=None):
     """
     Get or set the ``btrfs.compression`` property of a file or directory. Without ``value``

@@ -26,8 +26,6 @@ _CONN_KEYS = ("conf", "keyring", "name", "mon_host", "timeout")
 def __virtual__():
     if not HAS_EOS:
         return (False, f"eos_ceph: the eos package cannot be imported: {IMPORT_ERROR}")
-    if not hasattr(eos, "ceph_status"):
-        return (False, "eos_ceph: the eos package was built without librados/libcephfs")
     return __virtualname__
 
 

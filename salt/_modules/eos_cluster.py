@@ -115,6 +115,20 @@ def _check_names():
             "comment": "; ".join(failed) if failed else "host and master names resolve"}
 
 
+def roles():
+    """
+    The names of every Eos role, in the library's order (``eos.ROLES``, from the C role
+    rules): the one list the role states (``salt://roles/absent.sls``) and the runner use.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_cluster.roles
+    """
+    return list(eos.ROLES)
+
+
 def health_check(max_skew=5, min_free_bytes=1 << 30, path=None, timeout=10):
     """
     The pre-join health checks of this node: clock skew against the master (through

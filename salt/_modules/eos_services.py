@@ -60,8 +60,9 @@ def _save_record(record):
 
 
 def _pillar(key, default):
-    """A pillar value as plain data (Salt 3008 masks pillar.get's return unless unmask=True)."""
-    return __salt__["pillar.get"](key, default, unmask=True)
+    from eos.glue import pillar
+
+    return pillar(__salt__, key, default)
 
 
 def _record_path():

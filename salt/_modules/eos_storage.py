@@ -4,7 +4,7 @@ import os
 
 try:
     import eos
-    from eos.glue import call as _call, text as _text
+    from eos.glue import call as _call, config as _config, pillar as _glue_pillar, text as _text
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -127,8 +127,7 @@ def top_consumers(path, depth=2, limit=20):
 
 
 def _pillar(key, default):
-    """A pillar value as plain data (Salt 3008 masks pillar.get's return unless unmask=True)."""
-    return __salt__["pillar.get"](key, default, unmask=True)
+    return _glue_pillar(__salt__, key, default)
 
 
 def analyze(path=None, record=True, window=None):
@@ -177,11 +176,6 @@ def _expand_warn_pct(size, warn_pct):
         return int(warn_pct)
     if str(size).lower() != "auto":
         return 60  # unused: only "auto" reads it
-    if not hasattr(eos, "thresholds"):
-        raise CommandExecutionError(
-            "size 'auto' needs the scale tier's warning level, and this eos build has no "
-            "eos.thresholds: pass warn_pct=N"
-        )
     nodes = _pillar("eos:cluster:node_count", 1)
     overrides = _pillar("eos:storage:thresholds", None)
     return int(_call(eos.thresholds, node_count=nodes, thresholds=overrides)["warning"])
@@ -469,7 +463,7 @@ def compress(test=False):
 
 def _fstab():
     """The fstab provisioning writes: minion config or pillar ``eos:storage:fstab``."""
-    return str(__salt__["config.get"]("eos:storage:fstab", "/etc/fstab") or "/etc/fstab")
+    return _config(__salt__, "eos:storage:fstab", "/etc/fstab")
 
 
 def _handover_comment(rec, device=None):
@@ -497,7 +491,8 @@ def recommend(workload):
     return _text(rec)
 
 
-def provision(device, workload, mountpoint=None, label=None, force=False, test=False):
+def provision(device, workload, mountpoint=None, label=None, force=False, test=False,
+              keep_matching=False):
     """
     Make the recommended filesystem for ``workload`` on ``device``; with ``mountpoint``, mount
     it and add an fstab entry by UUID (written atomically, other entries kept). The fstab is
@@ -508,6 +503,9 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
     ``force=True``; the answer then lists what is destroyed. ``test=True`` returns the plan
     (steps, the mkfs command, the fstab line, what would be destroyed) and changes nothing.
     The ``shared`` workload is handed over to the Ceph work and nothing is done here.
+    With ``keep_matching=True`` a device that already holds the recommended filesystem (and
+    label) is kept: only the missing mount and fstab steps run (the
+    ``eos_storage.provisioned`` state).
 
     CLI Example:
 
@@ -521,7 +519,8 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
     res = _call(eos.provision, str(device), str(workload),
                 mountpoint=str(mountpoint) if mountpoint else None,
                 label=str(label) if label is not None else None,
-                fstab=_fstab(), force=bool(force), dry_run=test)
+                fstab=_fstab(), force=bool(force), dry_run=test,
+                keep_matching=bool(keep_matching))
     rec = res["recommendation"]
     if rec["handover"]:
         res["comment"] = _handover_comment(rec, device)
@@ -538,7 +537,7 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
 def _state_dir():
     """The state root of every multi-step operation (``eos:storage:state_dir``): expand and
     convert keep their locks and journals in <root>/expand and <root>/convert."""
-    return str(__salt__["config.get"]("eos:storage:state_dir", "/var/lib/eos") or "/var/lib/eos")
+    return _config(__salt__, "eos:storage:state_dir", "/var/lib/eos")
 
 
 def convert(path, fstype="btrfs", compression="zstd", target=None, force=False, test=False):

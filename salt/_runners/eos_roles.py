@@ -22,7 +22,6 @@ import ipaddress
 import json
 import logging
 import os
-import tempfile
 import time
 
 import salt.client
@@ -36,6 +35,7 @@ from salt.exceptions import CommandExecutionError
 
 try:
     import eos
+    from eos.glue import save_text as _save_text
 
     HAS_EOS = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 __virtualname__ = "eos_roles"
 
 PILLAR_SLS = "eos_roles"
-ROLES = ["monolith", "edge", "core", "data", "message", "observe", "compute", "app"]
 GRAINS = ["num_cpus", "mem_total", "eos_storage", "eos_zone", "eos_public", "ipv4", "ipv6"]
 
 
@@ -206,31 +205,11 @@ def _read_pillar_file(path):
 
 
 def _atomic_write(path, text, keep_previous=True):
-    """Write text to path through a temp file + rename; the old file becomes path.prev."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    """Write text to path atomically (eos.glue.save_text); the old file becomes path.prev."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o640)
-        if keep_previous and os.path.exists(path):
-            prev = path + ".prev"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(prev)
-            os.link(path, prev)
-        os.rename(tmp, path)
+        _save_text(path, text, mode=0o640, keep_previous=keep_previous)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise CommandExecutionError(f"cannot write {path}: {exc.strerror}") from exc
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def _ensure_top(root):

@@ -6,22 +6,26 @@ subvolume when it exists and does nothing when it does not.
 import errno
 import os
 
-try:
-    import eos
-
-    HAS_EOS = True
-    IMPORT_ERROR = ""
-except ImportError as exc:  # pragma: no cover
-    HAS_EOS = False
-    IMPORT_ERROR = str(exc)
+from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "eos_btrfs"
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_btrfs: the eos package cannot be imported: {IMPORT_ERROR}")
+    if "eos_btrfs.subvolume_show" not in __salt__:
+        return (False, "eos_btrfs: the eos_btrfs execution module is not available "
+                       "(is the eos package installed?)")
     return __virtualname__
+
+
+def _btrfs(fn, *args, **kwargs):
+    """The eos_btrfs execution module: the state changes nothing itself."""
+    return __salt__[f"eos_btrfs.{fn}"](*args, **kwargs)
+
+
+def _errno(exc):
+    """The errno behind a CommandExecutionError of the module (its OSError), or None."""
+    return getattr(exc.__cause__, "errno", None)
 
 
 def _ret(name):
@@ -29,11 +33,11 @@ def _ret(name):
 
 
 def _show(path):
-    """The subvolume at path, None when path does not exist; OSError when it exists but is
-    not a subvolume (EINVAL) or cannot be read."""
+    """The subvolume at path, None when path does not exist; CommandExecutionError when it
+    exists but is not a subvolume (EINVAL) or cannot be read."""
     if not os.path.lexists(path):
         return None
-    return eos.btrfs_subvolume_show(path)
+    return _btrfs("subvolume_show", path)
 
 
 def _parent(path):
@@ -56,15 +60,14 @@ def subvolume_present(name):
         if info is not None:
             ret["comment"] = f"{name} is already a subvolume (id {info['id']})"
             return ret
-        eos.btrfs_check(_parent(name))
+        _btrfs("check", _parent(name))
         if __opts__["test"]:
             ret["result"] = None
             ret["changes"] = {"created": name}
             ret["comment"] = f"subvolume {name} would be created"
             return ret
-        eos.btrfs_subvolume_create(name)
-        info = eos.btrfs_subvolume_show(name)
-    except OSError as exc:
+        info = _btrfs("subvolume_create", name)
+    except CommandExecutionError as exc:
         ret["result"] = False
         ret["comment"] = str(exc)
         return ret
@@ -96,11 +99,11 @@ def subvolume_absent(name, recursive=False):
             ret["changes"] = {"deleted": name, "id": info["id"]}
             ret["comment"] = f"subvolume {name} would be deleted"
             return ret
-        eos.btrfs_subvolume_delete(name, recursive=bool(recursive))
-    except OSError as exc:
+        _btrfs("subvolume_delete", name, recursive=bool(recursive))
+    except CommandExecutionError as exc:
         ret["result"] = False
         ret["comment"] = str(exc)
-        if exc.errno == errno.EINVAL and os.path.lexists(name):
+        if _errno(exc) == errno.EINVAL and os.path.lexists(name):
             ret["comment"] += "; nothing was deleted"
         return ret
     ret["changes"] = {"deleted": name, "id": info["id"], "uuid": info["uuid"]}
@@ -126,13 +129,13 @@ def snapshot_present(name, source, read_only=True):
     try:
         if __opts__["test"] and not os.path.lexists(source) and not os.path.lexists(name):
             # In a test run the source may be a subvolume an earlier state would create.
-            eos.btrfs_check(_parent(name))
+            _btrfs("check", _parent(name))
             ret["result"] = None
             ret["changes"] = {"created": name, "source": source, "read_only": read_only}
             ret["comment"] = (f"snapshot {name} of {source} would be created "
                               f"({source} does not exist yet)")
             return ret
-        src = eos.btrfs_subvolume_show(source)
+        src = _btrfs("subvolume_show", source)
         info = _show(name)
         if info is not None:
             if info["parent_uuid"] != src["uuid"]:
@@ -148,18 +151,17 @@ def snapshot_present(name, source, read_only=True):
                 ret["result"] = None
                 ret["comment"] = f"the read-only flag of {name} would be set to {read_only}"
                 return ret
-            eos.btrfs_subvolume_set_read_only(name, read_only)
+            _btrfs("set_read_only", name, read_only)
             ret["comment"] = f"the read-only flag of {name} set to {read_only}"
             return ret
-        eos.btrfs_check(_parent(name))
+        _btrfs("check", _parent(name))
         if __opts__["test"]:
             ret["result"] = None
             ret["changes"] = {"created": name, "source": source, "read_only": read_only}
             ret["comment"] = f"snapshot {name} of {source} would be created"
             return ret
-        eos.btrfs_snapshot(source, name, read_only=read_only)
-        info = eos.btrfs_subvolume_show(name)
-    except OSError as exc:
+        info = _btrfs("snapshot", source, name, read_only=read_only)
+    except CommandExecutionError as exc:
         ret["result"] = False
         ret["changes"] = {}
         ret["comment"] = str(exc)

@@ -2,9 +2,9 @@
 from salt.exceptions import CommandExecutionError
 
 try:
-    import eos  # eos_storage.provisioned calls the library directly
+    from eos.glue import config as _config
 except ImportError:  # pragma: no cover - __virtual__ then fails on the execution module
-    eos = None
+    _config = None
 
 __virtualname__ = "eos_storage"
 
@@ -97,16 +97,16 @@ def provisioned(name, workload, mountpoint=None, label=None, force=False):
             - mountpoint: /srv/backup
     """
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    fstab = str(__salt__["config.get"]("eos:storage:fstab", "/etc/fstab") or "/etc/fstab")
+    fstab = _config(__salt__, "eos:storage:fstab", "/etc/fstab")
     kwargs = {
         "mountpoint": str(mountpoint) if mountpoint else None,
         "label": str(label) if label is not None else None,
-        "fstab": fstab,
         "force": bool(force),
         "keep_matching": True,
     }
+    provision = __salt__["eos_storage.provision"]
     try:
-        plan = eos.provision(name, str(workload), dry_run=True, **kwargs)
+        plan = provision(name, str(workload), test=True, **kwargs)
         rec = plan["recommendation"]
         if rec["handover"]:
             ret["result"] = False
@@ -127,8 +127,8 @@ def provisioned(name, workload, mountpoint=None, label=None, force=False):
             ret["changes"] = changes
             ret["comment"] = f"{name} would be provisioned for {rec['workload']}"
             return ret
-        done = eos.provision(name, str(workload), dry_run=False, **kwargs)
-    except OSError as exc:
+        done = provision(name, str(workload), test=False, **kwargs)
+    except CommandExecutionError as exc:
         ret["result"] = False
         ret["comment"] = str(exc)
         return ret

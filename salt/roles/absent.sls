@@ -1,7 +1,7 @@
 # Remove the marks of roles this node no longer holds (pillar eos:roles); a monolith holds all.
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
 {%- set mine = salt['pillar.get']('eos:roles', {}).get(grains['id'], []) %}
-{%- for role in ['monolith', 'edge', 'core', 'data', 'message', 'observe', 'compute', 'app'] %}
+{%- for role in salt['eos_cluster.roles']() %}
 {%- if role not in mine and not ('monolith' in mine) %}
 eos-role-{{ role }}-absent:
   file.absent:

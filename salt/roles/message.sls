@@ -1,10 +1,8 @@
 # The message role: message bus.
 {%- set role = 'message' %}
 {% include 'roles/_role.jinja' %}
-{%- set peers = [] %}
-{%- for node, roles in salt['pillar.get']('eos:roles', {}) | dictsort %}
-{%- if 'message' in roles or 'monolith' in roles %}{% do peers.append(node) %}{% endif %}
-{%- endfor %}
+{%- from 'roles/_peers.jinja' import peers as collect_peers with context %}
+{%- set peers = [] %}{%- do collect_peers(role, peers) %}
 {%- set stub = 'nats.conf' %}
 {%- set body = ['cluster { routes = ' ~ peers|tojson ~ ' }'] %}
 {% include 'roles/_stub.jinja' %}

@@ -1,10 +1,8 @@
 # The observe role: metrics and logs.
 {%- set role = 'observe' %}
 {% include 'roles/_role.jinja' %}
-{%- set peers = [] %}
-{%- for node, roles in salt['pillar.get']('eos:roles', {}) | dictsort %}
-{%- if 'observe' in roles or 'monolith' in roles %}{% do peers.append(node) %}{% endif %}
-{%- endfor %}
+{%- from 'roles/_peers.jinja' import peers as collect_peers with context %}
+{%- set peers = [] %}{%- do collect_peers(role, peers) %}
 {%- set stub = 'prometheus.yml' %}
 {%- set body = ['scrape_configs: []', '# observe peers: ' ~ peers|join(', ')] %}
 {% include 'roles/_stub.jinja' %}

@@ -54,8 +54,9 @@ def test_the_default_build_ignores_the_hook_variables(loops, tmp_path, default_b
     lp.grow_backing(640 * MiB)
     env = {**os.environ, **HOOKS, "PYTHONPATH": default_build}
     env.pop("EOS_TEST_HOOKS", None)
+    # cwd: not the repository, whose eos/ (the test build) would come first on sys.path.
     proc = subprocess.run([sys.executable, "-c", RUN, default_build, mnt, str(tmp_path / "state")],
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
     # With the hooks, step 1 would fail (EOS_TEST_FAIL_STEP) or the process die by SIGKILL.
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

@@ -353,3 +353,17 @@ def test_state_single_and_apply_through_salt_call(btrfs, tmp_path):
     r = saltenv.salt_call(conf, "state.apply", "eos_btrfs_test", "test=True")
     assert r.returncode == 0, r
     assert all(v["result"] is True and v["changes"] == {} for v in r.data.values()), r
+
+
+def test_snapshot_errors_name_both_paths(btrfs):
+    """eos.Error carries the second path of a two-path operation, as os.rename's OSError does:
+    filename the source, filename2 the snapshot."""
+    src, dst = os.path.join(btrfs, "src"), os.path.join(btrfs, "taken")
+    eos.btrfs_subvolume_create(src)
+    os.mkdir(dst)
+    with pytest.raises(eos.Error) as exc:
+        eos.btrfs_snapshot(src, dst)
+    err = exc.value
+    assert isinstance(err, FileExistsError) and err.errno == errno.EEXIST
+    assert (err.filename, err.filename2) == (src, dst) and "already exists" in str(err)
+    assert os.listdir(dst) == []  # nothing was made

@@ -9,7 +9,14 @@ void eos_err_clear(struct eos_err *e)
 {
 	e->code = 0;
 	e->path[0] = '\0';
+	e->path2[0] = '\0';
 	e->msg[0] = '\0';
+}
+
+int eos_err_path2(struct eos_err *e, const char *path2)
+{
+	snprintf(e->path2, sizeof(e->path2), "%s", path2 ? path2 : "");
+	return -e->code;
 }
 
 static int vfail(struct eos_err *e, int code, const char *path, int add_strerror,
@@ -21,6 +28,7 @@ static int vfail(struct eos_err *e, int code, const char *path, int add_strerror
 		code = EIO;
 	e->code = code;
 	snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
+	e->path2[0] = '\0';
 	int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	if (add_strerror && n >= 0 && (size_t)n < sizeof(e->msg)) {
 		char buf[256];

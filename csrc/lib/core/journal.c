@@ -98,8 +98,10 @@ int eos_journal_adopt(struct eos_journal *j, const char *legacy_path, struct eos
 		eos_fsync_dir(j->dir);
 		return 1;
 	}
-	if (errno != EXDEV)
-		return eos_fail_sys(e, errno, legacy_path, "moving the journal %s to %s", legacy_path, j->path);
+	if (errno != EXDEV) {
+		eos_fail_sys(e, errno, legacy_path, "moving the journal %s to %s", legacy_path, j->path);
+		return eos_err_path2(e, j->path);
+	}
 	/* Another file system: copy it whole, then remove the old one. */
 	struct eos_buf b = EOS_BUF_INIT;
 	int r = eos_buf_read_file(&b, AT_FDCWD, legacy_path);

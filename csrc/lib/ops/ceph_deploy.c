@@ -145,6 +145,17 @@ static int osd_up(struct eos_rados *c, long id, struct eos_err *e)
 	return r;
 }
 
+/* 1 when an element of the JSON list or object has "name": id. */
+static int has_name(const struct eos_json *list, const char *id)
+{
+	for (const struct eos_json *it = list ? list->child : NULL; it; it = it->next) {
+		const char *name = eos_json_str(it, "name");
+		if (name && strcmp(name, id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* 1 when an MDS of this name is in any file system's map or among the standbys. */
 static int mds_known(struct eos_rados *c, const char *id, struct eos_err *e)
 {
@@ -152,20 +163,10 @@ static int mds_known(struct eos_rados *c, const char *id, struct eos_err *e)
 	int r = eos_rados_mon_json(c, "fs dump", &j, e);
 	if (r < 0)
 		return r;
-	r = 0;
-	const struct eos_json *sb = eos_json_get(j, "standbys");
-	for (const struct eos_json *it = sb ? sb->child : NULL; it && !r; it = it->next) {
-		const char *name = eos_json_str(it, "name");
-		r = name && strcmp(name, id) == 0;
-	}
+	r = has_name(eos_json_get(j, "standbys"), id);
 	const struct eos_json *fss = eos_json_get(j, "filesystems");
-	for (const struct eos_json *fs = fss ? fss->child : NULL; fs && !r; fs = fs->next) {
-		const struct eos_json *info = eos_json_get(eos_json_get(fs, "mdsmap"), "info");
-		for (const struct eos_json *it = info ? info->child : NULL; it && !r; it = it->next) {
-			const char *name = eos_json_str(it, "name");
-			r = name && strcmp(name, id) == 0;
-		}
-	}
+	for (const struct eos_json *fs = fss ? fss->child : NULL; fs && !r; fs = fs->next)
+		r = has_name(eos_json_get(eos_json_get(fs, "mdsmap"), "info"), id);
 	eos_json_free(j);
 	return r;
 }

@@ -684,8 +684,79 @@ static int drop_journal(struct eos_journal *jn, struct eos_convert_result *res, 
 	return 0;
 }
 
-int eos_convert_finalize(const char *path, const char *state_dir, struct eos_convert_result *res,
-			 struct eos_err *e)
+/* Finalize: the old filesystem held aside is let go. */
+static int finalize_steps(struct journal *j, const char *fstab, struct eos_mount_list *ml, struct eos_err *e)
+{
+	(void)fstab;
+	if (j->step != EOS_CONV_DONE)
+		return eos_fail(e, EINVAL, j->path, "the conversion of %s stopped after step '%s': run convert "
+				"again to finish it, or convert_rollback", j->path,
+				j->step >= 0 ? eos_convert_step_names[j->step] : "none");
+	int r = eos_mounts_read(NULL, ml, e);
+	if (r)
+		return r;
+	if (is_old(eos_mounts_at(ml, j->hold), j) && umount2(j->hold, 0) < 0)
+		return eos_fail_sys(e, errno, j->hold, "umount(%s) (the old filesystem)", j->hold);
+	rmdir(j->hold);
+	return 0;
+}
+
+/* The mount table read again (each rollback step changes it). */
+static int reread(struct eos_mount_list *ml, struct eos_err *e)
+{
+	eos_mounts_free(ml);
+	return eos_mounts_read(NULL, ml, e);
+}
+
+/* The old filesystem back on path, read-write as it was. */
+static int old_back(struct journal *j, const struct eos_mount_list *ml, struct eos_err *e)
+{
+	unsigned long keep = j->old_flags & (KEEP_FLAGS | MS_RDONLY);
+	if (is_old(eos_mounts_at(ml, j->path), j))
+		return 0;
+	if (!is_old(eos_mounts_at(ml, j->hold), j))
+		return eos_fail(e, EIO, j->path, "the old filesystem %s is mounted neither at %s nor at %s",
+				j->old_source, j->path, j->hold);
+	if (mount(j->hold, j->path, "none", MS_BIND, NULL) < 0)
+		return eos_fail_sys(e, errno, j->path, "mount --bind %s %s", j->hold, j->path);
+	if (mount("none", j->path, "none", MS_REMOUNT | MS_BIND | keep, NULL) < 0)
+		return eos_fail_sys(e, errno, j->path, "remount %s read-write", j->path);
+	return 0;
+}
+
+/* Rollback: the new filesystem off path, the old one back, holding and staging mounts gone,
+ * fstab as it was. */
+static int rollback_steps(struct journal *j, const char *fstab, struct eos_mount_list *ml, struct eos_err *e)
+{
+	if (!j->fstab[0])
+		snprintf(j->fstab, sizeof(j->fstab), "%s", fstab && fstab[0] ? fstab : "/etc/fstab");
+	int r = reread(ml, e);
+	if (r)
+		return r;
+	if (is_new(eos_mounts_at(ml, j->path), j) && umount2(j->path, 0) < 0)
+		return eos_fail_sys(e, errno, j->path, "umount(%s) (the new btrfs; are files open on it?)",
+				    j->path);
+	r = reread(ml, e);
+	r = r ? r : old_back(j, ml, e);
+	r = r ? r : reread(ml, e);
+	if (r)
+		return r;
+	if (is_old(eos_mounts_at(ml, j->hold), j) && umount2(j->hold, 0) < 0)
+		return eos_fail_sys(e, errno, j->hold, "umount(%s)", j->hold);
+	if (is_new(eos_mounts_at(ml, j->staging), j) && umount2(j->staging, 0) < 0)
+		return eos_fail_sys(e, errno, j->staging, "umount(%s)", j->staging);
+	rmdir(j->hold);
+	rmdir(j->staging);
+	char spec[96];
+	snprintf(spec, sizeof(spec), "UUID=%s", j->uuid);
+	r = eos_fstab_undo(j->fstab, spec, j->path, REPLACED_NOTE, e);
+	return r < 0 ? r : 0;
+}
+
+/* End the conversion of path one way or the other (under its lock); the journal goes after. */
+static int end_conversion(const char *path, const char *fstab, const char *state_dir,
+			  struct eos_convert_result *res, struct eos_err *e,
+			  int (*steps)(struct journal *, const char *, struct eos_mount_list *, struct eos_err *))
 {
 	memset(res, 0, sizeof(*res));
 	res->step = -1;
@@ -693,107 +764,29 @@ int eos_convert_finalize(const char *path, const char *state_dir, struct eos_con
 	struct eos_mount_list ml = {NULL, 0};
 	struct eos_journal jn;
 	jn.lock_fd = -1;
-	int r;
 	if (!j)
 		return eos_fail(e, ENOMEM, path, "out of memory");
-	r = load_locked(path, state_dir, j, &jn, e);
-	if (r)
-		goto out;
-	fill_result(res, j);
-	if (j->step != EOS_CONV_DONE) {
-		r = eos_fail(e, EINVAL, j->path, "the conversion of %s stopped after step '%s': run convert again "
-			     "to finish it, or convert_rollback", j->path,
-			     j->step >= 0 ? eos_convert_step_names[j->step] : "none");
-		goto out;
+	int r = load_locked(path, state_dir, j, &jn, e);
+	if (!r) {
+		fill_result(res, j);
+		r = steps(j, fstab, &ml, e);
 	}
-	r = eos_mounts_read(NULL, &ml, e);
-	if (r)
-		goto out;
-	if (is_old(eos_mounts_at(&ml, j->hold), j) && umount2(j->hold, 0) < 0) {
-		r = eos_fail_sys(e, errno, j->hold, "umount(%s) (the old filesystem)", j->hold);
-		goto out;
-	}
-	rmdir(j->hold);
-	r = drop_journal(&jn, res, e);
-out:
+	if (!r)
+		r = drop_journal(&jn, res, e);
 	eos_mounts_free(&ml);
 	free(j);
 	eos_journal_unlock(&jn);
 	return r;
 }
 
+int eos_convert_finalize(const char *path, const char *state_dir, struct eos_convert_result *res,
+			 struct eos_err *e)
+{
+	return end_conversion(path, NULL, state_dir, res, e, finalize_steps);
+}
+
 int eos_convert_rollback(const char *path, const char *fstab, const char *state_dir,
 			 struct eos_convert_result *res, struct eos_err *e)
 {
-	memset(res, 0, sizeof(*res));
-	res->step = -1;
-	struct journal *j = calloc(1, sizeof(*j));
-	struct eos_mount_list ml = {NULL, 0};
-	struct eos_journal jn;
-	jn.lock_fd = -1;
-	int r;
-	if (!j)
-		return eos_fail(e, ENOMEM, path, "out of memory");
-	r = load_locked(path, state_dir, j, &jn, e);
-	if (r)
-		goto out;
-	fill_result(res, j);
-	if (!j->fstab[0])
-		snprintf(j->fstab, sizeof(j->fstab), "%s", fstab && fstab[0] ? fstab : "/etc/fstab");
-	unsigned long keep = j->old_flags & (KEEP_FLAGS | MS_RDONLY);
-	/* 1. the new filesystem off path */
-	r = eos_mounts_read(NULL, &ml, e);
-	if (r)
-		goto out;
-	if (is_new(eos_mounts_at(&ml, j->path), j) && umount2(j->path, 0) < 0) {
-		r = eos_fail_sys(e, errno, j->path, "umount(%s) (the new btrfs; are files open on it?)", j->path);
-		goto out;
-	}
-	/* 2. the old one back on path, read-write as it was */
-	eos_mounts_free(&ml);
-	r = eos_mounts_read(NULL, &ml, e);
-	if (r)
-		goto out;
-	if (!is_old(eos_mounts_at(&ml, j->path), j)) {
-		if (!is_old(eos_mounts_at(&ml, j->hold), j)) {
-			r = eos_fail(e, EIO, j->path, "the old filesystem %s is mounted neither at %s nor at %s",
-				     j->old_source, j->path, j->hold);
-			goto out;
-		}
-		if (mount(j->hold, j->path, "none", MS_BIND, NULL) < 0) {
-			r = eos_fail_sys(e, errno, j->path, "mount --bind %s %s", j->hold, j->path);
-			goto out;
-		}
-		if (mount("none", j->path, "none", MS_REMOUNT | MS_BIND | keep, NULL) < 0) {
-			r = eos_fail_sys(e, errno, j->path, "remount %s read-write", j->path);
-			goto out;
-		}
-	}
-	/* 3. holding and staging mounts */
-	eos_mounts_free(&ml);
-	r = eos_mounts_read(NULL, &ml, e);
-	if (r)
-		goto out;
-	if (is_old(eos_mounts_at(&ml, j->hold), j) && umount2(j->hold, 0) < 0) {
-		r = eos_fail_sys(e, errno, j->hold, "umount(%s)", j->hold);
-		goto out;
-	}
-	if (is_new(eos_mounts_at(&ml, j->staging), j) && umount2(j->staging, 0) < 0) {
-		r = eos_fail_sys(e, errno, j->staging, "umount(%s)", j->staging);
-		goto out;
-	}
-	rmdir(j->hold);
-	rmdir(j->staging);
-	/* 4. fstab as it was */
-	char spec[96];
-	snprintf(spec, sizeof(spec), "UUID=%s", j->uuid);
-	r = eos_fstab_undo(j->fstab, spec, j->path, REPLACED_NOTE, e);
-	if (r < 0)
-		goto out;
-	r = drop_journal(&jn, res, e);
-out:
-	eos_mounts_free(&ml);
-	free(j);
-	eos_journal_unlock(&jn);
-	return r;
+	return end_conversion(path, fstab, state_dir, res, e, rollback_steps);
 }

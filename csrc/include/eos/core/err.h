@@ -14,6 +14,7 @@
 struct eos_err {
 	int code;                 /* positive errno */
 	char path[EOS_PATH_MAX];  /* the path or object the error is about, may be empty */
+	char path2[EOS_PATH_MAX]; /* the second one, where an operation has two (src and dst) */
 	char msg[EOS_MSG_MAX];    /* human-readable, names the failing call */
 };
 
@@ -22,6 +23,10 @@ void eos_err_clear(struct eos_err *e);
 /* Fill e and return -code. fmt describes what failed; no strerror is appended. */
 int eos_fail(struct eos_err *e, int code, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Name the second path of the error just filled (eos_fail and eos_fail_sys clear it); returns
+ * -e->code so that "return eos_err_path2(e, dst);" follows a failure. */
+int eos_err_path2(struct eos_err *e, const char *path2);
 
 /* Like eos_fail, appending ": <strerror(code)>" to the message. */
 int eos_fail_sys(struct eos_err *e, int code, const char *path, const char *fmt, ...)

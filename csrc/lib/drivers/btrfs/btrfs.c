@@ -288,12 +288,18 @@ int eos_btrfs_snapshot(const char *source, const char *dest, int read_only, stru
 	if (r)
 		return r;
 	struct stat st;
-	if (lstat(dest, &st) == 0)
-		return eos_fail(e, EEXIST, dest, "%s already exists", dest);
+	if (lstat(dest, &st) == 0) {
+		eos_fail(e, EEXIST, source, "snapshot of %s: %s already exists", source, dest);
+		return eos_err_path2(e, dest);
+	}
 	enum btrfs_util_error err = btrfs_util_create_snapshot(
 		source, dest, read_only ? BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY : 0, NULL, NULL);
-	if (err)
-		return util_fail(e, err, errno, "btrfs_util_create_snapshot", dest);
+	if (err) {
+		/* As os.rename: filename the source, filename2 the new snapshot. */
+		util_fail(e, err, errno, "btrfs_util_create_snapshot", dest);
+		snprintf(e->path, sizeof(e->path), "%s", source);
+		return eos_err_path2(e, dest);
+	}
 	return 0;
 }
 
