@@ -340,7 +340,8 @@ def ex_convert(work):
         kw = {"fstab": os.path.join(work, "fstab"), "state_dir": os.path.join(work, "state")}
         eos.convert(path, dst, dry_run=True, **kw)
         attempt(eos.convert, path, dst, crash_after="copied", **kw)
-        eos.convert_rollback(path, **kw)
+        if eos.TEST_HOOKS:  # the default build refuses crash_after (ValueError) before anything
+            eos.convert_rollback(path, **kw)
         r = eos.convert(path, dst, force=True, **kw)
         mounts.append(r["old_mounted_at"])
         eos.convert_finalize(path, **kw)
@@ -450,7 +451,8 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     missing = sorted(n for n in dir(eos._eos)
-                     if not n.startswith("_") and callable(getattr(eos._eos, n)) and n not in EXERCISES)
+                     if not n.startswith("_") and callable(getattr(eos._eos, n)) and n not in EXERCISES
+                     and not isinstance(getattr(eos._eos, n), type))  # eos.Error and its twins
     if missing:
         print("valgrind-binding: not exercised (add them to EXERCISES in scripts/valgrind_binding.py): "
               + ", ".join(missing))

@@ -91,6 +91,14 @@ static PyObject *py_convert(PyObject *self, PyObject *args, PyObject *kw)
 		PyErr_NoMemory();
 		goto out;
 	}
+#ifndef EOS_TEST_HOOKS
+	if (crash) {
+		/* Crash injection is for the test build only (see setup.py). */
+		PyErr_Format(PyExc_ValueError, "convert: crash_after='%s' needs the test build of eos "
+			     "(EOS_TEST_HOOKS=1); this build has no crash injection", crash);
+		goto out;
+	}
+#endif
 	struct eos_convert_req req = {PyBytes_AS_STRING(path), PyBytes_AS_STRING(target), comp, opt(fstab),
 				      opt(state), force, dry, crash};
 	struct eos_err e;

@@ -65,6 +65,20 @@ def test_the_default_build_ignores_the_hook_variables(loops, tmp_path, default_b
     assert os.path.exists(tmp_path / "state" / "expand")
 
 
+def test_the_default_build_refuses_convert_crash_injection(default_build, tmp_path):
+    """convert's crash_after= (the journal's crash points) is refused whole, before anything."""
+    code = ("import eos, sys\n"
+            "try:\n"
+            "    eos.convert('/nonexistent', '/dev/null', crash_after='mkfs', state_dir=sys.argv[1])\n"
+            "except ValueError as exc:\n"
+            "    print(exc)\n")
+    env = {**os.environ, "PYTHONPATH": default_build}
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "state")], env=env,
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "needs the test build" in proc.stdout, proc
+    assert not os.path.exists(tmp_path / "state")
+
+
 @pytest.mark.skipif(not eos.TEST_HOOKS, reason="eos._eos is the default build, which has no "
                     "crash-injection hooks (build it with EOS_TEST_HOOKS=1, as make test does)")
 def test_the_test_build_honours_them(loops, tmp_path):

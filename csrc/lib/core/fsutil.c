@@ -41,7 +41,7 @@ int eos_fsync_dir(const char *dir)
 	return r;
 }
 
-static int write_all(int fd, const char *data, size_t len)
+int eos_write_all(int fd, const char *data, size_t len)
 {
 	for (size_t off = 0; off < len;) {
 		ssize_t w = write(fd, data + off, len - off);
@@ -89,7 +89,7 @@ int eos_file_write_atomic(const char *path, const char *data, size_t len, struct
 		r = fd;
 		goto out;
 	}
-	r = write_all(fd, data, len);
+	r = eos_write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	close(fd);

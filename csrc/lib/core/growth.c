@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "eos/core/buf.h"
+#include "eos/core/fsutil.h"
 
 #define NAME_MAX_LEN 200  /* escaped names longer than this are cut and hashed */
 
@@ -185,21 +186,6 @@ out:
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int fmt_sample(char *line, size_t n, const struct eos_sample *s)
 {
 	return snprintf(line, n, "%.3f %" PRIu64 " %" PRIu64 "\n", s->t, s->used, s->size);
@@ -212,9 +198,7 @@ static int prune(const char *path, double now, struct eos_err *e)
 	struct eos_buf in = EOS_BUF_INIT, outb = EOS_BUF_INIT;
 	struct eos_sample *v = NULL;
 	size_t n = 0;
-	char tmp[EOS_PATH_MAX + 32];
-	int fd = -1, r;
-	r = eos_buf_read_file(&in, AT_FDCWD, path);
+	int r = eos_buf_read_file(&in, AT_FDCWD, path);
 	if (r) {
 		r = eos_fail_sys(e, -r, path, "reading samples %s", path);
 		goto out;
@@ -234,28 +218,8 @@ static int prune(const char *path, double now, struct eos_err *e)
 			goto out;
 		}
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		r = eos_fail_sys(e, errno, tmp, "open %s", tmp);
-		goto out;
-	}
-	r = write_all(fd, outb.data ? outb.data : "", outb.len);
-	if (r == 0 && fsync(fd))
-		r = -errno;
-	if (r) {
-		r = eos_fail_sys(e, -r, tmp, "writing %s", tmp);
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path)) {
-		r = eos_fail_sys(e, errno, path, "rename %s to %s", tmp, path);
-		unlink(tmp);
-		goto out;
-	}
+	r = eos_file_write_atomic(path, outb.data ? outb.data : "", outb.len, e);
 out:
-	if (fd >= 0)
-		close(fd);
 	free(v);
 	eos_buf_free(&in);
 	eos_buf_free(&outb);
@@ -289,7 +253,7 @@ int eos_samples_append(const char *cachedir, const char *target, const struct eo
 	}
 	char line[96];
 	int w = fmt_sample(line, sizeof(line), s);
-	r = write_all(fd, line, (size_t)w);
+	r = eos_write_all(fd, line, (size_t)w);
 	if (r) {
 		r = eos_fail_sys(e, -r, path, "appending to %s", path);
 		goto out;

@@ -16,6 +16,9 @@ int eos_mkdir_p(const char *path, mode_t mode, struct eos_err *e);
  * is followed: the file it names is the one replaced. */
 int eos_file_write_atomic(const char *path, const char *data, size_t len, struct eos_err *e);
 
+/* write(2) all of data to fd, again after EINTR and short writes; 0 or -errno. */
+int eos_write_all(int fd, const char *data, size_t len);
+
 /* fsync the directory dir (a rename in it made durable); 0 or -errno. */
 int eos_fsync_dir(const char *dir);
 
