@@ -20,6 +20,7 @@ void test_growth(void);
 void test_analyze(void);
 void test_watch(void);
 void test_cleanup(void);
+void test_cleanup_guard(void);
 void test_expand_arith(void);
 void test_expand_names(void);
 void test_expand_ext_sb(void);
@@ -50,6 +51,7 @@ const struct eos_test eos_tests[] = {
 	{"analyze", test_analyze},
 	{"watch", test_watch},
 	{"cleanup", test_cleanup},
+	{"cleanup_guard", test_cleanup_guard},
 	{"expand_arith", test_expand_arith},
 	{"expand_names", test_expand_names},
 	{"expand_ext_sb", test_expand_ext_sb},

@@ -310,7 +310,7 @@ def cleanup_rules(level="cleanup"):
     1 day, every archived journal file, rotated logs under /var/log untouched for a day).
 
     Returns ``{"level", "profile": "normal"|"aggressive", "source": "pillar"|"default",
-    "rules"}``.
+    "rules", "allow"}`` (``allow``: pillar ``eos:storage:cleanup_allow``).
 
     CLI Example:
 
@@ -330,7 +330,14 @@ def cleanup_rules(level="cleanup"):
     return {"level": level, "profile": "aggressive" if aggressive else "normal",
             "source": "default" if rules is None else "pillar",
             "rules": (DEFAULT_EMERGENCY_CLEANUP if aggressive else DEFAULT_CLEANUP)
-            if rules is None else rules}
+            if rules is None else rules,
+            "allow": _cleanup_allow()}
+
+
+def _cleanup_allow():
+    """Pillar ``eos:storage:cleanup_allow``: exact directories below system trees that cleanup
+    rules may name nonetheless (the C guard checks its type and each path)."""
+    return _pillar("eos:storage:cleanup_allow", None)
 
 
 def cleanup(level="cleanup", test=False):
@@ -347,8 +354,11 @@ def cleanup(level="cleanup", test=False):
     day, every archived journal file, rotated logs under /var/log untouched for a day).
     Symlinks are never followed (nor removed), other filesystems never entered, directories
     never removed, files open for writing skipped (live logs, the active journal), and a file
-    replaced between plan and removal is left alone. A path of ``/`` or another system
-    directory as a whole is refused.
+    replaced between plan and removal is left alone, and a file with more than one hard link
+    is skipped. Rule paths are normalised and resolved first; refused are a path through a
+    symlink, ``/``, and system trees and everything below them (/bin, /boot, /dev, /etc,
+    /home, /lib*, /opt, /proc, /root, /sbin, /srv, /sys, /usr, /var/lib), unless pillar
+    ``eos:storage:cleanup_allow`` names that exact directory.
 
     level
         ``cleanup`` (default), ``degraded`` or ``emergency``: the levels whose action is this
@@ -367,7 +377,7 @@ def cleanup(level="cleanup", test=False):
     """
     profile = cleanup_rules(level)
     rules = profile["rules"]
-    plan = _call(eos.cleanup_plan, rules)
+    plan = _call(eos.cleanup_plan, rules, allow=profile["allow"])
     ret = {
         "level": level,
         "profile": profile["profile"],
@@ -451,7 +461,7 @@ def compress(test=False):
     rules = _pillar("eos:storage:compress", None)
     if rules is None:
         rules = DEFAULT_COMPRESS
-    plan = _call(eos.cleanup_plan, rules)
+    plan = _call(eos.cleanup_plan, rules, allow=_cleanup_allow())
     ret = {
         "test": bool(test),
         "plan": [{"path": i["path"], "bytes": i["bytes"]} for i in plan["items"]],
