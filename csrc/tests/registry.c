@@ -26,6 +26,7 @@ void test_expand_names(void);
 void test_expand_ext_sb(void);
 void test_expand_refusals(void);
 void test_roles(void);
+void test_roles_bounds(void);
 void test_btrfs_compression_check(void);
 void test_btrfs_refusals(void);
 void test_provision_recommend(void);
@@ -57,6 +58,7 @@ const struct eos_test eos_tests[] = {
 	{"expand_ext_sb", test_expand_ext_sb},
 	{"expand_refusals", test_expand_refusals},
 	{"roles", test_roles},
+	{"roles_bounds", test_roles_bounds},
 	{"btrfs_compression_check", test_btrfs_compression_check},
 	{"btrfs_refusals", test_btrfs_refusals},
 	{"provision_recommend", test_provision_recommend},
