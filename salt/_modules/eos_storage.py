@@ -94,6 +94,15 @@ def _nonneg_int(name, value):
     return n
 
 
+def _arg(name, value):
+    """A text argument for the C library: the C side would see a NUL byte as its end (or the
+    binding refuse it without naming it), so it is refused here, quoted."""
+    value = str(value)
+    if "\x00" in value:
+        raise CommandExecutionError(f"{name} {value!r} holds a NUL byte")
+    return value
+
+
 def top_consumers(path, depth=2, limit=20):
     """
     The largest directories (down to ``depth`` levels below ``path``, cumulative) and the
@@ -162,8 +171,19 @@ def analyze(path=None, record=True, window=None):
         thresholds=_pillar("eos:storage:thresholds", None),
         record=bool(record),
         path=path,
-        window=float(window or 0),
+        window=_window(window),
     )
+
+
+def _window(window):
+    """analyze's window: seconds of samples, a finite number >= 0 (0 or None: all kept)."""
+    try:
+        w = float(window or 0)
+    except (TypeError, ValueError):
+        raise CommandExecutionError(f"window must be a number of seconds >= 0, got {window!r}") from None
+    if isinstance(window, bool) or not 0 <= w < float("inf"):
+        raise CommandExecutionError(f"window must be a number of seconds >= 0, got {window!r}")
+    return w
 
 
 def _expand_state_dir():
@@ -255,10 +275,14 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         if "eos_ceph.expand" not in __salt__:
             raise CommandExecutionError("expanding CephFS needs the eos_ceph module")
         return __salt__["eos_ceph.expand"](str(target), str(device), test=bool(test))
-    size = "max" if size is None else str(size)
+    size = "max" if size is None else _arg("size", size)
+    if not size.strip():
+        # The library reads an empty size as its default, max: never from a blank argument.
+        raise CommandExecutionError(f"invalid size {size!r}: empty (expected e.g. +50G, 200GiB, "
+                                    "100%FREE, max or auto)")
     return _text(_call(
         eos.expand,
-        str(target),
+        _arg("target", target),
         size,
         test=bool(test),
         state_dir=_expand_state_dir(),
@@ -526,9 +550,9 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
         salt '*' eos_storage.provision /dev/sdc general force=True
     """
     test = bool(test) or bool(__opts__.get("test"))
-    res = _call(eos.provision, str(device), str(workload),
-                mountpoint=str(mountpoint) if mountpoint else None,
-                label=str(label) if label is not None else None,
+    res = _call(eos.provision, _arg("device", device), _arg("workload", workload),
+                mountpoint=_arg("mountpoint", mountpoint) if mountpoint else None,
+                label=_arg("label", label) if label is not None else None,
                 fstab=_fstab(), force=bool(force), dry_run=test)
     rec = res["recommendation"]
     if rec["handover"]:
@@ -577,7 +601,8 @@ def convert(path, fstype="btrfs", compression="zstd", target=None, force=False, 
         raise CommandExecutionError("no target given: convert needs a free device for the new "
                                     "BTRFS (target=/dev/...)")
     test = bool(test) or bool(__opts__.get("test"))
-    res = _call(eos.convert, str(path), str(target), compression=str(compression),
+    res = _call(eos.convert, _arg("path", path), _arg("target", target),
+                compression=_arg("compression", compression),
                 fstab=_fstab(), state_dir=_state_dir(), force=bool(force), dry_run=test)
     if test:
         res["comment"] = (f"{path} ({res['old_fstype']} on {res['old_source']}) would be moved onto "
