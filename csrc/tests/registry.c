@@ -9,6 +9,7 @@ void test_spawn(void);
 void test_json(void);
 void test_rados(void);
 void test_mounts(void);
+void test_mounts_parse(void);
 void test_blockdev(void);
 void test_blkid_probe(void);
 void test_lvm_report(void);
@@ -41,6 +42,7 @@ const struct eos_test eos_tests[] = {
 	{"json", test_json},
 	{"rados", test_rados},
 	{"mounts", test_mounts},
+	{"mounts_parse", test_mounts_parse},
 	{"blockdev", test_blockdev},
 	{"blkid_probe", test_blkid_probe},
 	{"lvm_report", test_lvm_report},

@@ -20,9 +20,18 @@ static uint64_t num(const struct eos_json *o, const char *key, uint64_t bad)
 	return (uint64_t)v->num;
 }
 
-static void check(const struct eos_roles_result *res, size_t n)
+static void check(const struct eos_roles_result *res, const struct eos_role_node *nv, size_t n)
 {
 	FUZZ_ASSERT(res->n == n);
+	/* An accepted inventory is within its bounds: nothing missing was taken as 0. */
+	for (size_t i = 0; i < n; i++) {
+		FUZZ_ASSERT(nv[i].cpus >= 1 && nv[i].cpus <= EOS_ROLE_CPUS_MAX);
+		FUZZ_ASSERT(nv[i].mem_bytes >= 1 && nv[i].mem_bytes <= EOS_ROLE_BYTES_MAX);
+		FUZZ_ASSERT(nv[i].disk_bytes <= EOS_ROLE_BYTES_MAX);
+		FUZZ_ASSERT(strlen(nv[i].id) >= 1 && strlen(nv[i].id) <= EOS_ROLE_ID_MAX);
+		for (const char *c = nv[i].id; *c; c++)
+			FUZZ_ASSERT((unsigned char)*c >= 0x20 && *c != 0x7f);
+	}
 	for (size_t i = 0; i < res->n; i++) {
 		FUZZ_ASSERT(res->nodes[i].roles != 0 && (res->nodes[i].roles & ~EOS_ROLE_ALL) == 0);
 		if (i)
@@ -67,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct eos_roles_result res;
 	if (eos_roles_calculate(nv, n, cv, ncur, &res, &e) == 0) {
-		check(&res, n);
+		check(&res, nv, n);
 		eos_roles_result_free(&res);
 	} else {
 		FUZZ_ASSERT(e.msg[0]);
