@@ -107,7 +107,7 @@ def refused(disk, fn, *args, quoted, **kw):
 
 SIZES = ["", "-5G", "0", "+0", "5X", "100%", "200%FREE", "0%FREE", "18446744073709551616",
          "+99999999999999999999G", "1.5.5G", "G", "max\n", "5G; rm -rf /", "$(reboot)", "５G",
-         "16E", "+-1G", "5G\x00", "nan", "inf", "0x10G"]
+         "16E", "+-1G", "5G\x00", "nan", "inf", "0x10G", "1.5"]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[repr(s) for s in SIZES])

@@ -15,6 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		if (req.kind == EOS_SIZE_ABSOLUTE || req.kind == EOS_SIZE_GROW_BY)
 			FUZZ_ASSERT(req.bytes > 0);
+		/* A count of bytes is whole: no unit, no decimals. */
+		if (req.kind != EOS_SIZE_PCT_FREE && !strpbrk(s, "KkMmGgTtPp"))
+			FUZZ_ASSERT(!strchr(s, '.'));
 		if (req.kind == EOS_SIZE_PCT_FREE)
 			FUZZ_ASSERT(req.pct >= 1 && req.pct <= 100);
 		char out[32], tiny[4];
