@@ -7,6 +7,7 @@ void test_size_parse(void);
 void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
+void test_json_hostile_strings(void);
 void test_rados(void);
 void test_mounts(void);
 void test_mounts_parse(void);
@@ -40,6 +41,7 @@ const struct eos_test eos_tests[] = {
 	{"size_format", test_size_format},
 	{"spawn", test_spawn},
 	{"json", test_json},
+	{"json_hostile_strings", test_json_hostile_strings},
 	{"rados", test_rados},
 	{"mounts", test_mounts},
 	{"mounts_parse", test_mounts_parse},
