@@ -6,7 +6,7 @@ PYTEST := $(PY) -m pytest
 # pytest exits 5 when it collected no test: that is a failure too, said out loud.
 NO_TESTS := || { rc=$$?; [ $$rc -ne 5 ] || echo "make: pytest collected no test" >&2; exit $$rc; }
 
-.PHONY: all install build test-build test test-unit test-asan valgrind ctest demo demo-stop bench clean
+.PHONY: all install build test-build test test-unit test-asan valgrind ctest fuzz fuzz-smoke demo demo-stop bench clean
 
 all: build
 
@@ -39,8 +39,9 @@ test-build: $(VENV)/.built-test
 
 build: install
 
-# C tests of the library without Python, then the Python suite (unit, functional, integration).
-test: test-build ctest
+# C tests of the library without Python, a short fuzzing pass, then the Python suite (unit,
+# functional, integration) against the test build.
+test: test-build ctest fuzz-smoke
 	$(PYTEST) tests $(NO_TESTS)
 
 test-unit: test-build
@@ -48,6 +49,17 @@ test-unit: test-build
 
 ctest: $(VENV)/.deps
 	$(MAKE) -C csrc/tests run
+
+# libFuzzer (clang, ASan+UBSan) on every parser of outside input, seeded from
+# csrc/tests/fuzz/corpus: `make fuzz` runs each target FUZZ_SECONDS (60); `make fuzz-smoke`
+# (part of `make test`) replays the whole corpus and fuzzes each target SMOKE_SECONDS (3).
+FUZZ_SECONDS  ?= 60
+SMOKE_SECONDS ?= 3
+fuzz: $(VENV)/.deps
+	$(MAKE) -C csrc/tests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+fuzz-smoke: $(VENV)/.deps
+	$(MAKE) -C csrc/tests/fuzz smoke SMOKE_SECONDS=$(SMOKE_SECONDS)
 
 # The suite against an ASan/UBSan build of the extension: the C tests, then the unit and
 # functional tests (the extension in-process and in salt-call) with the runtimes preloaded.
@@ -80,3 +92,4 @@ bench: install
 clean:
 	rm -rf build *.egg-info eos/*.so $(VENV)/.built $(VENV)/.built-test
 	$(MAKE) -C csrc/tests clean
+	$(MAKE) -C csrc/tests/fuzz clean

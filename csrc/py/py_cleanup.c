@@ -97,26 +97,62 @@ fail:
 	return -1;
 }
 
+/* allow: None or [str] (pillar eos:storage:cleanup_allow), into a NULL-terminated array. */
+static int allow_arg(PyObject *allow, const char ***out, PyObject *keep)
+{
+	*out = NULL;
+	if (allow == Py_None)
+		return 0;
+	if (!PyList_Check(allow) && !PyTuple_Check(allow)) {
+		eos_py_einval("eos:storage:cleanup_allow must be a list of directory paths, got %s", allow);
+		return -1;
+	}
+	Py_ssize_t n = PySequence_Size(allow);
+	const char **v = PyMem_Calloc((size_t)n + 1, sizeof(*v));
+	if (!v) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *o = PySequence_GetItem(allow, i), *b = NULL;
+		if (!o || !PyUnicode_Check(o) || !eos_py_path(o, &b) || PyList_Append(keep, b)) {
+			if (o && !PyUnicode_Check(o))
+				eos_py_einval("eos:storage:cleanup_allow: each entry is a directory path, "
+					      "got %s", o);
+			Py_XDECREF(o);
+			Py_XDECREF(b);
+			PyMem_Free(v);
+			return -1;
+		}
+		Py_DECREF(o);
+		Py_DECREF(b);
+		v[i] = PyBytes_AS_STRING(b);
+	}
+	*out = v;
+	return 0;
+}
+
 static PyObject *py_cleanup_plan(PyObject *self, PyObject *args, PyObject *kw)
 {
 	(void)self;
-	static char *kwlist[] = {"rules", "now", NULL};
-	PyObject *rules, *keep = NULL, *res = NULL, *items = NULL;
+	static char *kwlist[] = {"rules", "now", "allow", NULL};
+	PyObject *rules, *allow_o = Py_None, *keep = NULL, *res = NULL, *items = NULL;
 	double now = -1;
 	struct eos_cleanup_rule *v = NULL;
+	const char **allow = NULL;
 	Py_ssize_t n = 0;
 	struct eos_cleanup_plan p = {0};
 	struct eos_err e;
 	int rc;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|d:cleanup_plan", kwlist, &rules, &now))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|dO:cleanup_plan", kwlist, &rules, &now, &allow_o))
 		return NULL;
 	keep = PyList_New(0);
-	if (!keep || rules_arg(rules, &v, &n, keep))
+	if (!keep || rules_arg(rules, &v, &n, keep) || allow_arg(allow_o, &allow, keep))
 		goto out;
 	int64_t t = now >= 0 ? (int64_t)now : (int64_t)time(NULL);
 	eos_err_clear(&e);
 	Py_BEGIN_ALLOW_THREADS
-	rc = eos_cleanup_plan(v, (size_t)n, t, &p, &e);
+	rc = eos_cleanup_plan(v, (size_t)n, allow, t, &p, &e);
 	Py_END_ALLOW_THREADS
 	if (rc) {
 		eos_py_raise(&e);
@@ -139,11 +175,13 @@ static PyObject *py_cleanup_plan(PyObject *self, PyObject *args, PyObject *kw)
 	if (!res || eos_py_set(res, "items", Py_NewRef(items)) || eos_py_set_u64(res, "bytes", p.bytes) ||
 	    eos_py_set_u64(res, "skipped_open", p.skipped_open) ||
 	    eos_py_set_u64(res, "skipped_symlinks", p.skipped_symlinks) ||
-	    eos_py_set_u64(res, "skipped_mounts", p.skipped_mounts))
+	    eos_py_set_u64(res, "skipped_mounts", p.skipped_mounts) ||
+	    eos_py_set_u64(res, "skipped_links", p.skipped_links))
 		Py_CLEAR(res);
 out:
 	eos_cleanup_plan_free(&p);
 	PyMem_Free(v);
+	PyMem_Free(allow);
 	Py_XDECREF(items);
 	Py_XDECREF(keep);
 	return res;
@@ -248,11 +286,13 @@ static PyObject *py_compress_apply(PyObject *self, PyObject *arg)
 
 static PyMethodDef methods[] = {
 	{"cleanup_plan", (PyCFunction)(void (*)(void))py_cleanup_plan, METH_VARARGS | METH_KEYWORDS,
-	 "cleanup_plan(rules, now=None) -> {'items': [{'path', 'bytes', 'dev', 'ino', 'rule'}],\n"
-	 "'bytes', 'skipped_open', 'skipped_symlinks', 'skipped_mounts'}\n\n"
+	 "cleanup_plan(rules, now=None, allow=None) -> {'items': [{'path', 'bytes', 'dev', 'ino',\n"
+	 "'rule'}], 'bytes', 'skipped_open', 'skipped_symlinks', 'skipped_mounts', 'skipped_links'}\n\n"
 	 "The regular files the rules select ([{'path', 'match', 'older_than_days', 'recursive'}]),\n"
 	 "sorted by path. Never follows symlinks, never leaves a rule's filesystem, skips files open\n"
-	 "for writing. Bad rules (a system directory such as '/', no age and no pattern) are refused."},
+	 "for writing and files with other hard links. Bad rules (a path through a symlink, '/', a\n"
+	 "system tree such as /usr or /home or below it, no age and no pattern) are refused; allow\n"
+	 "lists exact directories below system trees that may be cleaned nonetheless."},
 	{"cleanup_apply", py_cleanup_apply, METH_O,
 	 "cleanup_apply(items) -> {'removed', 'removed_bytes', 'changed', 'missing', 'open_now'}\n\n"
 	 "Remove the plan's files, each only if it is still the planned one (device and inode)."},

@@ -35,32 +35,108 @@ static int bad(const char *fmt, PyObject *o)
 	return -1;
 }
 
-/* A non-negative integer field; missing -> def. */
-static int get_u64(PyObject *d, const char *key, unsigned long long def, unsigned long long *out)
+/* A bad field of node i (id: its id when known): EINVAL naming the node, the field and the
+ * value (v NULL: missing). */
+static int field_bad(PyObject *id, Py_ssize_t i, const char *field, const char *want, PyObject *v)
+{
+	PyObject *who = id ? PyUnicode_FromFormat("node %R", id)
+			   : PyUnicode_FromFormat("node %zd of the inventory", i);
+	PyObject *m = !who ? NULL : v ? PyUnicode_FromFormat("%U: field '%s' must be %s, got %R", who,
+							     field, want, v)
+				      : PyUnicode_FromFormat("%U: field '%s' is missing (%s)", who, field, want);
+	Py_XDECREF(who);
+	const char *msg = m ? PyUnicode_AsUTF8(m) : NULL;
+	if (msg) {
+		struct eos_err e;
+		eos_err_clear(&e);
+		eos_fail(&e, EINVAL, NULL, "%s", msg);
+		eos_py_raise(&e);
+	}
+	Py_XDECREF(m);
+	return -1;
+}
+
+/* A string field without NUL bytes (C would see a shorter one), copied into s. */
+static int get_str(PyObject *id, Py_ssize_t i, const char *field, PyObject *v, struct strings *s,
+		   const char **out)
+{
+	Py_ssize_t len;
+	const char *c = PyUnicode_Check(v) ? PyUnicode_AsUTF8AndSize(v, &len) : NULL;
+	if (!c) {
+		PyErr_Clear();
+		return field_bad(id, i, field, "a string", v);
+	}
+	if ((size_t)len != strlen(c))
+		return field_bad(id, i, field, "a string without NUL bytes", v);
+	if (!(*out = keep(s, c))) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	return 0;
+}
+
+/* A non-negative integer field; missing -> def, or an error when required. */
+static int get_u64(PyObject *d, PyObject *id, Py_ssize_t i, const char *key, int required,
+		   unsigned long long *out)
 {
 	PyObject *v = PyDict_GetItemString(d, key);
-	if (!v || v == Py_None) {
-		*out = def;
-		return 0;
-	}
-	if (PyBool_Check(v) || !PyLong_Check(v)) {
-		char fmt[160];
-		snprintf(fmt, sizeof(fmt), "node field '%s' must be a non-negative integer, got %%s", key);
-		return bad(fmt, v);
-	}
-	*out = PyLong_AsUnsignedLongLong(v);
-	if (PyErr_Occurred()) {
+	*out = 0;
+	if (!v || v == Py_None)
+		return required ? field_bad(id, i, key, "a whole number", NULL) : 0;
+	if (!PyBool_Check(v) && PyLong_Check(v)) {
+		*out = PyLong_AsUnsignedLongLong(v);
+		if (!PyErr_Occurred())
+			return 0;
 		PyErr_Clear();
-		char fmt[160];
-		snprintf(fmt, sizeof(fmt), "node field '%s' must be a non-negative integer, got %%s", key);
-		return bad(fmt, v);
 	}
+	return field_bad(id, i, key, "a non-negative integer", v);
+}
+
+/* One node dict into nd (strings kept in s). The C library checks the bounds. */
+static int get_node(PyObject *d, Py_ssize_t i, struct eos_role_node *nd, struct strings *s)
+{
+	static const char *const fields[] = {"id", "cpus", "mem_bytes", "disk_bytes", "public", "zone", NULL};
+	if (!PyDict_Check(d))
+		return bad("a node must be a dict with 'id', 'cpus', 'mem_bytes', 'disk_bytes', got %s", d);
+	PyObject *id = PyDict_GetItemString(d, "id"), *k, *v;
+	if (!id)
+		return field_bad(NULL, i, "id", "the minion id, a string", NULL);
+	if (get_str(NULL, i, "id", id, s, &nd->id))
+		return -1;
+	for (Py_ssize_t pos = 0; PyDict_Next(d, &pos, &k, &v);) {
+		const char *key = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
+		size_t f = 0;
+		while (key && fields[f] && strcmp(key, fields[f]))
+			f++;
+		if (!key || !fields[f]) {
+			PyErr_Clear();
+			return field_bad(id, i, "?", "one of id, cpus, mem_bytes, disk_bytes, public, zone", k);
+		}
+	}
+	PyObject *zone = PyDict_GetItemString(d, "zone");
+	if (zone && zone != Py_None && get_str(id, i, "zone", zone, s, &nd->zone))
+		return -1;
+	unsigned long long cpus, mem, disk;
+	if (get_u64(d, id, i, "cpus", 1, &cpus) || get_u64(d, id, i, "mem_bytes", 1, &mem) ||
+	    get_u64(d, id, i, "disk_bytes", 0, &disk))
+		return -1;
+	if (cpus > EOS_ROLE_CPUS_MAX)
+		return field_bad(id, i, "cpus", "1..1048576", PyDict_GetItemString(d, "cpus"));
+	nd->cpus = (unsigned)cpus;
+	nd->mem_bytes = mem;
+	nd->disk_bytes = disk;
+	PyObject *pub = PyDict_GetItemString(d, "public");
+	if (pub && pub != Py_None && !PyBool_Check(pub))
+		return field_bad(id, i, "public", "true or false", pub);
+	nd->public_addr = pub == Py_True;
 	return 0;
 }
 
 static int get_roles(PyObject *list, unsigned *out)
 {
 	*out = 0;
+	if (!PyList_Check(list) && !PyTuple_Check(list))
+		return bad("current: roles must be a list of role names, got %s", list);
 	PyObject *seq = PySequence_Fast(list, "roles must be a list of role names");
 	if (!seq)
 		return -1;
@@ -217,6 +293,8 @@ static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O", kwlist, &nodes_o, &cur_o))
 		return NULL;
+	if (!PyList_Check(nodes_o) && !PyTuple_Check(nodes_o))
+		return bad("nodes must be a list of dicts, got %s", nodes_o), NULL;
 	nodes = PySequence_Fast(nodes_o, "nodes must be a list of dicts");
 	if (!nodes)
 		return NULL;
@@ -234,61 +312,18 @@ static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw
 		PyErr_NoMemory();
 		goto error;
 	}
-	for (Py_ssize_t i = 0; i < n; i++) {
-		PyObject *d = PySequence_Fast_GET_ITEM(nodes, i);
-		if (!PyDict_Check(d)) {
-			bad("a node must be a dict with 'id', 'cpus', 'mem_bytes', 'disk_bytes', got %s", d);
+	for (Py_ssize_t i = 0; i < n; i++)
+		if (get_node(PySequence_Fast_GET_ITEM(nodes, i), i, &nodes_c[i], &s))
 			goto error;
-		}
-		PyObject *id = PyDict_GetItemString(d, "id");
-		if (!id || !PyUnicode_Check(id)) {
-			bad("a node needs a string 'id': %s", d);
-			goto error;
-		}
-		struct eos_role_node *nd = &nodes_c[i];
-		const char *idc = PyUnicode_AsUTF8(id);
-		if (!idc || !(nd->id = keep(&s, idc))) {
-			if (!PyErr_Occurred())
-				PyErr_NoMemory();
-			goto error;
-		}
-		PyObject *zone = PyDict_GetItemString(d, "zone");
-		if (zone && zone != Py_None) {
-			if (!PyUnicode_Check(zone)) {
-				bad("node field 'zone' must be a string, got %s", zone);
-				goto error;
-			}
-			const char *zc = PyUnicode_AsUTF8(zone);
-			if (!zc || !(nd->zone = keep(&s, zc))) {
-				if (!PyErr_Occurred())
-					PyErr_NoMemory();
-				goto error;
-			}
-		}
-		unsigned long long cpus, mem, disk;
-		if (get_u64(d, "cpus", 0, &cpus) || get_u64(d, "mem_bytes", 0, &mem) ||
-		    get_u64(d, "disk_bytes", 0, &disk))
-			goto error;
-		if (cpus > 1u << 20) {
-			bad("node field 'cpus' is out of range: %s", PyDict_GetItemString(d, "cpus"));
-			goto error;
-		}
-		nd->cpus = (unsigned)cpus;
-		nd->mem_bytes = mem;
-		nd->disk_bytes = disk;
-		PyObject *pub = PyDict_GetItemString(d, "public");
-		nd->public_addr = pub ? PyObject_IsTrue(pub) : 0;
-		if (nd->public_addr < 0)
-			goto error;
-	}
 	if (ncur) {
 		PyObject *key, *value;
 		Py_ssize_t pos = 0, j = 0;
 		while (PyDict_Next(cur_o, &pos, &key, &value)) {
-			const char *idc = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-			if (!idc) {
+			Py_ssize_t len;
+			const char *idc = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &len) : NULL;
+			if (!idc || (size_t)len != strlen(idc)) {
 				PyErr_Clear();
-				bad("current: a node id must be a string, got %s", key);
+				bad("current: a node id must be a string without NUL bytes, got %s", key);
 				goto error;
 			}
 			if (!(cur_c[j].id = keep(&s, idc))) {

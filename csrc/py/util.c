@@ -2,7 +2,13 @@
 
 int eos_py_path(PyObject *o, void *result)
 {
-	return PyUnicode_FSConverter(o, result);
+	int r = PyUnicode_FSConverter(o, result);
+	/* "embedded null byte" says neither which argument nor what it held: quote it. */
+	if (!r && o && PyErr_ExceptionMatches(PyExc_ValueError)) {
+		PyErr_Clear();
+		eos_py_einval("a path holds a NUL byte: %s", o);
+	}
+	return r;
 }
 
 PyObject *eos_py_fsstr(const char *s)

@@ -7,8 +7,10 @@ void test_size_parse(void);
 void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
+void test_json_hostile_strings(void);
 void test_rados(void);
 void test_mounts(void);
+void test_mounts_parse(void);
 void test_blockdev(void);
 void test_blkid_probe(void);
 void test_lvm_report(void);
@@ -20,11 +22,13 @@ void test_growth(void);
 void test_analyze(void);
 void test_watch(void);
 void test_cleanup(void);
+void test_cleanup_guard(void);
 void test_expand_arith(void);
 void test_expand_names(void);
 void test_expand_ext_sb(void);
 void test_expand_refusals(void);
 void test_roles(void);
+void test_roles_bounds(void);
 void test_btrfs_compression_check(void);
 void test_btrfs_refusals(void);
 void test_provision_recommend(void);
@@ -41,8 +45,10 @@ const struct eos_test eos_tests[] = {
 	{"size_format", test_size_format},
 	{"spawn", test_spawn},
 	{"json", test_json},
+	{"json_hostile_strings", test_json_hostile_strings},
 	{"rados", test_rados},
 	{"mounts", test_mounts},
+	{"mounts_parse", test_mounts_parse},
 	{"blockdev", test_blockdev},
 	{"blkid_probe", test_blkid_probe},
 	{"lvm_report", test_lvm_report},
@@ -54,11 +60,13 @@ const struct eos_test eos_tests[] = {
 	{"analyze", test_analyze},
 	{"watch", test_watch},
 	{"cleanup", test_cleanup},
+	{"cleanup_guard", test_cleanup_guard},
 	{"expand_arith", test_expand_arith},
 	{"expand_names", test_expand_names},
 	{"expand_ext_sb", test_expand_ext_sb},
 	{"expand_refusals", test_expand_refusals},
 	{"roles", test_roles},
+	{"roles_bounds", test_roles_bounds},
 	{"btrfs_compression_check", test_btrfs_compression_check},
 	{"btrfs_refusals", test_btrfs_refusals},
 	{"provision_recommend", test_provision_recommend},

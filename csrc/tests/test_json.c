@@ -33,3 +33,23 @@ void test_json(void)
 	memset(deep, '[', sizeof(deep));
 	CHECK(eos_json_parse(deep, sizeof(deep), "t", &j, &e) == -EINVAL);
 }
+
+/* Strings a C caller can trust: no NUL cutting them short, no lone surrogate (invalid UTF-8).
+ * Found reading the parser for issue 10 (corpus/json/nul-in-string.json, lone-surrogate.json). */
+void test_json_hostile_strings(void)
+{
+	struct eos_json *j = NULL;
+	struct eos_err e;
+	const char *bad[] = {
+		"{\"id\": \"n1\\u0000evil\"}", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]",
+		"[\"\\ud800x\"]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(eos_json_parse(bad[i], strlen(bad[i]), "test", &j, &e) == -EINVAL);
+		CHECK(strstr(e.msg, "test: invalid JSON at offset") != NULL);
+	}
+	const char *ok = "[\"\\ud83d\\ude00\", \"\\u00e9\"]";
+	CHECK(eos_json_parse(ok, strlen(ok), "test", &j, &e) == 0);
+	CHECK(j && strcmp(j->child->str, "\xf0\x9f\x98\x80") == 0 && strcmp(j->child->next->str, "\xc3\xa9") == 0);
+	eos_json_free(j);
+}

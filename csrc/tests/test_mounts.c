@@ -72,3 +72,24 @@ void test_mounts(void)
 	CHECK(strcmp(e.path, "/nonexistent-eos-dir") == 0 && strstr(e.msg, "statvfs") != NULL);
 	CHECK(eos_fstype_is_virtual("proc") && !eos_fstype_is_virtual("tmpfs") && !eos_fstype_is_virtual("xfs"));
 }
+
+/* Parsing mountinfo text others chose (mount points, sources): escapes decoded, malformed lines
+ * skipped, a truncated escape kept as it is, an empty text an empty list. */
+void test_mounts_parse(void)
+{
+	struct eos_err e;
+	struct eos_mount_list l;
+	char text[] = "171 151 0:40 / /tmp/a\\040b rw,relatime - tmpfs my\\040src rw\n"
+		      "garbage line\n"
+		      "172 151 0:41 / /x\\13 rw - tmpfs none\n"
+		      "173 151 x:y / /bad rw - tmpfs none rw\n"
+		      "174 151 0:42 / /only-dash rw -\n";
+	CHECK(eos_mounts_parse(text, "test", &l, &e) == 0 && l.n == 2);
+	CHECK(l.n == 2 && strcmp(l.v[0].target, "/tmp/a b") == 0 && strcmp(l.v[0].source, "my src") == 0);
+	CHECK(l.n == 2 && strcmp(l.v[1].target, "/x\\13") == 0 && strcmp(l.v[1].super_options, "") == 0);
+	CHECK(eos_mounts_at(&l, "/tmp/a b") == &l.v[0]);
+	eos_mounts_free(&l);
+	char empty[] = "";
+	CHECK(eos_mounts_parse(empty, "test", &l, &e) == 0 && l.n == 0);
+	CHECK(eos_mounts_parse(NULL, "test", &l, &e) == 0 && l.n == 0);
+}

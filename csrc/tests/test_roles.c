@@ -108,3 +108,41 @@ void test_roles(void)
 	CHECK(count(&r, EOS_ROLE_CORE) == 5 && count(&r, EOS_ROLE_EDGE) == 3);
 	eos_roles_result_free(&r);
 }
+
+/* Every node field is bounded: nothing missing is taken as 0, no id holds a control byte. */
+void test_roles_bounds(void)
+{
+	struct eos_role_node ok = {"n1", NULL, 4, 8ULL << 30, 100ULL << 30, 0};
+	struct eos_roles_result r;
+	struct eos_err e;
+	eos_err_clear(&e);
+	struct {
+		struct eos_role_node nd;
+		const char *words;
+	} bad[] = {
+		{{"n1", NULL, 0, 8ULL << 30, 0, 0}, "'n1': field 'cpus' is 0"},
+		{{"n1", NULL, (1u << 20) + 1, 8ULL << 30, 0, 0}, "'cpus'"},
+		{{"n1", NULL, 4, 0, 0, 0}, "'n1': field 'mem_bytes' is 0"},
+		{{"n1", NULL, 4, (1ULL << 60) + 1, 0, 0}, "'mem_bytes'"},
+		{{"n1", NULL, 4, 1, UINT64_MAX, 0}, "'disk_bytes'"},
+		{{"a\nb", NULL, 4, 1, 0, 0}, "node id 'a\\x0ab' holds a control character"},
+		{{"n1", "z\x7f", 4, 1, 0, 0}, "zone 'z\\x7f'"},
+		{{"", NULL, 4, 1, 0, 0}, "empty id"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(eos_roles_calculate(&bad[i].nd, 1, NULL, 0, &r, &e) == -EINVAL);
+		CHECK(strstr(e.msg, bad[i].words) != NULL);
+		if (!strstr(e.msg, bad[i].words))
+			fprintf(stderr, "  got: %s\n", e.msg);
+	}
+	char long_id[300];
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	struct eos_role_node lng = ok;
+	lng.id = long_id;
+	CHECK(eos_roles_calculate(&lng, 1, NULL, 0, &r, &e) == -EINVAL && strstr(e.msg, "longer than 255"));
+	struct eos_role_current cur = {"gone\x01", EOS_ROLE_BIT(EOS_ROLE_CORE)};
+	CHECK(eos_roles_calculate(&ok, 1, &cur, 1, &r, &e) == -EINVAL && strstr(e.msg, "control"));
+	CHECK(eos_roles_calculate(&ok, 1, NULL, 0, &r, &e) == 0 && r.n == 1);
+	eos_roles_result_free(&r);
+}

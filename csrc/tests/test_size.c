@@ -14,6 +14,11 @@ void test_size_parse(void)
 	CHECK(eos_size_parse("1.5T", &r, &e) == 0 && r.bytes == 3ULL << 39);
 	CHECK(eos_size_parse("4096", &r, &e) == 0 && r.bytes == 4096);
 	CHECK(eos_size_parse("512B", &r, &e) == 0 && r.bytes == 512);
+	/* Found probing the parser with hostile sizes (corpus/size/fraction-of-a-byte): "1.5" was
+	 * taken as 1 byte. */
+	CHECK(eos_size_parse("1.5", &r, &e) == -EINVAL && strstr(e.msg, "'1.5'") && strstr(e.msg, "decimals"));
+	CHECK(eos_size_parse("2.0B", &r, &e) == -EINVAL && strstr(e.msg, "'2.0B'"));
+	CHECK(eos_size_parse("1.5K", &r, &e) == 0 && r.bytes == 1536);
 	CHECK(eos_size_parse("100%FREE", &r, &e) == 0 && r.kind == EOS_SIZE_PCT_FREE && r.pct == 100);
 	CHECK(eos_size_parse("MAX", &r, &e) == 0 && r.kind == EOS_SIZE_MAX);
 	CHECK(eos_size_parse("auto", &r, &e) == 0 && r.kind == EOS_SIZE_AUTO);

@@ -47,6 +47,9 @@ def _conn(kwargs):
                 raise CommandExecutionError(f"timeout must be positive, not {value!r}")
         else:
             value = str(value)
+            # librados takes each setting whole; a control byte here is never a real value.
+            if any(ord(c) < 32 or c == "\x7f" for c in value):
+                raise CommandExecutionError(f"{key} {value!r} holds a control character")
         conn[key] = value
     return conn
 

@@ -94,6 +94,15 @@ def _nonneg_int(name, value):
     return n
 
 
+def _arg(name, value):
+    """A text argument for the C library: the C side would see a NUL byte as its end (or the
+    binding refuse it without naming it), so it is refused here, quoted."""
+    value = str(value)
+    if "\x00" in value:
+        raise CommandExecutionError(f"{name} {value!r} holds a NUL byte")
+    return value
+
+
 def top_consumers(path, depth=2, limit=20):
     """
     The largest directories (down to ``depth`` levels below ``path``, cumulative) and the
@@ -161,8 +170,19 @@ def analyze(path=None, record=True, window=None):
         thresholds=_pillar("eos:storage:thresholds", None),
         record=bool(record),
         path=path,
-        window=float(window or 0),
+        window=_window(window),
     )
+
+
+def _window(window):
+    """analyze's window: seconds of samples, a finite number >= 0 (0 or None: all kept)."""
+    try:
+        w = float(window or 0)
+    except (TypeError, ValueError):
+        raise CommandExecutionError(f"window must be a number of seconds >= 0, got {window!r}") from None
+    if isinstance(window, bool) or not 0 <= w < float("inf"):
+        raise CommandExecutionError(f"window must be a number of seconds >= 0, got {window!r}")
+    return w
 
 
 def _legacy_expand_dir():
@@ -250,10 +270,14 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         if "eos_ceph.expand" not in __salt__:
             raise CommandExecutionError("expanding CephFS needs the eos_ceph module")
         return __salt__["eos_ceph.expand"](str(target), str(device), test=bool(test))
-    size = "max" if size is None else str(size)
+    size = "max" if size is None else _arg("size", size)
+    if not size.strip():
+        # The library reads an empty size as its default, max: never from a blank argument.
+        raise CommandExecutionError(f"invalid size {size!r}: empty (expected e.g. +50G, 200GiB, "
+                                    "100%FREE, max or auto)")
     return _text(_call(
         eos.expand,
-        str(target),
+        _arg("target", target),
         size,
         test=bool(test),
         state_dir=_state_dir(),
@@ -306,7 +330,7 @@ def cleanup_rules(level="cleanup"):
     1 day, every archived journal file, rotated logs under /var/log untouched for a day).
 
     Returns ``{"level", "profile": "normal"|"aggressive", "source": "pillar"|"default",
-    "rules"}``.
+    "rules", "allow"}`` (``allow``: pillar ``eos:storage:cleanup_allow``).
 
     CLI Example:
 
@@ -326,7 +350,14 @@ def cleanup_rules(level="cleanup"):
     return {"level": level, "profile": "aggressive" if aggressive else "normal",
             "source": "default" if rules is None else "pillar",
             "rules": (DEFAULT_EMERGENCY_CLEANUP if aggressive else DEFAULT_CLEANUP)
-            if rules is None else rules}
+            if rules is None else rules,
+            "allow": _cleanup_allow()}
+
+
+def _cleanup_allow():
+    """Pillar ``eos:storage:cleanup_allow``: exact directories below system trees that cleanup
+    rules may name nonetheless (the C guard checks its type and each path)."""
+    return _pillar("eos:storage:cleanup_allow", None)
 
 
 def cleanup(level="cleanup", test=False):
@@ -343,8 +374,11 @@ def cleanup(level="cleanup", test=False):
     day, every archived journal file, rotated logs under /var/log untouched for a day).
     Symlinks are never followed (nor removed), other filesystems never entered, directories
     never removed, files open for writing skipped (live logs, the active journal), and a file
-    replaced between plan and removal is left alone. A path of ``/`` or another system
-    directory as a whole is refused.
+    replaced between plan and removal is left alone, and a file with more than one hard link
+    is skipped. Rule paths are normalised and resolved first; refused are a path through a
+    symlink, ``/``, and system trees and everything below them (/bin, /boot, /dev, /etc,
+    /home, /lib*, /opt, /proc, /root, /sbin, /srv, /sys, /usr, /var/lib), unless pillar
+    ``eos:storage:cleanup_allow`` names that exact directory.
 
     level
         ``cleanup`` (default), ``degraded`` or ``emergency``: the levels whose action is this
@@ -363,7 +397,7 @@ def cleanup(level="cleanup", test=False):
     """
     profile = cleanup_rules(level)
     rules = profile["rules"]
-    plan = _call(eos.cleanup_plan, rules)
+    plan = _call(eos.cleanup_plan, rules, allow=profile["allow"])
     ret = {
         "level": level,
         "profile": profile["profile"],
@@ -447,7 +481,7 @@ def compress(test=False):
     rules = _pillar("eos:storage:compress", None)
     if rules is None:
         rules = DEFAULT_COMPRESS
-    plan = _call(eos.cleanup_plan, rules)
+    plan = _call(eos.cleanup_plan, rules, allow=_cleanup_allow())
     ret = {
         "test": bool(test),
         "plan": [{"path": i["path"], "bytes": i["bytes"]} for i in plan["items"]],
@@ -516,9 +550,9 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
         salt '*' eos_storage.provision /dev/sdc general force=True
     """
     test = bool(test) or bool(__opts__.get("test"))
-    res = _call(eos.provision, str(device), str(workload),
-                mountpoint=str(mountpoint) if mountpoint else None,
-                label=str(label) if label is not None else None,
+    res = _call(eos.provision, _arg("device", device), _arg("workload", workload),
+                mountpoint=_arg("mountpoint", mountpoint) if mountpoint else None,
+                label=_arg("label", label) if label is not None else None,
                 fstab=_fstab(), force=bool(force), dry_run=test,
                 keep_matching=bool(keep_matching))
     rec = res["recommendation"]
@@ -569,7 +603,8 @@ def convert(path, fstype="btrfs", compression="zstd", target=None, force=False, 
         raise CommandExecutionError("no target given: convert needs a free device for the new "
                                     "BTRFS (target=/dev/...)")
     test = bool(test) or bool(__opts__.get("test"))
-    res = _call(eos.convert, str(path), str(target), compression=str(compression),
+    res = _call(eos.convert, _arg("path", path), _arg("target", target),
+                compression=_arg("compression", compression),
                 fstab=_fstab(), state_dir=_state_dir(), force=bool(force), dry_run=test)
     if test:
         res["comment"] = (f"{path} ({res['old_fstype']} on {res['old_source']}) would be moved onto "

@@ -165,6 +165,27 @@ def test_monolith_to_two_nodes():
     (["n1"], None, ["'n1'"]),
     ([node(0)], {"n00000": ["kernel"]}, ["unknown role 'kernel'"]),
     ([node(0)], ["n00000"], ["current must be a dict"]),
+    # issue 10: no field taken as 0, no id cut short at a NUL, every field typed and bounded
+    ([{k: v for k, v in node(0).items() if k != "cpus"}], None, ["'n00000'", "'cpus' is missing"]),
+    ([{k: v for k, v in node(0).items() if k != "mem_bytes"}], None, ["'n00000'", "'mem_bytes' is missing"]),
+    ([dict(node(0), cpus=0)], None, ["'n00000'", "'cpus' is 0"]),
+    ([dict(node(0), cpus=2 ** 21)], None, ["'n00000'", "'cpus'", "2097152"]),
+    ([dict(node(0), mem_bytes=0)], None, ["'n00000'", "'mem_bytes' is 0"]),
+    ([dict(node(0), disk_bytes=2 ** 62)], None, ["'n00000'", "'disk_bytes'"]),
+    ([dict(node(0), cpus=True)], None, ["'cpus'", "True"]),
+    ([dict(node(0), cpus=4.0)], None, ["'cpus'", "4.0"]),
+    ([dict(node(0), id="web1\x00evil")], None, ["'id'", "NUL", "'web1\\x00evil'"]),
+    ([node(0), dict(node(1), id="n00000\x00")], None, ["NUL", "'n00000\\x00'"]),
+    ([dict(node(0), id="a\nb")], None, ["node id 'a\\x0ab'", "control character"]),
+    ([dict(node(0), id="x" * 256)], None, ["longer than 255 bytes"]),
+    ([dict(node(0), id=7)], None, ["'id'", "7"]),
+    ([dict(node(0), zone=["a"])], None, ["'zone'", "['a']"]),
+    ([dict(node(0), zone="z\x00")], None, ["'zone'", "NUL"]),
+    ([dict(node(0), public="no")], None, ["'public'", "'no'"]),
+    ([dict(node(0), cpu=4)], None, ["'n00000'", "'cpu'"]),
+    ("n1", None, ["nodes must be a list", "'n1'"]),
+    ([node(0)], {"n00000\x00": ["core"]}, ["NUL"]),
+    ([node(0)], {"n00000": "core"}, ["roles must be a list", "'core'"]),
 ])
 def test_bad_input(nodes, current, words):
     with pytest.raises(OSError) as exc:

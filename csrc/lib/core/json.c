@@ -122,6 +122,18 @@ static int parse_string(struct parser *p, char **out)
 					goto err;
 				if (lo >= 0xDC00 && lo < 0xE000)
 					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				else
+					cp = 0xD800;  /* the low half is missing: refused below */
+			}
+			/* C strings end at a NUL: "a\u0000b" would be read as "a". A lone surrogate
+			 * is no character and its UTF-8 form is invalid. */
+			if (cp == 0) {
+				r = fail(p, "\\u0000 (a NUL byte) in a string");
+				goto err;
+			}
+			if (cp >= 0xD800 && cp < 0xE000) {
+				r = fail(p, "unpaired surrogate in a \\u escape");
+				goto err;
 			}
 			if (put_utf8(&b, cp))
 				goto nomem;

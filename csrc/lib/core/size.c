@@ -84,6 +84,8 @@ int eos_size_parse(const char *s, struct eos_size_req *req, struct eos_err *e)
 	unsigned shift;
 	if (unit_shift(p, &shift))
 		return bad(e, s, "unknown unit");
+	if (!shift && frac_div != 1)
+		return bad(e, s, "a count of bytes has no decimals (give a unit: K, M, G, T, P)");
 	if (shift && whole > (UINT64_MAX >> shift))
 		return bad(e, s, "too large");
 	uint64_t bytes = whole << shift;

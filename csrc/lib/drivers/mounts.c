@@ -101,9 +101,22 @@ int eos_mounts_read(const char *path, struct eos_mount_list *out, struct eos_err
 	int r = eos_buf_read_file(&b, AT_FDCWD, p);
 	if (r)
 		return eos_fail_sys(e, -r, p, "reading %s", p);
+	r = eos_mounts_parse(b.data, p, out, e);
+	eos_buf_free(&b);
+	return r;
+}
+
+int eos_mounts_parse(char *text, const char *what, struct eos_mount_list *out, struct eos_err *e)
+{
+	const char *p = what;
+	int r = 0;
+	out->v = NULL;
+	out->n = 0;
 	size_t cap = 0;
 	char *save = NULL;
-	for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	if (!text)
+		return 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (out->n == cap) {
 			cap = cap ? cap * 2 : 64;
 			struct eos_mount *v = realloc(out->v, cap * sizeof(*v));
@@ -121,10 +134,8 @@ int eos_mounts_read(const char *path, struct eos_mount_list *out, struct eos_err
 		if (r == 0)
 			out->n++;
 	}
-	eos_buf_free(&b);
 	return 0;
 fail:
-	eos_buf_free(&b);
 	eos_mounts_free(out);
 	return r;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,30 +18,145 @@
 
 #define MAX_DEPTH 64
 
+/* ---- which directories a rule may name ---- */
+
+/* Refused as a whole: their files belong to everything below them. */
 static const char *const system_dirs[] = {
-	"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32",
-	"/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/usr",
-	"/var", "/var/lib", "/var/cache", NULL,
+	"/media", "/mnt", "/run", "/var", "/var/cache", NULL,
+};
+/* Refused as a whole and everywhere below ("/lib" stands for every top-level "/lib*"):
+ * the system, its configuration, its state and people's homes. */
+static const char *const system_trees[] = {
+	"/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/opt", "/proc", "/root", "/sbin", "/srv",
+	"/sys", "/usr", "/var/lib", NULL,
 };
 
-int eos_cleanup_check(const struct eos_cleanup_rule *r, size_t n, struct eos_err *e)
+int eos_cleanup_normalize(const char *path, char *out, size_t len)
+{
+	if (!path || path[0] != '/' || len < 2)
+		return -EINVAL;
+	size_t o = 0;
+	for (const char *c = path; *c;) {
+		while (*c == '/')
+			c++;
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.')) {
+			c += n;
+			continue;
+		}
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;  /* the slash before the dropped component */
+			c += n;
+			continue;
+		}
+		if (o + 1 + n + 1 > len)
+			return -ENAMETOOLONG;
+		out[o++] = '/';
+		memcpy(out + o, c, n);
+		o += n;
+		c += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return 0;
+}
+
+/* realpath of a normalised path; for a missing one, of its deepest existing ancestor followed
+ * by the rest. Errors other than a missing component leave the path as it is. */
+static void resolve(const char *norm, char *out, size_t len)
+{
+	char head[EOS_PATH_MAX], real[PATH_MAX];
+	snprintf(out, len, "%s", norm);
+	snprintf(head, sizeof(head), "%s", norm);
+	for (;;) {
+		if (realpath(head, real)) {
+			const char *rest = norm + strlen(head);
+			if (snprintf(out, len, "%s%s", strcmp(real, "/") || !*rest ? real : "", rest) >=
+			    (int)len)
+				snprintf(out, len, "%s", norm);
+			return;
+		}
+		char *slash = strrchr(head, '/');
+		if (errno != ENOENT || !slash || slash == head)
+			return;
+		*slash = '\0';
+	}
+}
+
+static int below(const char *p, const char *tree)
+{
+	size_t n = strlen(tree);
+	if (strcmp(tree, "/lib") == 0)  /* /lib, /lib32, /lib64, /libx32 ... and below */
+		return strncmp(p, "/lib", 4) == 0;
+	return strncmp(p, tree, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+/* The system directory or tree p is (or is below), or NULL. */
+static const char *system_path(const char *p)
+{
+	if (strcmp(p, "/") == 0)
+		return "/";
+	for (int k = 0; system_dirs[k]; k++)
+		if (strcmp(p, system_dirs[k]) == 0)
+			return system_dirs[k];
+	for (int k = 0; system_trees[k]; k++)
+		if (below(p, system_trees[k]))
+			return system_trees[k];
+	return NULL;
+}
+
+/* Whether allow names canon exactly (after the same lexical normalisation; an entry through a
+ * symlink never matches, as no accepted rule goes through one). */
+static int allowed(const char *canon, const char *const *allow)
+{
+	char norm[EOS_PATH_MAX];
+	for (size_t k = 0; allow && allow[k]; k++)
+		if (eos_cleanup_normalize(allow[k], norm, sizeof(norm)) == 0 && strcmp(norm, canon) == 0)
+			return 1;
+	return 0;
+}
+
+static int check_rule(const struct eos_cleanup_rule *r, const char *const *allow, char *norm,
+		      struct eos_err *e)
 {
 	static const char P[] = "eos:storage:cleanup";
+	const char *p = r->path ? r->path : "";
+	char canon[EOS_PATH_MAX];
+	int rc = eos_cleanup_normalize(p, norm, EOS_PATH_MAX);
+	if (rc)
+		return eos_fail(e, -rc == ENAMETOOLONG ? ENAMETOOLONG : EINVAL, p,
+				"%s: path '%s' is not an absolute directory path%s", P, p,
+				rc == -ENAMETOOLONG ? " (too long)" : "");
+	resolve(norm, canon, sizeof(canon));
+	if (strcmp(norm, canon) != 0)
+		return eos_fail(e, EINVAL, p, "%s: path '%s' leads through a symlink (to '%s'): cleanup "
+				"never follows symlinks", P, p, canon);
+	const char *sys = system_path(canon);
+	if (sys && (strcmp(sys, "/") == 0 || !allowed(canon, allow)))
+		return eos_fail(e, EINVAL, p, "%s: refusing to clean '%s'%s%s%s: %s '%s'%s", P, p,
+				strcmp(p, canon) ? " (that is '" : "", strcmp(p, canon) ? canon : "",
+				strcmp(p, canon) ? "')" : "",
+				strcmp(sys, canon) ? "below the system tree" : "the system directory", sys,
+				strcmp(sys, "/") ? "; name this exact path in pillar "
+				"eos:storage:cleanup_allow to allow it" : "");
+	if (r->older_than_days == 0 && (!r->match || !r->match[0]))
+		return eos_fail(e, EINVAL, p, "%s: '%s' with no age and no name pattern would empty "
+				"it; give older_than_days or match", P, p);
+	return 0;
+}
+
+int eos_cleanup_check(const struct eos_cleanup_rule *r, size_t n, const char *const *allow,
+		      struct eos_err *e)
+{
+	char norm[EOS_PATH_MAX];
 	for (size_t i = 0; i < n; i++) {
-		const char *p = r[i].path ? r[i].path : "";
-		size_t len = strlen(p);
-		if (p[0] != '/' || strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../") ||
-		    (len >= 2 && strcmp(p + len - 2, "/.") == 0) ||
-		    (len >= 3 && strcmp(p + len - 3, "/..") == 0) || (len > 1 && p[len - 1] == '/'))
-			return eos_fail(e, EINVAL, p, "%s: path '%s' is not a plain absolute directory path",
-					P, p);
-		for (int k = 0; system_dirs[k]; k++)
-			if (strcmp(p, system_dirs[k]) == 0)
-				return eos_fail(e, EINVAL, p, "%s: refusing to clean '%s': a system directory "
-						"as a whole", P, p);
-		if (r[i].older_than_days == 0 && (!r[i].match || !r[i].match[0]))
-			return eos_fail(e, EINVAL, p, "%s: '%s' with no age and no name pattern would empty "
-					"it; give older_than_days or match", P, p);
+		int rc = check_rule(&r[i], allow, norm, e);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -223,7 +339,7 @@ static int add_item(struct plan_ctx *c, const char *path, const struct stat *st,
 	it->path = strdup(path);
 	if (!it->path)
 		return eos_fail(c->e, ENOMEM, path, "out of memory");
-	it->bytes = st->st_nlink == 1 ? (uint64_t)st->st_blocks * 512 : 0;
+	it->bytes = (uint64_t)st->st_blocks * 512;
 	it->dev = st->st_dev;
 	it->ino = st->st_ino;
 	it->rule = rule;
@@ -289,6 +405,11 @@ static int walk(struct plan_ctx *c, int dfd, const char *dir, size_t rule, uint6
 			continue;
 		if (r->older_than_days && (st.st_atime >= c->cutoff || st.st_mtime >= c->cutoff))
 			continue;
+		if (st.st_nlink > 1) {
+			/* Its other name may live outside the rule (a hard link into /etc, a home). */
+			c->p->skipped_links++;
+			continue;
+		}
 		if (open_set_has(c->open, st.st_dev, st.st_ino)) {
 			c->p->skipped_open++;
 			continue;
@@ -315,38 +436,41 @@ void eos_cleanup_plan_free(struct eos_cleanup_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int eos_cleanup_plan(const struct eos_cleanup_rule *r, size_t n, int64_t now,
-		     struct eos_cleanup_plan *out, struct eos_err *e)
+int eos_cleanup_plan(const struct eos_cleanup_rule *r, size_t n, const char *const *allow,
+		     int64_t now, struct eos_cleanup_plan *out, struct eos_err *e)
 {
 	struct open_set os = {NULL, 0, 0};
-	int res;
+	char(*norm)[EOS_PATH_MAX] = calloc(n ? n : 1, sizeof(*norm));
+	int res = 0;
 	memset(out, 0, sizeof(*out));
-	res = eos_cleanup_check(r, n, e);
-	if (res)
-		return res;
-	res = open_set_read(&os);
-	if (res)
-		return eos_fail_sys(e, -res, "/proc", "reading /proc/*/fdinfo");
+	if (!norm)
+		return eos_fail(e, ENOMEM, NULL, "out of memory for %zu cleanup rules", n);
+	for (size_t i = 0; i < n && !res; i++)
+		res = check_rule(&r[i], allow, norm[i], e);
+	if (!res && (res = open_set_read(&os)))
+		res = eos_fail_sys(e, -res, "/proc", "reading /proc/*/fdinfo");
 	struct plan_ctx c = {.rules = r, .open = &os, .p = out, .e = e};
 	for (size_t i = 0; i < n && !res; i++) {
+		/* The normalised path, opened without following any symlink: what was checked. */
+		const char *dir = norm[i];
 		c.cutoff = now - (int64_t)r[i].older_than_days * 86400;
-		int fd = open_dir_nofollow(r[i].path);
+		int fd = open_dir_nofollow(dir);
 		if (fd == -ENOENT)
 			continue;
 		if (fd < 0) {
-			res = eos_fail_sys(e, -fd, r[i].path, "opening %s without following symlinks",
-					   r[i].path);
+			res = eos_fail_sys(e, -fd, dir, "opening %s without following symlinks", dir);
 			break;
 		}
 		struct stat st;
 		if (fstat(fd, &st)) {
-			res = eos_fail_sys(e, errno, r[i].path, "fstat %s", r[i].path);
+			res = eos_fail_sys(e, errno, dir, "fstat %s", dir);
 			close(fd);
 			break;
 		}
-		res = walk(&c, fd, r[i].path, i, st.st_dev, 0);
+		res = walk(&c, fd, dir, i, st.st_dev, 0);
 	}
 	free(os.v);
+	free(norm);
 	if (res) {
 		eos_cleanup_plan_free(out);
 		return res;
@@ -391,13 +515,13 @@ int eos_cleanup_apply(const struct eos_cleanup_item *v, size_t n, struct eos_cle
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
 			res->missing++;
 		} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_dev != v[i].dev ||
-			   (uint64_t)st.st_ino != v[i].ino) {
-			res->changed++;
+			   (uint64_t)st.st_ino != v[i].ino || st.st_nlink > 1) {
+			res->changed++;  /* replaced, or hard-linked since the plan */
 		} else if (open_set_has(&os, st.st_dev, st.st_ino)) {
 			res->open_now++;
 		} else if (unlinkat(fd, name, 0) == 0) {
 			res->removed++;
-			res->removed_bytes += st.st_nlink == 1 ? (uint64_t)st.st_blocks * 512 : 0;
+			res->removed_bytes += (uint64_t)st.st_blocks * 512;
 		} else if (errno == ENOENT) {
 			res->missing++;
 		} else {
@@ -506,7 +630,7 @@ int eos_compress_apply(const struct eos_cleanup_item *v, size_t n, struct eos_co
 			else
 				res->changed++;  /* ELOOP: now a symlink */
 		} else if (fstat(in, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != v[i].dev ||
-			   (uint64_t)st.st_ino != v[i].ino) {
+			   (uint64_t)st.st_ino != v[i].ino || st.st_nlink > 1) {
 			res->changed++;
 		} else if (open_set_has(&os, st.st_dev, st.st_ino)) {
 			res->open_now++;

@@ -395,6 +395,60 @@ static int number_zones(struct calc *c, struct eos_err *e)
 	return 0;
 }
 
+/* s for a message: printable ASCII as is, other bytes as \xNN, at most about 80 bytes. */
+static const char *quote(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+	for (; *s && o + 8 < n && o < 80; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'')
+			o += (size_t)snprintf(out + o, n - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	snprintf(out + o, n - o, "%s", *s ? "..." : "");
+	return out;
+}
+
+/* An id (node or zone): 1..EOS_ROLE_ID_MAX bytes, no control character. what names it. */
+static int check_name(const char *id, const char *what, struct eos_err *e)
+{
+	char q[128];
+	size_t len = strnlen(id, EOS_ROLE_ID_MAX + 1);
+	if (len > EOS_ROLE_ID_MAX)
+		return eos_fail(e, EINVAL, NULL, "%s '%s' is longer than %d bytes", what,
+				quote(id, q, sizeof(q)), EOS_ROLE_ID_MAX);
+	for (size_t k = 0; k < len; k++)
+		if ((unsigned char)id[k] < 0x20 || id[k] == 0x7f)
+			return eos_fail(e, EINVAL, NULL, "%s '%s' holds a control character (byte %zu)",
+					what, quote(id, q, sizeof(q)), k);
+	return 0;
+}
+
+/* One node of the inventory: its id and every field within bounds. */
+static int check_node(const struct eos_role_node *nd, size_t i, struct eos_err *e)
+{
+	char q[128];
+	if (!nd->id || !nd->id[0])
+		return eos_fail(e, EINVAL, NULL, "node %zu of the inventory has an empty id", i);
+	int rc = check_name(nd->id, "node id", e);
+	if (!rc && nd->zone)
+		rc = check_name(nd->zone, "zone", e);
+	if (rc)
+		return rc;
+	quote(nd->id, q, sizeof(q));
+	if (nd->cpus == 0 || nd->cpus > EOS_ROLE_CPUS_MAX)
+		return eos_fail(e, EINVAL, NULL, "node '%s': field 'cpus' is %u, must be 1..%u (a node "
+				"without a CPU count cannot be placed)", q, nd->cpus, EOS_ROLE_CPUS_MAX);
+	if (nd->mem_bytes == 0 || nd->mem_bytes > EOS_ROLE_BYTES_MAX)
+		return eos_fail(e, EINVAL, NULL, "node '%s': field 'mem_bytes' is %llu, must be "
+				"1..%llu", q, (unsigned long long)nd->mem_bytes, EOS_ROLE_BYTES_MAX);
+	if (nd->disk_bytes > EOS_ROLE_BYTES_MAX)
+		return eos_fail(e, EINVAL, NULL, "node '%s': field 'disk_bytes' is %llu, must be at "
+				"most %llu", q, (unsigned long long)nd->disk_bytes, EOS_ROLE_BYTES_MAX);
+	return 0;
+}
+
 struct keyed {
 	const char *key;
 	size_t idx;
@@ -428,9 +482,10 @@ static int sort_inventory(struct calc *c, struct keyed *keys, struct eos_err *e)
 {
 	const struct eos_role_node *nodes = c->in;
 	size_t n = c->n;
+	int rc;
 	for (size_t i = 0; i < n; i++) {
-		if (!nodes[i].id || !nodes[i].id[0])
-			return eos_fail(e, EINVAL, NULL, "node %zu of the inventory has an empty id", i);
+		if ((rc = check_node(&nodes[i], i, e)))
+			return rc;
 		keys[i] = (struct keyed){nodes[i].id, i};
 	}
 	qsort(keys, n, sizeof(*keys), cmp_keyed);
@@ -453,6 +508,9 @@ static int match_current(struct calc *c, const struct eos_role_current *cur, siz
 	for (size_t j = 0; j < ncur; j++) {
 		if (!cur[j].id || !cur[j].id[0])
 			return eos_fail(e, EINVAL, NULL, "entry %zu of the current assignment has an empty id", j);
+		int rc = check_name(cur[j].id, "current assignment: node id", e);
+		if (rc)
+			return rc;
 		cs[j] = cur[j];
 		cs[j].roles &= EOS_ROLE_ALL;
 	}

@@ -32,6 +32,9 @@ struct eos_usage {
 
 /* Parse a mountinfo file (NULL: /proc/self/mountinfo). */
 int eos_mounts_read(const char *path, struct eos_mount_list *out, struct eos_err *e);
+/* Parse mountinfo text (NUL-terminated, modified in place); what names it in messages.
+ * Lines that are not mount entries are skipped. */
+int eos_mounts_parse(char *text, const char *what, struct eos_mount_list *out, struct eos_err *e);
 void eos_mounts_free(struct eos_mount_list *l);
 
 /* The mount a path lives on: the last (most recently mounted) entry whose target is the longest

@@ -15,7 +15,7 @@
 #include "eos/core/err.h"
 
 struct eos_cleanup_rule {
-	const char *path;          /* absolute directory; "/" and system directories are refused */
+	const char *path;          /* absolute directory; "/" and system trees are refused */
 	const char *match;         /* fnmatch(3) pattern for file names, NULL: any name */
 	unsigned older_than_days;  /* both atime and mtime older than this; 0 needs a match */
 	int recursive;             /* also below subdirectories (same filesystem only) */
@@ -23,7 +23,7 @@ struct eos_cleanup_rule {
 
 struct eos_cleanup_item {
 	char *path;
-	uint64_t bytes;            /* st_blocks * 512 when this is the only link, else 0 */
+	uint64_t bytes;            /* st_blocks * 512 (files with other links are never planned) */
 	uint64_t dev, ino;
 	size_t rule;               /* index of the rule that selected it */
 };
@@ -35,14 +35,25 @@ struct eos_cleanup_plan {
 	size_t skipped_open;          /* matching files open for writing */
 	size_t skipped_symlinks;      /* symlinks met (never followed, never removed) */
 	size_t skipped_mounts;        /* subdirectories on another filesystem */
+	size_t skipped_links;         /* files with more than one hard link */
 };
 
-/* Check rules: -EINVAL quoting the bad one. */
-int eos_cleanup_check(const struct eos_cleanup_rule *r, size_t n, struct eos_err *e);
+/* path with "//", "." and ".." resolved lexically and no trailing "/" (".." of "/" is "/").
+ * -EINVAL when not absolute, -ENAMETOOLONG when out is too small. */
+int eos_cleanup_normalize(const char *path, char *out, size_t len);
 
-/* Build the plan (now: unix time). A rule whose directory does not exist selects nothing. */
-int eos_cleanup_plan(const struct eos_cleanup_rule *r, size_t n, int64_t now,
-		     struct eos_cleanup_plan *out, struct eos_err *e);
+/* Check rules: -EINVAL quoting the bad one. Each path is normalised and resolved (realpath of
+ * what exists); refused: a path through a symlink, "/", /media, /mnt, /run, /var, /var/cache
+ * as a whole, and /bin, /boot, /dev, /etc, /home, /lib*, /opt, /proc, /root, /sbin, /srv,
+ * /sys, /usr, /var/lib and everything below them, unless allow (NULL-terminated, may be
+ * NULL: pillar eos:storage:cleanup_allow) names that exact directory ("/" never). */
+int eos_cleanup_check(const struct eos_cleanup_rule *r, size_t n, const char *const *allow,
+		      struct eos_err *e);
+
+/* Check, then build the plan (now: unix time) over the normalised paths. A rule whose
+ * directory does not exist selects nothing. */
+int eos_cleanup_plan(const struct eos_cleanup_rule *r, size_t n, const char *const *allow,
+		     int64_t now, struct eos_cleanup_plan *out, struct eos_err *e);
 void eos_cleanup_plan_free(struct eos_cleanup_plan *p);
 
 struct eos_cleanup_result {

@@ -64,6 +64,13 @@ const struct eos_role_min *eos_role_minimum(enum eos_role r);
  * take "the rest", and for roles that do not exist at that size). */
 unsigned eos_roles_target(enum eos_role r, size_t n);
 
+/* Bounds of the inventory: an id or zone is 1..EOS_ROLE_ID_MAX bytes without control
+ * characters; cpus 1..EOS_ROLE_CPUS_MAX, mem_bytes 1..EOS_ROLE_BYTES_MAX, disk_bytes at most
+ * EOS_ROLE_BYTES_MAX. */
+#define EOS_ROLE_ID_MAX 255
+#define EOS_ROLE_CPUS_MAX (1u << 20)
+#define EOS_ROLE_BYTES_MAX (1ULL << 60)
+
 struct eos_role_node {
 	const char *id;
 	const char *zone;        /* NULL or "" when unknown */
@@ -106,7 +113,8 @@ static inline const char *eos_roles_text(const struct eos_roles_result *r, size_
 
 /* Calculate the assignment. nodes: the inventory (ids unique, n >= 1); cur: the current
  * assignment (may be empty). Returns 0 and fills res (free with eos_roles_result_free), or
- * -EINVAL (empty inventory, duplicate or empty id) / -ENOMEM with e filled and res empty. */
+ * -EINVAL (empty inventory, duplicate or empty id, a field out of its bounds, quoting the node
+ * and the field) / -ENOMEM with e filled and res empty. */
 int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 			const struct eos_role_current *cur, size_t ncur,
 			struct eos_roles_result *res, struct eos_err *e);
