@@ -5,6 +5,8 @@ loader does not publish them as module functions. ``__virtual__`` itself stays i
 module: it must still answer (False, reason) when ``import eos`` fails.
 """
 import contextlib
+import functools
+import inspect
 import json
 import os
 import tempfile
@@ -18,6 +20,10 @@ def call(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except OSError as exc:
         raise CommandExecutionError(str(exc)) from exc
+    except UnicodeEncodeError as exc:  # a str argument holding surrogate escapes
+        bad = exc.object[max(0, exc.start - 40):exc.end + 40]
+        raise CommandExecutionError(f"{fn.__name__}: an argument is not valid UTF-8 "
+                                    f"(this function takes UTF-8 names only): {text(bad)!r}") from exc
 
 
 def pillar(salt, key, default=None):
@@ -34,10 +40,11 @@ def config(salt, key, default):
 
 def text(value):
     """
-    Salt's outputters and its msgpack transport need valid UTF-8. eos returns file names that
-    are not (a mount point, a backing file) with surrogate escapes, as os.fsdecode does; here
-    their undecodable bytes become ``\\xNN`` escapes, as Python's "backslashreplace" writes them.
-    Dicts and lists are converted recursively; other values are returned as they are.
+    The form of value that Salt's msgpack transport and its outputters accept: valid UTF-8
+    everywhere. eos returns file names that are not (a mount point, a backing file) with
+    surrogate escapes, as os.fsdecode does; here their undecodable bytes become ``\\xNN``
+    escapes, as Python's "backslashreplace" writes them; bytes are decoded the same way. Dicts
+    (keys too), lists and tuples are converted recursively; other values are returned as they are.
     """
     if isinstance(value, str):
         try:
@@ -45,11 +52,34 @@ def text(value):
             return value
         except UnicodeEncodeError:
             return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
     if isinstance(value, dict):
         return {text(k): text(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [text(v) for v in value]
     return value
+
+
+def text_returns(namespace):
+    """
+    Make every public function of a Salt module return text(): call ``text_returns(globals())``
+    once at the end of the module. One place for every return path, so a function added later
+    cannot forget it (a non-UTF-8 name in a return would otherwise break the job on the bus).
+    """
+    module = namespace["__name__"]
+    for name, fn in list(namespace.items()):
+        if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != module:
+            continue
+        namespace[name] = _returning_text(fn)
+
+
+def _returning_text(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return text(fn(*args, **kwargs))
+
+    return wrapper
 
 
 def save_text(path, text, mode=None, keep_previous=False):

@@ -4,7 +4,7 @@ The work is done in C (eos._eos over libbtrfsutil and the BTRFS ioctls); this is
 """
 try:
     import eos
-    from eos.glue import call as _call, text as _text
+    from eos.glue import call as _call, text_returns as _text_returns
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -42,7 +42,7 @@ def subvolume_create(name):
     """
     name = _path(name, "subvolume path")
     _call(eos.btrfs_subvolume_create, name)
-    return _text(_call(eos.btrfs_subvolume_show, name))
+    return _call(eos.btrfs_subvolume_show, name)
 
 
 def subvolume_delete(name, recursive=False):
@@ -60,7 +60,7 @@ def subvolume_delete(name, recursive=False):
     name = _path(name, "subvolume path")
     info = _call(eos.btrfs_subvolume_show, name)
     _call(eos.btrfs_subvolume_delete, name, recursive=bool(recursive))
-    return _text({"deleted": name, "id": info["id"], "uuid": info["uuid"]})
+    return {"deleted": name, "id": info["id"], "uuid": info["uuid"]}
 
 
 def subvolume_list(path):
@@ -74,7 +74,7 @@ def subvolume_list(path):
 
         salt '*' eos_btrfs.subvolume_list /srv/data
     """
-    return _text(_call(eos.btrfs_subvolume_list, _path(path)))
+    return _call(eos.btrfs_subvolume_list, _path(path))
 
 
 def subvolume_show(name):
@@ -88,7 +88,7 @@ def subvolume_show(name):
 
         salt '*' eos_btrfs.subvolume_show /srv/data/projects
     """
-    return _text(_call(eos.btrfs_subvolume_show, _path(name, "subvolume path")))
+    return _call(eos.btrfs_subvolume_show, _path(name, "subvolume path"))
 
 
 def snapshot(source, dest, read_only=True):
@@ -106,7 +106,7 @@ def snapshot(source, dest, read_only=True):
     source = _path(source, "snapshot source")
     dest = _path(dest, "snapshot destination")
     _call(eos.btrfs_snapshot, source, dest, read_only=bool(read_only))
-    return _text(_call(eos.btrfs_subvolume_show, dest))
+    return _call(eos.btrfs_subvolume_show, dest)
 
 
 def check(path):
@@ -188,4 +188,8 @@ def usage(path):
     path = _path(path)
     usage = _call(eos.btrfs_usage, path)
     usage["subvolume_extents"] = _call(eos.btrfs_extent_stats, path)
-    return _text(usage)
+    return usage
+
+
+if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
+    _text_returns(globals())

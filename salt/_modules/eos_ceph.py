@@ -8,7 +8,7 @@ an unreachable monitor or a wrong key is a CommandExecutionError, not a hang.
 """
 try:
     import eos
-    from eos.glue import call as _call
+    from eos.glue import call as _call, text_returns as _text_returns
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -403,3 +403,7 @@ def write_client(conf_text, keyring_text, conf=None, keyring=None, test=False):
                     test=bool(test))
     return {"conf": conf, "keyring": keyring,
             "changes": {"written": [conf, keyring]} if changed else {}, "test": bool(test)}
+
+
+if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
+    _text_returns(globals())

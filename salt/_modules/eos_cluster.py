@@ -13,6 +13,8 @@ from salt.exceptions import CommandExecutionError
 
 try:
     import eos
+    from eos.glue import text_returns as _text_returns
+    from eos.events import sign as _sign
 
     HAS_EOS = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -185,8 +187,12 @@ def join(max_skew=5, min_free_bytes=1 << 30, path=None, timeout=10, force=False)
     data = {"id": __opts__["id"], "failed_checks": failed, "time": time.time()}
     if __opts__.get("file_client") == "local":
         raise CommandExecutionError("eos_cluster.join needs a master: this minion is masterless")
-    sent = __salt__["event.send"]("eos/cluster/join", data)
+    sent = __salt__["event.send"]("eos/cluster/join", _sign(__opts__, "eos/cluster/join", data))
     if not sent:
         raise CommandExecutionError("could not send eos/cluster/join to the master")
     return {"joined": True, "event": "eos/cluster/join", "health": health,
             "comment": "eos/cluster/join sent: the master assigns this node its roles"}
+
+
+if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
+    _text_returns(globals())

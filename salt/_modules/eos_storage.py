@@ -5,6 +5,7 @@ import os
 try:
     import eos
     from eos.glue import call as _call, config as _config, pillar as _glue_pillar, text as _text
+    from eos.glue import text_returns as _text_returns
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -61,7 +62,7 @@ def probe(lvm="auto"):
         lvm = lvm.lower() == "true"
     if lvm not in (True, False, "auto"):
         raise CommandExecutionError(f"lvm must be True, False or 'auto', not {lvm!r}")
-    return _text(_call(eos.probe, lvm=lvm))
+    return _call(eos.probe, lvm=lvm)
 
 
 def usage(path=None):
@@ -81,7 +82,7 @@ def usage(path=None):
         path = str(path)
     if path == "":
         raise CommandExecutionError("usage: empty path")
-    return _text(_call(eos.usage, path))
+    return _call(eos.usage, path)
 
 
 def _nonneg_int(name, value):
@@ -275,7 +276,7 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         # The library reads an empty size as its default, max: never from a blank argument.
         raise CommandExecutionError(f"invalid size {size!r}: empty (expected e.g. +50G, 200GiB, "
                                     "100%FREE, max or auto)")
-    return _text(_call(
+    return _call(
         eos.expand,
         _arg("target", target),
         size,
@@ -287,7 +288,7 @@ def expand(target, size="max", test=False, warn_pct=None, margin_pct=5, lock_tim
         lock_timeout=float(lock_timeout),
         # Events are for a master following a fleet; masterless there is no one to tell.
         on_event=None if test or _masterless() else _expand_events,
-    ))
+    )
 
 
 # What eos_storage.cleanup removes when pillar eos:storage:cleanup says nothing: temporary
@@ -522,7 +523,7 @@ def recommend(workload):
     rec = _call(eos.provision_recommend, str(workload))
     if rec["handover"]:
         rec["comment"] = _handover_comment(rec)
-    return _text(rec)
+    return rec
 
 
 def provision(device, workload, mountpoint=None, label=None, force=False, test=False,
@@ -558,14 +559,14 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
     rec = res["recommendation"]
     if rec["handover"]:
         res["comment"] = _handover_comment(rec, device)
-        return _text(res)
+        return res
     verb = "would be" if test else "was"
     res["comment"] = f"{device} {verb} provisioned with {rec['fstype']} for {rec['workload']}"
     if mountpoint:
         res["comment"] += f", mounted at {mountpoint} and added to {_fstab()} by UUID"
     if res["destroys"]:
         res["comment"] += "; destroying: " + "; ".join(res["destroys"])
-    return _text(res)
+    return res
 
 
 def _state_dir():
@@ -614,7 +615,7 @@ def convert(path, fstype="btrfs", compression="zstd", target=None, force=False, 
                           f"read-only at {res['old_mounted_at']} until eos_storage.convert_finalize")
     if res["open_files"]:
         res["comment"] += f"; {len(res['open_files'])} open file(s) under {path}"
-    return _text(res)
+    return res
 
 
 def convert_finalize(path):
@@ -630,7 +631,7 @@ def convert_finalize(path):
     """
     res = _call(eos.convert_finalize, str(path), state_dir=_state_dir())
     res["comment"] = f"{res['old_source']} ({res['old_fstype']}) released; {path} stays on btrfs"
-    return _text(res)
+    return res
 
 
 def convert_rollback(path):
@@ -647,4 +648,8 @@ def convert_rollback(path):
     """
     res = _call(eos.convert_rollback, str(path), fstab=_fstab(), state_dir=_state_dir())
     res["comment"] = f"{path} is back on {res['old_source']} ({res['old_fstype']})"
-    return _text(res)
+    return res
+
+
+if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
+    _text_returns(globals())

@@ -22,12 +22,14 @@ import ipaddress
 import json
 import logging
 import os
+import threading
 import time
 
 import salt.client
 import salt.config
 import salt.key
 import salt.pillar
+import salt.utils.crypt
 import salt.utils.event
 import salt.utils.yaml
 import salt.version
@@ -35,6 +37,7 @@ from salt.exceptions import CommandExecutionError
 
 try:
     import eos
+    from eos import events as eos_events
     from eos.glue import save_text as _save_text
 
     HAS_EOS = True
@@ -492,11 +495,61 @@ def rollback(timeout=10, state_timeout=300, lock_timeout=600):
     return result
 
 
+# Pillar of ids that ask for acceptance, compiled at most once per id per TTL: every salt/auth
+# of a pending key reaches accept_key, and anyone who reaches the master's port can send those.
+_PILLAR_CACHE = {}
+_PILLAR_CACHE_LOCK = threading.Lock()
+PILLAR_CACHE_MAX = 1024
+
+
+def _join_pillar(minion_id):
+    """eos:cluster of minion_id's pillar, compiled at most once per ``eos_accept_pillar_ttl``
+    seconds (master option, default 60) and kept for at most PILLAR_CACHE_MAX ids."""
+    ttl = float(__opts__.get("eos_accept_pillar_ttl", 60))
+    now = time.monotonic()
+    with _PILLAR_CACHE_LOCK:
+        hit = _PILLAR_CACHE.get(minion_id)
+        if hit and now - hit[0] < ttl:
+            return hit[1]
+        pillar = salt.pillar.Pillar(__opts__, {"id": minion_id}, minion_id, "base").compile_pillar()
+        cluster = (pillar.get("eos") or {}).get("cluster") or {}
+        for old in [k for k, (t, _) in _PILLAR_CACHE.items() if now - t >= ttl]:
+            del _PILLAR_CACHE[old]
+        while len(_PILLAR_CACHE) >= PILLAR_CACHE_MAX:
+            del _PILLAR_CACHE[min(_PILLAR_CACHE, key=lambda k: _PILLAR_CACHE[k][0])]
+        _PILLAR_CACHE[minion_id] = (now, cluster)
+        return cluster
+
+
+def _pending_finger(keys, minion_id):
+    """The fingerprint of minion_id's pending key in the master's hash_type, computed as the
+    minion's own ``key.finger`` does (the PEM body without its BEGIN/END lines), None when it
+    has no pending key."""
+    if minion_id not in keys.list_status("pre").get("minions_pre", []):
+        return None
+    pub = (keys.cache.fetch("keys", minion_id) or {}).get("pub")
+    if not pub:
+        return None
+    body = "".join([line for line in pub.splitlines(keepends=True) if line.strip()][1:-1])
+    return salt.utils.crypt.pem_finger(key=body.replace("\r\n", "\n").encode(),
+                                       sum_type=__opts__["hash_type"])
+
+
+def _stays_pending(minion_id, comment):
+    _fire("eos/cluster/join/pending", {"id": minion_id, "comment": comment})
+    return {"id": minion_id, "accepted": False, "comment": comment}
+
+
 def accept_key(minion_id):
     """
-    Accept a pending minion key only when pillar ``eos:cluster:auto_accept`` is true for that
-    minion (default false: the key stays pending and ``eos/cluster/join/pending`` is fired for
-    an operator). Used by the node-join reactor on ``salt/auth``.
+    Accept the pending key of exactly this minion id when pillar ``eos:cluster:auto_accept`` is
+    true for it and the key's fingerprint is the one registered in pillar
+    ``eos:cluster:expected_keys: {<id>: <fingerprint>}`` (``salt-key -f <id>`` on the master
+    or ``salt-call --local key.finger`` on the minion prints it). An id alone is not
+    authentication: without a registered fingerprint, or with another one, the key stays
+    pending and ``eos/cluster/join/pending`` is fired for an operator. The id is matched exactly,
+    never as a glob. The pillar is compiled at most once per id per ``eos_accept_pillar_ttl``
+    seconds (master option, default 60). Used by the node-join reactor on ``salt/auth``.
 
     CLI Example:
 
@@ -504,20 +557,27 @@ def accept_key(minion_id):
 
         salt-run eos_roles.accept_key web-7
     """
-    minion_id = str(minion_id)
-    pillar = salt.pillar.Pillar(__opts__, {"id": minion_id}, minion_id, "base").compile_pillar()
-    auto = ((pillar.get("eos") or {}).get("cluster") or {}).get("auto_accept", False)
+    try:
+        minion_id = eos_events.minion_id(minion_id)
+    except eos_events.EventRejected as exc:
+        raise CommandExecutionError(str(exc)) from exc
     keys = salt.key.get_key(__opts__)
-    pending = keys.list_status("pre").get("minions_pre", [])
-    if minion_id not in pending:
+    finger = _pending_finger(keys, minion_id)
+    if finger is None:
         return {"id": minion_id, "accepted": False, "comment": f"{minion_id} has no pending key"}
-    if auto is not True:
-        _fire("eos/cluster/join/pending", {"id": minion_id,
-                                           "comment": "eos:cluster:auto_accept is off: salt-key -a " + minion_id})
-        return {"id": minion_id, "accepted": False,
-                "comment": f"eos:cluster:auto_accept is off: accept with salt-key -a {minion_id}"}
-    keys.accept(match=[minion_id], include_rejected=False, include_denied=False)
-    return {"id": minion_id, "accepted": True, "comment": "eos:cluster:auto_accept is on"}
+    cluster = _join_pillar(minion_id)
+    if cluster.get("auto_accept", False) is not True:
+        return _stays_pending(minion_id, f"eos:cluster:auto_accept is off: accept with salt-key -a {minion_id}")
+    expected = (cluster.get("expected_keys") or {}).get(minion_id)
+    if not isinstance(expected, str) or not expected:
+        return _stays_pending(minion_id, f"no fingerprint for {minion_id} in eos:cluster:expected_keys: "
+                                         f"the key ({finger}) stays pending")
+    if expected.strip().lower() != finger:
+        return _stays_pending(minion_id, f"the pending key of {minion_id} has fingerprint {finger}, "
+                                         f"not the registered {expected[:120]!r}: it stays pending")
+    keys.accept(match_dict={"minions_pre": [minion_id]}, include_rejected=False, include_denied=False)
+    return {"id": minion_id, "accepted": True, "fingerprint": finger,
+            "comment": "eos:cluster:auto_accept is on and the fingerprint is the registered one"}
 
 
 def master_info():

@@ -1,9 +1,10 @@
 """Node join across a real salt-master and real salt-minions on 127.0.0.1 (pytest-salt-factories).
 
 The master runs this tree's reactor (salt/reactor/node_join.sls) and runners, with a private
-pillar root. Key acceptance goes through eos: the factories' own auto-accept is switched off and
-pillar eos:cluster:auto_accept is on, so every minion joins through the reactor
-(salt/auth -> eos_roles.accept_key; salt/minion/*/start -> orchestration.node_addition).
+pillar root. Key acceptance goes through eos: the factories' own auto-accept is switched off, pillar
+eos:cluster:auto_accept is on and each minion's key fingerprint is registered in
+eos:cluster:expected_keys (its key pair made before it starts), so every minion joins through
+the reactor (salt/auth -> eos_roles.accept_key; salt/minion/*/start -> orchestration.node_addition).
 
 Fixtures are local to this file (the generic master/minion fixtures of the harness branch are
 not used yet).
@@ -17,7 +18,7 @@ import pytest
 import yaml
 from saltfactories.utils import random_string
 
-from tests.support import saltenv
+from tests.support import saltenv, saltkeys
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -62,7 +63,13 @@ def _minion(master, name, cpus, mem_mib, disk_gib, zone):
     grains = {"num_cpus": cpus, "mem_total": mem_mib, "eos_zone": zone,
               "eos_storage": {"unused_bytes": disk_gib << 30, "unused_devices": [],
                               "total_bytes": disk_gib << 30, "free_bytes": disk_gib << 30}}
-    return master.salt_minion_daemon(name, overrides={"grains": grains, "log_level_logfile": "info"})
+    minion = master.salt_minion_daemon(name, overrides={"grains": grains, "log_level_logfile": "info"})
+    finger = saltkeys.pregenerate(minion.config["pki_dir"], master.config["hash_type"])
+    path = master.eos_pillar / "eos_test.sls"
+    data = yaml.safe_load(path.read_text())
+    data["eos"]["cluster"].setdefault("expected_keys", {})[minion.id] = finger
+    path.write_text(yaml.safe_dump(data))
+    return minion
 
 
 def _pillars(master, ids, timeout=20):

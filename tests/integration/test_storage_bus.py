@@ -14,6 +14,15 @@ def fill(path, nbytes):
         os.fsync(f.fileno())
 
 
+def strings(value):
+    """Every string in a return (dict keys and values, lists), for looking a name up."""
+    if isinstance(value, dict):
+        return {s for k, v in value.items() for s in strings(k) | strings(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in strings(v)}
+    return {value} if isinstance(value, str) else set()
+
+
 def test_probe_over_the_bus_sees_the_test_filesystem(salt_cli, salt_minion, loops):
     loop = loops.create(fstype="ext4", label="eos-it-probe")
     mnt = loops.mount(loop)
@@ -90,3 +99,37 @@ def test_non_utf8_mount_point_comes_back_over_the_bus(salt_cli, salt_minion, loo
     assert ret.returncode == 0, ret
     assert escaped in [m["target"] for m in ret.data["mounts"]]
     assert escaped in {d["path"]: d for d in ret.data["devices"]}[loop.device]["mountpoints"]
+
+
+def test_non_utf8_names_come_back_from_every_eos_module_over_the_bus(salt_cli, salt_minion, loops,
+                                                                      tmp_path, eos_pillar):
+    # One converter (eos.glue.text_returns) wraps every public function: top_consumers,
+    # analyze and cleanup find the names on the minion and return them \xNN-escaped.
+    def esc(raw):
+        return os.fsdecode(raw).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+    odd_mnt = os.path.join(os.fsencode(tmp_path), b"mnt-\xff-bus")
+    os.mkdir(odd_mnt)
+    loops.mount(loops.create(fstype="ext4"), os.fsdecode(odd_mnt))
+    mnt = loops.mount(loops.create(fstype="ext4"))
+    odd_dir = os.path.join(os.fsencode(mnt), b"dir-\xfe")
+    os.mkdir(odd_dir)
+    fill(os.path.join(odd_dir, b"big"), 4 << 20)
+    os.mkdir(os.path.join(mnt, "scratch"))
+    old = os.path.join(os.fsencode(mnt), b"scratch", b"old-\xfe\xff.log")
+    fill(old, 2 << 20)
+    os.utime(old, (1, 1))
+
+    top = salt_cli.run("eos_storage.top_consumers", mnt, minion_tgt=salt_minion.id)
+    assert top.returncode == 0, top
+    assert esc(odd_dir) in strings(top.data), top.data
+    ana = salt_cli.run("eos_storage.analyze", "record=False", minion_tgt=salt_minion.id)
+    assert ana.returncode == 0, ana
+    assert esc(odd_mnt) in [m["target"] for m in ana.data["mounts"]]
+    eos_pillar({"eos": {"storage": {"cleanup": [{"path": os.path.join(mnt, "scratch"), "older_than_days": 7}]}}})
+    plan = salt_cli.run("eos_storage.cleanup", "test=True", minion_tgt=salt_minion.id)
+    assert plan.returncode == 0, plan
+    assert [i["path"] for i in plan.data["plan"]] == [esc(old)], plan.data
+    done = salt_cli.run("eos_storage.cleanup", minion_tgt=salt_minion.id)
+    assert done.returncode == 0, done
+    assert esc(old) in strings(done.data) and not os.path.exists(old), done.data

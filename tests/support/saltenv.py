@@ -81,3 +81,13 @@ def salt_call(confdir, *args, env=None, timeout=120):
         except (ValueError, KeyError):
             data = proc.stdout
     return SaltCallResult(proc, data)
+
+
+def reactor_master_overrides(**extra):
+    """Master config overrides as README says to set up a master: this tree as file_roots and
+    runner_dirs, the reactors wired as salt/reactor/eos_reactor.conf wires them."""
+    with open(os.path.join(SALT_TREE, "reactor", "eos_reactor.conf")) as f:
+        wiring = yaml.safe_load(f)
+    return {"interface": "127.0.0.1", "file_roots": {"base": [SALT_TREE]},
+            "runner_dirs": [os.path.join(SALT_TREE, "_runners")], "log_level_logfile": "info",
+            **wiring, **extra}
