@@ -235,7 +235,8 @@ def _ensure_top(root):
 def _pillar_text(assignment, generation, header):
     data = {"eos": {"roles": assignment,
                     "cluster": {"node_count": len(assignment), "roles_generation": generation}}}
-    return header + salt.utils.yaml.safe_dump(data, default_flow_style=False)
+    # "#!yaml": plain YAML, never rendered by Jinja: minion ids are not the master's to run.
+    return "#!yaml\n" + header + salt.utils.yaml.safe_dump(data, default_flow_style=False)
 
 
 # --- state of this runner (debounce) and lock ----------------------------------------------------

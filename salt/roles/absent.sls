@@ -18,5 +18,5 @@ eos-role-{{ role }}-grain-absent:
 {%- if not mine %}
 eos-roles-none:
   test.succeed_without_changes:
-    - comment: "{{ grains['id'] }} holds no role in pillar eos:roles"
+    - comment: {{ (grains['id'] ~ " holds no role in pillar eos:roles") | tojson }}
 {%- endif %}

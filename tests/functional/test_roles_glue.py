@@ -255,9 +255,22 @@ def test_accept_key_follows_pillar(runner):
     assert out["success"], out["return"]
     assert out["return"]["accepted"] is False and "salt-key -a newnode" in out["return"]["comment"]
     assert status() == (["newnode"], [])
-    # on -> accepted
+    # on, but no fingerprint registered, or another one -> still pending
+    import salt.utils.crypt
+
+    pub_path = runner.pillar_dir.parent / "newnode.pub"
+    pub_path.write_text(pub if isinstance(pub, str) else pub.decode())
+    finger = salt.utils.crypt.pem_finger(path=str(pub_path), sum_type=runner.master_opts["hash_type"])
     (runner.pillar_dir / "top.sls").write_text(yaml.safe_dump({"base": {"*": ["site"]}}))
-    (runner.pillar_dir / "site.sls").write_text(yaml.safe_dump({"eos": {"cluster": {"auto_accept": True}}}))
+    for expected, why in [({}, "no fingerprint for newnode"), ({"newnode": "00:11"}, "not the registered '00:11'")]:
+        (runner.pillar_dir / "site.sls").write_text(yaml.safe_dump(
+            {"eos": {"cluster": {"auto_accept": True, "expected_keys": expected}}}))
+        out = runner.run("eos_roles.accept_key", minion_id="newnode")
+        assert out["return"]["accepted"] is False and why in out["return"]["comment"], out["return"]
+        assert status() == (["newnode"], [])
+    # the registered fingerprint -> accepted
+    (runner.pillar_dir / "site.sls").write_text(yaml.safe_dump(
+        {"eos": {"cluster": {"auto_accept": True, "expected_keys": {"newnode": finger}}}}))
     out = runner.run("eos_roles.accept_key", minion_id="newnode")
     assert out["return"]["accepted"] is True, out["return"]
     assert status() == ([], ["newnode"])
