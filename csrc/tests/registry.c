@@ -8,6 +8,7 @@ void test_size_format(void);
 void test_spawn(void);
 void test_json(void);
 void test_json_hostile_strings(void);
+void test_json_u64_signs(void);
 void test_rados(void);
 void test_mounts(void);
 void test_mounts_parse(void);
@@ -46,6 +47,7 @@ const struct eos_test eos_tests[] = {
 	{"spawn", test_spawn},
 	{"json", test_json},
 	{"json_hostile_strings", test_json_hostile_strings},
+	{"json_u64_signs", test_json_u64_signs},
 	{"rados", test_rados},
 	{"mounts", test_mounts},
 	{"mounts_parse", test_mounts_parse},

@@ -53,3 +53,17 @@ void test_json_hostile_strings(void)
 	CHECK(j && strcmp(j->child->str, "\xf0\x9f\x98\x80") == 0 && strcmp(j->child->next->str, "\xc3\xa9") == 0);
 	eos_json_free(j);
 }
+
+/* Integers from reports: " -5" was read by strtoull as 2^64 - 5 (found reading the parser). */
+void test_json_u64_signs(void)
+{
+	struct eos_json *j = NULL;
+	struct eos_err e;
+	const char *doc = "{\"a\": \" -5\", \"b\": \"+7\", \"c\": \" 7\", \"d\": \"1024B\", \"f\": 42}";
+	uint64_t u = 0;
+	CHECK(eos_json_parse(doc, strlen(doc), "test", &j, &e) == 0);
+	CHECK(eos_json_u64(j, "a", &u) == -EINVAL && eos_json_u64(j, "b", &u) == -EINVAL);
+	CHECK(eos_json_u64(j, "c", &u) == -EINVAL);
+	CHECK(eos_json_u64(j, "d", &u) == 0 && u == 1024 && eos_json_u64(j, "f", &u) == 0 && u == 42);
+	eos_json_free(j);
+}

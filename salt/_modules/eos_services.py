@@ -28,6 +28,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import time
 
 from salt.exceptions import CommandExecutionError
@@ -92,15 +93,19 @@ def _load_record():
         raise CommandExecutionError(f"cannot read {_record_path()}: {exc}") from exc
 
 
+# A unit name as systemd spells them: no path, no option, no glob (systemctl stop 'ssh*'
+# stops every match), no shell or control character; at most 256 bytes.
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9:_.@\\-]{0,255}")
+
+
 def _names(value, where):
-    """A pillar list of service names, checked: each a plain name, no path, no option."""
+    """A pillar list of service names, checked: each a plain unit name."""
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, list):
         raise CommandExecutionError(f"{where} must be a list of service names, got {value!r}")
     for name in value:
-        if (not isinstance(name, str) or not name or name.startswith("-") or "/" in name
-                or any(c.isspace() for c in name)):
+        if not isinstance(name, str) or not _SERVICE_NAME.fullmatch(name):
             raise CommandExecutionError(f"{where}: invalid service name {name!r}")
     return value
 

@@ -309,3 +309,19 @@ def test_roles_runner_refuses_hostile_inventories(runner, tmp_path, inventory, w
     for w in words:
         assert w in text, text
     assert tree_snapshot(str(runner.pillar_dir)) == before
+
+
+# --- service names: pillar eos:storage:degraded through salt-call ----------------------------------
+
+@pytest.mark.parametrize("name", ["web*", "ssh;reboot", "$(reboot)", "x\n", "-h", "..", "a" * 300,
+                                  "a\u0000b", "[a-z]*"], ids=lambda v: repr(v)[:20])
+def test_stop_noncritical_refuses_hostile_service_names(salt_local, name):
+    salt_local.pillar({"eos": {"roles": {"eos-test-minion": ["app"]},
+                               "storage": {"degraded": {"services": {"app": [name]}}}}})
+    cache = os.path.join(os.path.dirname(salt_local.conf), "cache")
+    before = tree_snapshot(cache)
+    r = salt_local.call("eos_services.stop_noncritical")
+    assert r.returncode != 0, r
+    assert "invalid service name " + repr(name)[:60] in r.stdout + r.stderr, r
+    after = tree_snapshot(cache)
+    assert {p: v for p, v in after.items() if "/eos/" in p} == {p: v for p, v in before.items() if "/eos/" in p}

@@ -46,6 +46,6 @@ def test_bad_subvolume_names(path, err):
 def test_path_types():
     with pytest.raises(TypeError):
         eos.btrfs_usage(42)
-    with pytest.raises(OSError) as exc:  # EINVAL quoting the path (eos_py_path)
+    with pytest.raises(OSError) as exc:  # EINVAL quoting the path, not a bare ValueError
         eos.btrfs_usage("/tmp/a\0b")
-    assert exc.value.errno == errno.EINVAL and "NUL byte" in str(exc.value)
+    assert exc.value.errno == errno.EINVAL and "'/tmp/a\\x00b'" in str(exc.value)

@@ -78,9 +78,10 @@ def test_usage_file_where_a_directory_is_expected():
 def test_usage_rejects_wrong_types():
     with pytest.raises(TypeError):
         eos.usage(42)
-    with pytest.raises(OSError) as exc:  # EINVAL quoting the path (eos_py_path)
+    # A NUL would cut the path short in C: EINVAL quoting it (not Python's bare ValueError).
+    with pytest.raises(OSError) as exc:
         eos.usage("/tmp\0x")
-    assert exc.value.errno == errno.EINVAL and "NUL byte" in str(exc.value) and "'/tmp\\x00x'" in str(exc.value)
+    assert exc.value.errno == errno.EINVAL and "'/tmp\\x00x'" in str(exc.value)
 
 
 def test_probe_shape_and_types():

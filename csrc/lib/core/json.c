@@ -1,5 +1,6 @@
 #include "eos/core/json.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,7 +316,8 @@ int eos_json_u64(const struct eos_json *obj, const char *key, uint64_t *out)
 	if (v->type != EOS_JSON_NUMBER && v->type != EOS_JSON_STRING)
 		return -EINVAL;
 	const char *s = v->str;
-	if (!s || !*s || *s == '-')
+	/* Digits first: strtoull would skip spaces and take " -5" as 2^64 - 5. */
+	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	char *end;
 	errno = 0;

@@ -14,7 +14,11 @@ static void visit(const struct eos_json *j, int depth)
 			FUZZ_ASSERT(eos_json_get(j, c->key) != NULL);
 			uint64_t u;
 			(void)eos_json_str(j, c->key);
-			(void)eos_json_u64(j, c->key, &u);
+			/* An integer is digits (and lvm's unit B): never a sign or a space. */
+			if (eos_json_u64(j, c->key, &u) == 0) {
+				const char *v = eos_json_get(j, c->key)->str;
+				FUZZ_ASSERT(v[0] >= '0' && v[0] <= '9');
+			}
 		}
 		if (c->type == EOS_JSON_STRING || c->type == EOS_JSON_NUMBER)
 			FUZZ_ASSERT(c->str != NULL);
