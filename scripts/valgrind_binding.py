@@ -139,8 +139,12 @@ def ex_cleanup(work):
     rules = [{"path": os.path.join(work, "t"), "older_than_days": 1, "match": "f*", "recursive": True}]
     plan = eos.cleanup_plan(rules)
     eos.cleanup_apply(plan["items"])
-    for bad in ([{"path": "/"}], [{"path": "/tmp"}], "x", [{"path": 5}], [{"path": "/tmp", "x": 1}]):
+    for bad in ([{"path": "/"}], [{"path": "/tmp"}], "x", [{"path": 5}], [{"path": "/tmp", "x": 1}],
+                [{"path": "/usr/lib", "match": "*"}], [{"path": "/tmp\0x", "older_than_days": 1}]):
         expect_oserror(eos.cleanup_plan, bad)
+    for allow in ("/srv", [5], ["/srv\0"]):
+        expect_oserror(eos.cleanup_plan, rules, allow=allow)
+    eos.cleanup_plan(rules, allow=[os.path.join(work, "t"), "/srv/x"])
     expect_oserror(eos.cleanup_apply, [{"path": "/x"}])
     for i in range(3):
         path = os.path.join(work, "t", f"log.{i}")
@@ -180,7 +184,11 @@ def ex_roles_calculate(work):
     eos.roles_calculate(nodes[2:], plan["assignment"])
     eos.roles_calculate([dict(n, cpus=1) for n in nodes[:3]])   # fallbacks with warnings
     for bad, cur in (([], None), (nodes + nodes[:1], None), ([{"cpus": 1}], None),
-                     (nodes, {"n1": ["kernel"]}), (nodes, ["n1"]), ([dict(nodes[0], cpus="x")], None)):
+                     (nodes, {"n1": ["kernel"]}), (nodes, ["n1"]), ([dict(nodes[0], cpus="x")], None),
+                     ([dict(nodes[0], id="a\0b")], None), ([dict(nodes[0], cpus=0)], None),
+                     ([{"id": "n0", "mem_bytes": gib}], None), ([dict(nodes[0], zone="z\0")], None),
+                     ([dict(nodes[0], cpu=1)], None), ([dict(nodes[0], public="no")], None),
+                     (nodes, {"n1\0": ["core"]}), (nodes, {"n1": "core"}), ("n1", None)):
         expect_oserror(eos.roles_calculate, bad, cur)
 
 
