@@ -140,8 +140,8 @@ def main():
             f"reactor, checks and signature verification included, takes **{normal_ms / jinja_ms:.2f}x** "
             f"its time ({jinja_ms / normal_ms:.1f} times faster; Salt's Jinja and YAML pass is what "
             "it saves). A hostile event is dropped before the signature is checked when its id, "
-            "shape or sizes are wrong; a forged envelope costs one RSA verification. No hostile "
-            "event costs more than a normal one.",
+            "shape or sizes are wrong; a forged envelope costs one RSA verification. The costliest "
+            f"hostile event here takes {max(list(ms.values())[1:]) / normal_ms:.2f}x a normal one.",
         ]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
