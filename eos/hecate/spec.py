@@ -16,6 +16,7 @@ HOSTNAME_RE = re.compile(r"[A-Za-z0-9.-]{1,253}\Z")
 PORT_RE = re.compile(r"[0-9]{1,5}\Z")
 HEADER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}\Z")
 HEADER_VALUE_RE = re.compile(r"[\x20-\x7e]{0,1024}\Z")
+SURROGATE_RE = re.compile(r"\\udc([89a-f][0-9a-f])")
 HEALTH_URI_RE = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,255}\Z")
 
 
@@ -24,11 +25,10 @@ class SpecError(ValueError):
 
 
 def quote(value):
-    """repr() of outside data, with undecodable bytes (surrogate escapes) shown as \\xNN and
-    the whole bounded, so that an error message is always printable and short."""
-    if isinstance(value, str):
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    text = repr(value)
+    """repr() of outside data, with undecodable bytes (surrogate escapes, as Python decodes a
+    non-UTF-8 argument) shown as \\xNN and the whole bounded, so that an error message is
+    always printable and short."""
+    text = SURROGATE_RE.sub(r"\\x\1", repr(value))
     return text if len(text) <= 200 else text[:200] + "...(truncated)"
 
 
