@@ -71,8 +71,13 @@ def backend(tmp_path_factory):
 
 def _apply(salt_cli, node):
     ret = salt_cli.run("state.apply", "roles.edge", minion_tgt=node.id, _timeout=240)
-    assert ret.returncode == 0, ret
-    assert all(s["result"] is True for s in ret.data.values()), ret.data
+    failed = {k: s.get("comment") for k, s in (ret.data or {}).items()
+              if isinstance(s, dict) and s.get("result") is not True}
+    try:
+        log = open(os.path.join(node.settings["storage"], "caddy.log"), errors="replace").read()[-3000:]
+    except OSError as exc:
+        log = str(exc)
+    assert ret.returncode == 0 and not failed, (failed or ret, log)
     return ret.data
 
 
