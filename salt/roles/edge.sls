@@ -74,9 +74,16 @@ eos-hecate-init-script:
         DAEMON={{ caddy }}
         export HOME={{ storage }} XDG_DATA_HOME={{ storage }} XDG_CONFIG_HOME={{ storage }}
         case "$1" in
-          start)  exec start-stop-daemon --start --quiet --oknodo --background --make-pidfile \
+          start)  start-stop-daemon --start --quiet --oknodo --background --make-pidfile \
                         --pidfile "$PIDFILE" --output {{ storage }}/caddy.log --exec "$DAEMON" -- \
-                        run --config {{ storage }}/boot.json --resume ;;
+                        run --config {{ storage }}/boot.json --resume || exit $?
+                  # --background returns before the child has written its pid file and exec'd
+                  # caddy: wait for it (5 s at most), so that a status right after start is true.
+                  i=0
+                  until start-stop-daemon --status --pidfile "$PIDFILE" --exec "$DAEMON"; do
+                    [ $i -ge 50 ] && exit 1
+                    sleep 0.1; i=$((i + 1))
+                  done ;;
           stop)   exec start-stop-daemon --stop --quiet --oknodo --retry 10 --remove-pidfile \
                         --pidfile "$PIDFILE" --exec "$DAEMON" ;;
           status) exec start-stop-daemon --status --pidfile "$PIDFILE" --exec "$DAEMON" ;;
