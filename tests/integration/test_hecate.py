@@ -100,15 +100,16 @@ def test_edge_role_runs_caddy_and_routes(salt_master, salt_cli, eos_pillar, edge
 
     # side by side: the same on both, then one differs
     run = salt_master.salt_run_cli(timeout=120)
+    assert run.run("saltutil.sync_runners").returncode == 0
     ids = ",".join(n.id for n in edges)
     ret = run.run("eos_hecate.routes", f"nodes={ids}")
-    assert ret.returncode == 0, ret
+    assert ret.returncode == 0 and isinstance(ret.data, dict), ret
     assert ret.data["differ"] == [] and sorted(ret.data["routes"]["web"]) == sorted(n.id for n in edges)
     ret = salt_cli.run("eos_hecate.route_set", "extra", "domains=extra.example",
                        f"upstreams={backend.address}", minion_tgt=edges[1].id)
     assert ret.returncode == 0 and ret.data["changed"], ret
     ret = run.run("eos_hecate.routes", f"nodes={ids}")
-    assert ret.data["differ"] == ["extra"]
+    assert isinstance(ret.data, dict) and ret.data["differ"] == ["extra"], ret
     assert ret.data["routes"]["extra"][edges[0].id] is None
     # the pillar is the truth: reconcile takes the extra route away again
     ret = salt_cli.run("eos_hecate.reconcile", minion_tgt=edges[1].id)
