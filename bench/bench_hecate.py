@@ -88,7 +88,7 @@ def main():
                 th = time_hecate(mod, n, backends)
                 check(hc, backends, "a" if ROUNDS % 2 == 0 else "b")
                 tf = time_caddyfile(fc, n, backends, os.path.join(fc.base, "Caddyfile"))
-                check(fc, backends, "a" if ROUNDS % 2 == 0 else "b")
+                check(fc, backends, "a" if (ROUNDS + 1) % 2 == 0 else "b")
                 size = len(hc.config_bytes())
             finally:
                 hc.close()

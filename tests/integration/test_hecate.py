@@ -131,14 +131,16 @@ def test_edge_role_runs_caddy_and_routes(salt_master, salt_cli, eos_pillar, edge
         [(salt_master.id, "eos/hecate/backend/down")], after_time=start, timeout=90)
     assert down.found_all_events, "no eos/hecate/backend/down within 90 s"
     ev = list(down.matches)[0]
-    assert ev.data["upstream"] == backend.address and ev.data["routes"] == ["web"]
-    assert ev.data["node"] in {n.id for n in edges}
+    assert ev.data["id"] in {n.id for n in edges}   # the minion that fired it
+    data = ev.data["data"]
+    assert data["upstream"] == backend.address and data["routes"] == ["web"] and not data["healthy"]
+    assert data["node"] == ev.data["id"]
     start = time.time()
     backend.start(port=port)
     up = event_listener.wait_for_events(
         [(salt_master.id, "eos/hecate/backend/up")], after_time=start, timeout=90)
     assert up.found_all_events, "no eos/hecate/backend/up within 90 s"
-    assert list(up.matches)[0].data["upstream"] == backend.address
+    assert list(up.matches)[0].data["data"]["upstream"] == backend.address
 
 
 def wait_healthy(salt_cli, node, address, healthy, timeout=60):
