@@ -81,11 +81,20 @@ def _apply(salt_cli, node):
     return ret.data
 
 
-def test_edge_role_runs_caddy_and_routes(salt_master, salt_cli, eos_pillar, edges, backend,
-                                         event_listener):
+def _pillar(eos_pillar, edges, backend, salt_cli=None):
+    """The edge nodes' pillar; with salt_cli, also the role on each node whose Caddy is not
+    running yet (when a test runs alone)."""
     routes = {"web": {"domains": ["web.example"], "upstreams": [backend.address],
                       "health_uri": "/health"}}
     eos_pillar({"eos": {"roles": {n.id: ["edge"] for n in edges}, "hecate": {"routes": routes}}})
+    for node in edges if salt_cli else []:
+        if not node.dirs.answers():
+            _apply(salt_cli, node)
+
+
+@pytest.mark.timeout(900)
+def test_edge_role_runs_caddy_and_routes(salt_cli, eos_pillar, edges, backend):
+    _pillar(eos_pillar, edges, backend)
     for node in edges:
         states = _apply(salt_cli, node)
         started = [s for k, s in states.items() if k.startswith("service_|-eos-hecate-caddy-running")]
@@ -94,11 +103,14 @@ def test_edge_role_runs_caddy_and_routes(salt_master, salt_cli, eos_pillar, edge
         assert open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[1] == b"run"
         assert cs.get(node.dirs.http_port, "web.example") == (200, "backend a\n")
         assert cs.get(node.dirs.http_port, "nothing.example")[0] == 404
-        # idempotent: a second run changes nothing
-        again = _apply(salt_cli, node)
-        assert not any(s["changes"] for s in again.values()), again
+    # idempotent: a second run changes nothing
+    again = _apply(salt_cli, edges[0])
+    assert not any(s["changes"] for s in again.values()), again
 
-    # side by side: the same on both, then one differs
+
+@pytest.mark.timeout(600)
+def test_routes_side_by_side_and_reconcile(salt_master, salt_cli, eos_pillar, edges, backend):
+    _pillar(eos_pillar, edges, backend, salt_cli)
     run = salt_master.salt_run_cli(timeout=120)
     assert run.run("saltutil.sync_runners").returncode == 0
     ids = ",".join(n.id for n in edges)
@@ -121,7 +133,12 @@ def test_edge_role_runs_caddy_and_routes(salt_master, salt_cli, eos_pillar, edge
     assert ret.returncode != 0 and "rm -rf" in str(ret.data) + ret.stdout + ret.stderr
     assert edges[0].dirs.config_bytes() == before
 
-    # a backend dies: every edge node's beacon reports it on the master's bus, then the recovery
+
+@pytest.mark.timeout(600)
+def test_backend_down_and_up_reach_the_master(salt_master, salt_cli, eos_pillar, edges, backend,
+                                              event_listener):
+    """A backend dies: the edge nodes' beacons report it on the master's bus, then the recovery."""
+    _pillar(eos_pillar, edges, backend, salt_cli)
     for node in edges:
         wait_healthy(salt_cli, node, backend.address, True)
     start = time.time()
