@@ -130,3 +130,13 @@ def load_json_dict(path):
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a JSON object")
     return data
+
+
+def fire(opts, salt_funcs, data, tag):
+    """Fire an event from a minion's beacon or module: to the master's bus; a masterless
+    minion has only its own bus."""
+    masterless = (opts.get("file_client") == "local" or opts.get("local")) and not opts.get(
+        "use_master_when_local")
+    if masterless:
+        return salt_funcs["event.fire"](data, tag)
+    return salt_funcs["event.fire_master"](data, tag)

@@ -34,8 +34,8 @@ import salt.utils.beacons
 try:
     import eos
     from eos.events import sign as _sign
-    from eos.glue import load_json_dict as _load_json_dict, save_json as _save_json, text as _text
-    from eos.glue import pillar as _glue_pillar
+    from eos.glue import fire as _glue_fire, load_json_dict as _load_json_dict, save_json as _save_json
+    from eos.glue import pillar as _glue_pillar, text as _text
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -168,9 +168,4 @@ def _save_levels(levels):
 def _fire(data, tag):
     """To the master's bus, signed with this minion's key (the reactor acts only on events the
     minion signed: eos/events.py says why); a masterless minion has only its own bus."""
-    masterless = (__opts__.get("file_client") == "local" or __opts__.get("local")) and not __opts__.get(
-        "use_master_when_local"
-    )
-    if masterless:
-        return __salt__["event.fire"](data, tag)
-    return __salt__["event.fire_master"](_sign(__opts__, tag, _text(data)), tag)
+    return _glue_fire(__opts__, __salt__, _text(data), tag, sign=_sign)

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-MODULES = ("eos_storage", "eos_btrfs", "eos_ceph", "eos_cluster", "eos_services")
-RUNNERS = ("eos_roles", "eos_ceph")
+MODULES = ("eos_storage", "eos_btrfs", "eos_ceph", "eos_cluster", "eos_services", "eos_hecate")
+RUNNERS = ("eos_roles", "eos_ceph", "eos_hecate")
 
 
 def _crypt_import_fails():

@@ -9,7 +9,10 @@ import signal
 import subprocess
 import time
 
-SALT_PROVIDERS = {"providers": {"service": "debian_service"}}
+SALT_PROVIDERS = {"providers": {"service": "debian_service"},
+                  # systemctl is installed but systemd is not PID 1: systemd_service would load
+                  # in "offline" mode, and its service.offline makes Salt's service states no-ops.
+                  "disable_modules": ["systemd_service"]}
 
 SCRIPT = """#!/bin/sh
 ### BEGIN INIT INFO
