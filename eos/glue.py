@@ -4,6 +4,7 @@ Imported by the glue as underscore names (``from eos.glue import call as _call``
 loader does not publish them as module functions. ``__virtual__`` itself stays in each glue
 module: it must still answer (False, reason) when ``import eos`` fails.
 """
+import contextlib
 import json
 import os
 import tempfile
@@ -70,3 +71,84 @@ def load_json_dict(path):
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a JSON object")
     return data
+
+
+def write_atomic(path, text, keep_previous=True):
+    """Write text to path through a temp file + rename (mode 0640); with keep_previous the
+    replaced file stays as path.prev. Pillar files written by runners go through here."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o640)
+        if keep_previous and os.path.exists(path):
+            prev = path + ".prev"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(prev)
+            os.link(path, prev)
+        os.rename(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise CommandExecutionError(f"cannot write {path}: {exc.strerror}") from exc
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def read_pillar_file(path):
+    """The data of a YAML pillar file, {} when there is none."""
+    import salt.utils.yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return salt.utils.yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise CommandExecutionError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def include_in_top(root, sls):
+    """The pillar top file under root must include sls for every minion ('*'); add it when
+    missing. True when the top file was changed."""
+    import salt.utils.yaml
+
+    top = os.path.join(root, "top.sls")
+    data = read_pillar_file(top)
+    if not isinstance(data, dict):
+        raise CommandExecutionError(f"{top} is not a mapping: add '{sls}' for '*' by hand")
+    base = data.setdefault("base", {})
+    every = base.setdefault("*", [])
+    if not isinstance(every, list):
+        raise CommandExecutionError(f"{top}: base '*' is not a list: add '{sls}' by hand")
+    if sls in every:
+        return False
+    every.append(sls)
+    write_atomic(top, salt.utils.yaml.safe_dump(data, default_flow_style=False))
+    return True
+
+
+def master_eos_pillar(opts):
+    """Pillar ``eos`` as the master compiles it for itself (runners read their settings there)."""
+    import salt.pillar
+
+    data = salt.pillar.Pillar(opts, {}, opts["id"], "base").compile_pillar()
+    eos = data.get("eos", {})
+    if not isinstance(eos, dict):
+        raise CommandExecutionError(f"pillar 'eos' must be a mapping, got {type(eos).__name__}")
+    return eos
+
+
+def fire_master(opts, tag, data):
+    """Put an event on the master's bus (False when no master listens)."""
+    import salt.utils.event
+
+    with salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=False) as ev:
+        return ev.fire_event(data, tag)
