@@ -7,6 +7,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 from tests.support.ceph_cluster import free_port
@@ -30,10 +31,12 @@ def missing_reason():
 class Postgres:
     """start() then .conn_str (trust authentication, user postgres, database postgres)."""
 
-    def __init__(self, base):
-        self.base = base
-        self.data = os.path.join(base, "data")
-        self.sock = os.path.join(base, "sock")
+    def __init__(self):
+        # Its own directory under /tmp: pytest's are private to root, and the server runs as
+        # the postgres user.
+        self.base = tempfile.mkdtemp(prefix="eos-pg-")
+        self.data = os.path.join(self.base, "data")
+        self.sock = os.path.join(self.base, "sock")
         self.port = free_port()
         self.pid = None
         self.conn_str = f"postgres://postgres@127.0.0.1:{self.port}/postgres?sslmode=disable"
