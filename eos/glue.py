@@ -39,17 +39,19 @@ def text(value):
     return value
 
 
-def save_json(path, data):
-    """Replace the JSON file at path atomically (temp file, fsync, rename): a crash leaves the
-    old content or the new, never half of one. Its directory is created private (0700)."""
-    directory = os.path.dirname(path)
+def save_text(path, text, mode=0o600):
+    """Replace the file at path atomically (temp file, fsync, rename) with text, created with
+    mode: a crash leaves the old content or the new, never half of one; a reader never sees a
+    partial file. Its directory is created private (0700) when missing."""
+    directory = os.path.dirname(path) or "."
     os.makedirs(directory, mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)  # ensure_ascii: non-UTF-8 names round-trip
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -57,6 +59,11 @@ def save_json(path, data):
         except OSError:
             pass
         raise
+
+
+def save_json(path, data):
+    """Replace the JSON file at path atomically (see save_text; 0600)."""
+    save_text(path, json.dumps(data))  # ensure_ascii: non-UTF-8 names round-trip
 
 
 def load_json_dict(path):
