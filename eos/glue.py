@@ -40,17 +40,19 @@ def text(value):
     return value
 
 
-def save_json(path, data):
-    """Replace the JSON file at path atomically (temp file, fsync, rename): a crash leaves the
-    old content or the new, never half of one. Its directory is created private (0700)."""
-    directory = os.path.dirname(path)
+def save_text(path, text, mode=0o600):
+    """Replace the file at path atomically (temp file, fsync, rename) with text, created with
+    mode: a crash leaves the old content or the new, never half of one; a reader never sees a
+    partial file. Its directory is created private (0700) when missing."""
+    directory = os.path.dirname(path) or "."
     os.makedirs(directory, mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)  # ensure_ascii: non-UTF-8 names round-trip
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -58,6 +60,11 @@ def save_json(path, data):
         except OSError:
             pass
         raise
+
+
+def save_json(path, data):
+    """Replace the JSON file at path atomically (see save_text; 0600)."""
+    save_text(path, json.dumps(data))  # ensure_ascii: non-UTF-8 names round-trip
 
 
 def load_json_dict(path):
@@ -74,32 +81,16 @@ def load_json_dict(path):
 
 
 def write_atomic(path, text, keep_previous=True):
-    """Write text to path through a temp file + rename (mode 0640); with keep_previous the
-    replaced file stays as path.prev. Pillar files written by runners go through here."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    """save_text (mode 0640) for the pillar files runners write; with keep_previous the
+    replaced file stays as path.prev. OSError becomes CommandExecutionError."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o640)
         if keep_previous and os.path.exists(path):
-            prev = path + ".prev"
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(prev)
-            os.link(path, prev)
-        os.rename(tmp, path)
+                os.unlink(path + ".prev")
+            os.link(path, path + ".prev")
+        save_text(path, text, 0o640)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise CommandExecutionError(f"cannot write {path}: {exc.strerror}") from exc
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def read_pillar_file(path):
