@@ -143,3 +143,13 @@ def fire_master(opts, tag, data):
 
     with salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=False) as ev:
         return ev.fire_event(data, tag)
+
+
+def fire(opts, salt_funcs, data, tag):
+    """Fire an event from a minion's beacon or module: to the master's bus; a masterless
+    minion has only its own bus."""
+    masterless = (opts.get("file_client") == "local" or opts.get("local")) and not opts.get(
+        "use_master_when_local")
+    if masterless:
+        return salt_funcs["event.fire"](data, tag)
+    return salt_funcs["event.fire_master"](data, tag)

@@ -33,7 +33,7 @@ import salt.utils.beacons
 
 try:
     import eos
-    from eos.glue import load_json_dict as _load_json_dict, save_json as _save_json
+    from eos.glue import fire as _glue_fire, load_json_dict as _load_json_dict, save_json as _save_json
 
     HAS_EOS = True
     IMPORT_ERROR = ""
@@ -164,10 +164,4 @@ def _save_levels(levels):
 
 
 def _fire(data, tag):
-    """To the master's bus; a masterless minion has only its own bus."""
-    masterless = (__opts__.get("file_client") == "local" or __opts__.get("local")) and not __opts__.get(
-        "use_master_when_local"
-    )
-    if masterless:
-        return __salt__["event.fire"](data, tag)
-    return __salt__["event.fire_master"](data, tag)
+    return _glue_fire(__opts__, __salt__, data, tag)
