@@ -150,7 +150,7 @@ def stream(workdir, cmd, options, env=None, timeout=1800, on_event=None):
     timer.start()
     try:
         for line in itertools.chain([first] if first is not None else [], st):
-            ev = _parse(line)
+            ev = _parse(_redact(line, env))
             if ev is None or len(run.events) >= EVENTS_MAX:
                 continue
             run.events.append(ev)
@@ -159,9 +159,17 @@ def stream(workdir, cmd, options, env=None, timeout=1800, on_event=None):
     finally:
         timer.cancel()
         st.close()
-    run.retcode, run.stderr = st.retcode, _text(st.stderr or "", 65536)
+    run.retcode, run.stderr = st.retcode, _redact(_text(st.stderr or "", 65536), env)
     run.timed_out = fired.is_set()
     return run
+
+
+def _redact(line, env):
+    """A provider that prints a secret it was given does not get it into Eos's events."""
+    for value in (env or {}).values():
+        if isinstance(line, str) and len(value) >= 4 and value in line:
+            line = line.replace(value, "<secret>")
+    return line
 
 
 def _parse(line):

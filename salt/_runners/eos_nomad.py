@@ -45,9 +45,9 @@ def _client():
     token = None
     ref = __opts__.get("eos_nomad_token")
     if ref:
-        from eos import secrets
+        from eos import secret_refs
 
-        token = secrets.read_ref(__opts__, ref, "eos_nomad_token")
+        token = secret_refs.read(__opts__, ref, "master option eos_nomad_token")
     return nomad.Nomad(address=_address(), token=token, timeout=float(__opts__.get("eos_nomad_timeout", 10)))
 
 

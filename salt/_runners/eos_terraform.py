@@ -106,18 +106,19 @@ def _profile(eos, environment):
 
 def _provider_env(eos, component):
     """{ENV_VAR: secret} for the component's providers, read from the secrets store."""
-    refs = (eos.get("terraform_env") or {}).get(component) or {}
+    refs = eos.get("terraform_env") or {}
+    refs = refs.get(component) or {} if isinstance(refs, dict) else refs
     if not isinstance(refs, dict):
         raise CommandExecutionError(f"pillar eos:terraform_env:{component} must be a mapping")
     if not refs:
         return {}
-    from eos import secrets  # the secrets store client, only when a component needs it
+    from eos import secret_refs  # hvac, only when a component needs it
 
     env = {}
     for var, ref in refs.items():
         if not isinstance(var, str) or not _tf.ENV_VAR.match(var):
             raise CommandExecutionError(f"pillar eos:terraform_env:{component}: bad variable name {var!r}")
-        env[var] = secrets.read_ref(__opts__, ref, f"eos:terraform_env:{component}:{var}")
+        env[var] = secret_refs.read(__opts__, ref, f"eos:terraform_env:{component}:{var}")
     return env
 
 

@@ -184,3 +184,21 @@ def test_against_a_real_nomad(tmp_path):
     assert plan["diff"] in ("Added", "Edited", "None")
     st = tfenv.run(opts, "eos_nomad.status", "eos-real-test", "staging")
     assert st["success"] or "answered 404" in str(st["return"])
+
+
+def test_acl_token_comes_from_the_secrets_store(tmp_path, api, backend, openbao_dev):
+    from eos import vault
+
+    token = "nomad-acl-0f1e2d3c"
+    vault.kv_put(vault.connect(openbao_dev.addr, token_file=openbao_dev.token_file), "eos/nomad", {"acl": token})
+    opts = tfenv.master_opts(tmp_path / "m", {"eos_nomad_address": api.address, "eos_nomad_timeout": 2,
+                                              "eos_nomad_token": "eos/nomad#acl",
+                                              "eos_vault_addr": openbao_dev.addr,
+                                              "eos_vault_token_file": openbao_dev.token_file})
+    pillar(opts, {"web": service(backend.port)})
+    api.state.acl_token = token
+    assert tfenv.ok(tfenv.run(opts, "eos_nomad.run", "web", "staging"))["healthy"] is True
+    assert api.state.tokens == {token}
+    api.state.acl_token = "another"
+    msg = tfenv.err(tfenv.run(opts, "eos_nomad.status", "web", "staging"))
+    assert "answered 403: Permission denied" in msg and token not in msg, msg

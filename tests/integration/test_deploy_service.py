@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.functional.test_eos_nomad import Backend
-from tests.support import tfenv
+from tests.support import caddy as cs, tfenv
 from tests.support.nomad_api import NomadAPI
 
 pytestmark = [pytest.mark.integration]
@@ -107,15 +107,40 @@ def test_unhealthy_service_undoes_terraform(salt_master, eos_pillar, deploy_env,
     assert "web-staging" in deploy_env.api.state.stopped
 
 
+def _routed(env, minion_id, caddy_dirs):
+    svc = _web(env, route={"domains": ["web.example.test"], "upstreams": [f"127.0.0.1:{env.backend.port}"]})
+    return {"eos": {"environments": PROFILES, "services": {"web": svc}, "roles": {minion_id: ["edge"]},
+                    "hecate": caddy_dirs.settings()}}
+
+
+def test_deploy_routes_through_a_real_caddy(salt_master, salt_minion, eos_pillar, deploy_env, event_listener):
+    caddy = cs.Caddy().start()
+    try:
+        eos_pillar(_routed(deploy_env, salt_minion.id, caddy))
+        since = time.time()
+        ret = _deploy(salt_master)
+        assert ret.returncode == 0, ret
+        assert ret.data["steps"]["route"]["minions"] == [salt_minion.id]
+        # a request through the edge's Caddy reaches the deployed service's backend
+        assert cs.get(caddy.http_port, "web.example.test", "/hello") == (200, "service backend /hello")
+        done = event_listener.wait_for_events([(salt_master.id, "eos/deploy/web/done")], after_time=since,
+                                              timeout=30)
+        assert done.found_all_events
+    finally:
+        caddy.close()
+
+
 def test_route_failure_undoes_nomad_and_terraform(salt_master, salt_minion, eos_pillar, deploy_env,
                                                  event_listener):
-    """The edge minion cannot set the route (here: a route the edge refuses); everything before
-    is taken back."""
-    svc = _web(deploy_env, route={"domains": ["web.example.test"], "upstreams": [f"127.0.0.1:{deploy_env.backend.port}"]})
-    eos_pillar({"eos": {"environments": PROFILES, "services": {"web": svc},
-                        "roles": {salt_minion.id: ["edge"]}}})
-    since = time.time()
-    ret = _deploy(salt_master)
+    """The edge's Caddy does not answer (its admin socket is missing): the route cannot be set,
+    and everything before it is taken back."""
+    absent = cs.CaddyDirs(prefix="eos-deploy-nocaddy-")
+    try:
+        eos_pillar(_routed(deploy_env, salt_minion.id, absent))
+        since = time.time()
+        ret = _deploy(salt_master)
+    finally:
+        absent.remove()
     assert ret.returncode != 0, ret
     text = str(ret.data) + ret.stdout + ret.stderr
     assert "failed at step route" in text and "eos_hecate.route_set failed on " + salt_minion.id in text, text

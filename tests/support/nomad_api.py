@@ -8,8 +8,9 @@ Nomad's API documentation (/v1/jobs, /v1/job/:id, /v1/job/:id/plan, /v1/job/:id/
 a registered job gets a deployment and Count allocations, and each read of the deployment
 advances it one step. An allocation's health is the job's own service check, really made:
 an HTTP GET of the check's path on 127.0.0.1 and the group's static port (the tests start the
-backend that stands for the task). Faults for tests: ``fail_status`` (every answer is that
-HTTP status) and ``hang`` (answers are delayed that many seconds).
+backend that stands for the task). With ``acl_token`` set, a request without that
+X-Nomad-Token gets 403 "Permission denied". Faults for tests: ``fail_status`` (every answer
+is that HTTP status) and ``hang`` (answers are delayed that many seconds).
 """
 import http.server
 import itertools
@@ -34,6 +35,8 @@ class NomadState:
         self.deployments = {}   # deployment id -> deployment
         self.allocs = {}        # job id -> [alloc stubs]
         self.requests = []      # (method, path) of every request, for assertions
+        self.tokens = set()     # the X-Nomad-Token values seen
+        self.acl_token = None   # when set, requests without it get 403, as with ACLs on
         self.fail_status = None
         self.hang = 0.0
 
@@ -168,6 +171,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         parts = url.path.strip("/").split("/")
         st.requests.append((method, url.path))
+        st.tokens.add(self.headers.get("X-Nomad-Token"))
+        if st.acl_token and self.headers.get("X-Nomad-Token") != st.acl_token:
+            return self._send(403, "Permission denied", text=True)
         if st.hang:
             time.sleep(st.hang)
         if st.fail_status:
