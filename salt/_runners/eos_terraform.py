@@ -254,8 +254,8 @@ def _write_module(directory, files, profile, environment, component, ws):
         json.dump({"environment": environment, "profile": profile}, f)
 
 
-def _stage(ws, files, profile, environment, component):
-    """Check the configuration in a scratch directory, then keep it as versions/<n+1>."""
+def _check_files(files, component):
+    """Parse the configuration in a scratch directory (outside the workspace)."""
     scratch = tempfile.mkdtemp(prefix="eos-tf-check-", dir=__opts__["cachedir"])
     try:
         for name, text in files.items():
@@ -268,6 +268,10 @@ def _stage(ws, files, profile, environment, component):
         raise CommandExecutionError(
             f"component {component} must declare variables 'environment' and 'profile' "
             "(Eos sets them from pillar eos:environments)")
+
+
+def _stage(ws, files, profile, environment, component):
+    """Keep the checked configuration as versions/<n+1>, a whole root module."""
     os.makedirs(_versions_dir(ws), mode=0o700, exist_ok=True)
     existing = [int(v) for v in os.listdir(_versions_dir(ws)) if v.isdigit()]
     n = max(existing, default=0) + 1
@@ -352,6 +356,7 @@ def _apply_files(environment, component, files, operation):
     env = _provider_env(eos, component)
     ws = _workspace(environment, component)
     env.update(_backend(environment, component, ws)[1])
+    _check_files(files, component)
     with _claimed(ws, environment, component, operation):
         n, directory = _stage(ws, files, profile, environment, component)
         try:
@@ -455,14 +460,11 @@ def plan(environment, component):
     ws = _workspace(environment, component)
     env.update(_backend(environment, component, ws)[1])
     files = _tf.config_files(_source(component))
+    _check_files(files, component)
     scratch = tempfile.mkdtemp(prefix="eos-tf-plan-", dir=__opts__["cachedir"])
     try:
-        for name, text in files.items():
-            with open(os.path.join(scratch, name), "w", encoding="utf-8") as f:
-                f.write(text)
-        _tf.check_config(scratch)
         # No workspace yet: an empty state in the scratch copy, so the plan creates nothing.
-        _write_module(scratch, {}, profile, environment, component, ws if os.path.isdir(ws) else scratch)
+        _write_module(scratch, files, profile, environment, component, ws if os.path.isdir(ws) else scratch)
         _init(scratch, env)
         run = _run(scratch, "plan", env, environment, component, progress=False,
                    lock_timeout="0s", detailed_exitcode=...)

@@ -140,6 +140,9 @@ def test_hcl_error_and_bad_pillar_change_nothing(master):
     msg = tfenv.err(tfenv.run(master, "eos_terraform.apply", "staging", "web"))
     assert "configuration error: main.tf:" in msg and "Invalid expression" in msg, msg
     assert _trees(master) == before
+    tfenv.write_component(master, "new", {"main.tf": 'resource "terraform_data" {\n'})
+    assert "configuration error" in tfenv.err(tfenv.run(master, "eos_terraform.apply", "staging", "new"))
+    assert not os.path.exists(_ws(master, "staging", "new"))
 
     tfenv.write_component(master, "web", {"main.tf": tfenv.resources(["a"])})
     tfenv.write_pillar(master, {"eos": {"environments": {"staging": "not a mapping"}}})

@@ -73,7 +73,7 @@ def test_deploy_runs_all_layers(salt_master, eos_pillar, eos_pillar_dir, deploy_
     eos_pillar({"eos": {"environments": PROFILES, "services": {"web": _web(deploy_env)}}})
     since = time.time()
     ret = _deploy(salt_master)
-    assert ret.returncode == 0, ret
+    assert ret.returncode == 0 and ret.data, ret
     steps = ret.data["steps"]
     assert steps["terraform"]["version"] == 1 and steps["nomad"]["version"] == 0
     assert steps["health"]["healthy"] == 1 and "skipped" in steps["route"]
