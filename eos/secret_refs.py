@@ -14,9 +14,11 @@ def read(opts, ref, what):
     if not isinstance(ref, str) or ref.count("#") != 1 or not all(ref.split("#")):
         raise CommandExecutionError(f"{what}: a secret reference is '<kv path>#<key>', got {ref!r}")
     if not opts.get("eos_vault_addr"):
-        raise CommandExecutionError(f"{what}: master option eos_vault_addr is not set: where is the secrets store?")
+        raise CommandExecutionError(
+            f"{what}: master option eos_vault_addr is not set: where is the secrets store?")
     conf = vault.settings({"addr": opts["eos_vault_addr"], "token_file": opts.get("eos_vault_token_file"),
-                           "verify": opts.get("eos_vault_verify", True), "timeout": opts.get("eos_vault_timeout"),
+                           "verify": opts.get("eos_vault_verify", True),
+                           "timeout": opts.get("eos_vault_timeout"),
                            "mount": opts.get("eos_vault_mount", vault.DEFAULT_MOUNT)})
     path, key = ref.split("#")
     client = vault.connect(conf["addr"], token_file=conf["token_file"], verify=conf["verify"],

@@ -24,6 +24,7 @@ TEXT_MAX = 4096
 EVENTS_MAX = 20000
 CONFIG_FILES_MAX = 64
 CONFIG_BYTES_MAX = 1 << 20
+PROFILE_BYTES_MAX = 65536
 RESOURCE_EVENTS = {"apply_start", "apply_complete", "apply_errored", "planned_change",
                    "resource_drift"}
 LOCK_FIELDS = ("ID", "Path", "Operation", "Who", "Created")
@@ -38,6 +39,24 @@ def check_name(kind, value):
         raise CommandExecutionError(
             f"{kind} name {value!r} is not allowed: use 1-40 of a-z, 0-9 and '-', starting with a letter")
     return value
+
+
+def environment_profile(eos, environment):
+    """Pillar eos:environments:<environment> (replicas, resources, storage class ...): a
+    mapping of JSON values, bounded."""
+    envs = eos.get("environments")
+    profile = envs.get(environment) if isinstance(envs, dict) else envs
+    if not isinstance(profile, dict):
+        raise CommandExecutionError(
+            f"pillar eos:environments:{environment} must be a mapping (the environment's profile), "
+            f"got {profile!r}"[:600])
+    try:
+        size = len(json.dumps(profile))
+    except (TypeError, ValueError) as exc:
+        raise CommandExecutionError(f"pillar eos:environments:{environment}: {exc}") from exc
+    if size > PROFILE_BYTES_MAX:
+        raise CommandExecutionError(f"pillar eos:environments:{environment} is over {PROFILE_BYTES_MAX} bytes")
+    return profile
 
 
 def _text(value, limit=TEXT_MAX):
@@ -224,7 +243,8 @@ def check_config(directory):
         msgs = []
         for d in errors[:10]:
             subj = d.get("Subject") or {}
-            where = f"{os.path.basename(str(subj.get('Filename', '')))}:{(subj.get('Start') or {}).get('Line', '?')}"
+            line = (subj.get("Start") or {}).get("Line", "?")
+            where = f"{os.path.basename(str(subj.get('Filename', '')))}:{line}"
             msgs.append(f"{where}: {_text(d.get('Summary'), 200)}: {_text(d.get('Detail'), 500)}")
         raise CommandExecutionError("configuration error: " + "; ".join(msgs))
     if mod.get("Backend") or mod.get("CloudConfig"):

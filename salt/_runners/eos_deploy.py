@@ -88,7 +88,8 @@ def _route(service, svc):
     domains, upstreams = route.get("domains"), route.get("upstreams")
     if not isinstance(domains, list) or not domains or len(domains) > 32 or not all(
             isinstance(d, str) and HOST.match(d) for d in domains):
-        raise CommandExecutionError(f"service {service}: route domains must be 1-32 host names, got {domains!r}")
+        raise CommandExecutionError(
+            f"service {service}: route domains must be 1-32 host names, got {domains!r}")
     if not isinstance(upstreams, list) or not upstreams or len(upstreams) > 64 or not all(
             isinstance(u, str) and UPSTREAM.match(u) for u in upstreams):
         raise CommandExecutionError(
@@ -106,11 +107,7 @@ def _edges(eos):
 def _plan(service, environment):
     """The checked deploy: service spec, component, route, edge minions."""
     eos = _master_eos_pillar(__opts__)
-    envs = eos.get("environments")
-    profile = envs.get(environment) if isinstance(envs, dict) else None
-    if not isinstance(profile, dict):
-        raise CommandExecutionError(f"pillar eos:environments:{environment} must be a mapping, got {profile!r}")
-    spec = _jobs.service_spec(service, eos.get("services", {}), profile)
+    spec = _jobs.service_spec(service, eos.get("services", {}), _tf.environment_profile(eos, environment))
     svc = eos["services"][service]
     component = svc.get("terraform")
     if component is not None:
@@ -134,7 +131,7 @@ def _step_terraform(service, environment, plan, journal):
     journal["steps"]["terraform"] = {"component": comp, "previous": before, "started": True}
     _record(service, environment, journal)
     ret = __salt__["eos_terraform.apply"](environment, comp)
-    return {"component": comp, "previous": before, "version": ret["version"]}
+    return {"component": comp, "previous": before, "version": ret["version"], "pillar_file": ret["pillar_file"]}
 
 
 def _step_nomad(service, environment, plan, journal):
@@ -189,7 +186,8 @@ def _step_route(service, environment, plan, journal):
 
 def _step_done(service, environment, plan, journal):
     summary = {k: v for k, v in journal["steps"].items()}
-    _fire_master(__opts__, f"eos/deploy/{service}/done", {"service": service, "environment": environment, "steps": summary})
+    _fire_master(__opts__, f"eos/deploy/{service}/done", {"service": service, "environment": environment,
+                                                          "steps": summary})
     return {"finished": time.time()}
 
 
@@ -219,7 +217,8 @@ def step(step, service, environment):
     except Exception as exc:  # every failure is recorded for the undo, then raised
         journal["failed"] = {"step": step, "reason": str(exc)[:2000]}
         _record(service, environment, journal)
-        raise CommandExecutionError(f"deploy of {service} to {environment}: step {step} failed: {exc}") from None
+        raise CommandExecutionError(
+            f"deploy of {service} to {environment}: step {step} failed: {exc}") from None
     journal["steps"][step] = dict(result, done=True)
     _record(service, environment, journal)
     return result
@@ -304,7 +303,8 @@ def service(name, environment):
                                         pillar={"eos_deploy": {"service": name, "environment": environment}})
     journal = _journal(name, environment)
     if journal.get("failed") or "done" not in journal.get("steps", {}):
-        failed = journal.get("failed") or {"step": "orchestration", "reason": json.dumps(ret, default=str)[:2000]}
+        failed = journal.get("failed") or {"step": "orchestration",
+                                           "reason": json.dumps(ret, default=str)[:2000]}
         undo_info = journal.get("undo") or {}
         raise CommandExecutionError(
             f"deploy of {name} to {environment} failed at step {failed['step']}: {failed['reason']}; "

@@ -71,12 +71,7 @@ def _call(what, fn, *args, **kwargs):
 def _spec(name, environment):
     _tf.check_name("environment", environment)
     eos = _master_eos_pillar(__opts__)
-    profile = (eos.get("environments") or {}).get(environment) if isinstance(eos.get("environments"), dict) else None
-    if not isinstance(profile, dict):
-        raise CommandExecutionError(f"pillar eos:environments:{environment} must be a mapping, got {profile!r}")
-    return _jobs.service_spec(name, eos.get("services", {}), profile)
-
-
+    return _jobs.service_spec(name, eos.get("services", {}), _tf.environment_profile(eos, environment))
 
 
 def render(name, environment):
@@ -215,7 +210,8 @@ def run(name, environment, wait=300):
     reason = (f"deployment {dep['status']}: {dep['description']}" if dep and dep["job_version"] == version
               else f"no healthy deployment within {wait} s")
     undone = _undo_run(c, jid, version)
-    _fire_master(__opts__, "eos/nomad/unhealthy", {"job": jid, "version": version, "reason": reason, "undone": undone})
+    _fire_master(__opts__, "eos/nomad/unhealthy", {"job": jid, "version": version, "reason": reason,
+                                                   "undone": undone})
     raise CommandExecutionError(f"job {jid} version {version} did not become healthy ({reason}); {undone}")
 
 

@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "eos_terraform"
 PILLAR_SLS = "eos_terraform"
-PROFILE_BYTES_MAX = 65536
 
 
 def __virtual__():
@@ -88,20 +87,6 @@ def _timeout():
 
 
 
-def _profile(eos, environment):
-    envs = eos.get("environments", {})
-    if not isinstance(envs, dict) or not isinstance(envs.get(environment), dict):
-        raise CommandExecutionError(
-            f"pillar eos:environments:{environment} must be a mapping (the environment's profile), "
-            f"got {envs.get(environment) if isinstance(envs, dict) else envs!r}")
-    profile = envs[environment]
-    try:
-        text = json.dumps(profile)
-    except (TypeError, ValueError) as exc:
-        raise CommandExecutionError(f"pillar eos:environments:{environment}: {exc}") from exc
-    if len(text) > PROFILE_BYTES_MAX:
-        raise CommandExecutionError(f"pillar eos:environments:{environment} is over {PROFILE_BYTES_MAX} bytes")
-    return profile
 
 
 def _provider_env(eos, component):
@@ -151,8 +136,9 @@ def _alive(rec):
 
 
 def _holder_text(rec):
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(rec.get("since", 0)))
     return (f"{rec.get('operation')} by pid {rec.get('pid')} on {rec.get('host')} "
-            f"(master {rec.get('master')}) since {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(rec.get('since', 0)))} UTC")
+            f"(master {rec.get('master')}) since {since} UTC")
 
 
 def _read_record(ws):
@@ -311,10 +297,10 @@ def _init(directory, env):
 def _run(directory, cmd, env, environment, component, progress=True, **options):
     def on_event(ev):
         if ev["type"] in ("apply_complete", "apply_errored"):
-            _fire_master(__opts__, "eos/terraform/resource", {"environment": environment, "component": component,
-                                             "resource": ev["resource"], "action": ev.get("action", ""),
-                                             "status": ev["type"][len("apply_"):],
-                                             "elapsed": ev.get("elapsed")})
+            _fire_master(__opts__, "eos/terraform/resource", {
+                "environment": environment, "component": component, "resource": ev["resource"],
+                "action": ev.get("action", ""), "status": ev["type"][len("apply_"):],
+                "elapsed": ev.get("elapsed")})
 
     run = _tf.stream(directory, cmd, options, env=env, timeout=_timeout(),
                      on_event=on_event if progress else None)
@@ -352,7 +338,7 @@ def _rollback_after_failure(ws, failed_dir, env, environment, component):
 
 def _apply_files(environment, component, files, operation):
     eos = _master_eos_pillar(__opts__)
-    profile = _profile(eos, environment)
+    profile = _tf.environment_profile(eos, environment)
     env = _provider_env(eos, component)
     ws = _workspace(environment, component)
     env.update(_backend(environment, component, ws)[1])
@@ -380,7 +366,8 @@ def _apply_files(environment, component, files, operation):
             _fire_master(__opts__, "eos/terraform/failed", {"environment": environment, "component": component,
                                            "version": n, "rollback": rolled})
             what = ", ".join(f"{c['resource']} ({c['action']})" for c in rolled["changes"]) or "nothing to undo"
-            to = f"version {rolled['to_version']}" if rolled["to_version"] else "nothing (first apply: destroyed)"
+            to = (f"version {rolled['to_version']}" if rolled["to_version"]
+                  else "nothing (first apply: destroyed)")
             raise CommandExecutionError(
                 f"apply of {environment}/{component} version {n} failed: {error}. Rolled back to {to}: "
                 f"{what}" + ("" if rolled["ok"] else f"; the rollback failed too: {rolled['error']}"))
@@ -388,10 +375,12 @@ def _apply_files(environment, component, files, operation):
         _set_current(ws, n)
         outputs = _outputs(directory, env)
     _write_outputs(environment, component, outputs)
-    _fire_master(__opts__, "eos/terraform/applied", {"environment": environment, "component": component, "version": n,
-                                    "changes": run.resources(), "outputs": sorted(outputs)})
+    _fire_master(__opts__, "eos/terraform/applied", {
+        "environment": environment, "component": component, "version": n,
+        "changes": run.resources(), "outputs": sorted(outputs)})
     return {"environment": environment, "component": component, "version": n,
-            "changes": run.resources(), "outputs": outputs, "workspace": ws}
+            "changes": run.resources(), "outputs": outputs, "workspace": ws,
+            "pillar_file": os.path.join(_pillar_root(), PILLAR_SLS + ".sls")}
 
 
 def _outputs(directory, env):
@@ -434,8 +423,8 @@ def _write_outputs(environment, component, outputs):
             tree.get(environment, {}).pop(component, None)
         else:
             tree.setdefault(environment, {})[component] = outputs
-        _write_atomic(path, "# Written by the eos_terraform runner; the previous version is "
-                            f"{PILLAR_SLS}.sls.prev\n" + salt.utils.yaml.safe_dump(data, default_flow_style=False))
+        header = f"# Written by the eos_terraform runner; the previous version is {PILLAR_SLS}.sls.prev\n"
+        _write_atomic(path, header + salt.utils.yaml.safe_dump(data, default_flow_style=False))
     _include_in_top(root, PILLAR_SLS)
 
 
@@ -455,7 +444,7 @@ def plan(environment, component):
         salt-run eos_terraform.plan production network
     """
     eos = _master_eos_pillar(__opts__)
-    profile = _profile(eos, environment)
+    profile = _tf.environment_profile(eos, environment)
     env = _provider_env(eos, component)
     ws = _workspace(environment, component)
     env.update(_backend(environment, component, ws)[1])

@@ -13,6 +13,7 @@ import yaml
 from tests.functional.test_eos_nomad import Backend
 from tests.support import caddy as cs, tfenv
 from tests.support.nomad_api import NomadAPI
+from tests.support.saltenv import SALT_TREE
 
 pytestmark = [pytest.mark.integration]
 PROFILES = {"staging": {"replicas": 1, "cpu": 100, "memory": 64}}
@@ -24,7 +25,9 @@ def deploy_env(salt_master, eos_pillar_dir, tmp_path):
     conf_d = os.path.join(salt_master.config_dir, "master.d")
     os.makedirs(conf_d, exist_ok=True)
     conf = os.path.join(conf_d, "eos-deploy-test.conf")
-    opts = {"eos_terraform_root": str(tmp_path / "terraform"),
+    # salt-run reads master.d at each start: this repository's runners and where they work.
+    opts = {"runner_dirs": [os.path.join(SALT_TREE, "_runners")],
+            "eos_terraform_root": str(tmp_path / "terraform"),
             "eos_terraform_components": str(tmp_path / "components"),
             "eos_nomad_address": api.address, "eos_nomad_timeout": 5,
             "eos_deploy_wait": 30, "eos_deploy_health_timeout": 20}
@@ -79,6 +82,7 @@ def test_deploy_runs_all_layers(salt_master, eos_pillar, eos_pillar_dir, deploy_
     assert steps["health"]["healthy"] == 1 and "skipped" in steps["route"]
     assert _state(deploy_env) == ["net", "volume"]
     assert deploy_env.api.state.versions["web-staging"][-1]["Stable"] is True
+    assert steps["terraform"]["pillar_file"] == os.path.join(eos_pillar_dir, "eos_terraform.sls"), steps
     with open(os.path.join(eos_pillar_dir, "eos_terraform.sls")) as f:
         assert yaml.safe_load(f)["eos"]["terraform"]["staging"]["web-infra"]["net"] == "net-staging"
     done = event_listener.wait_for_events([(salt_master.id, "eos/deploy/web/done")], after_time=since, timeout=30)
