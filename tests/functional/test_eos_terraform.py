@@ -231,7 +231,8 @@ def test_two_masters_share_state_through_pg(tmp_path, postgres):
     b = tfenv.master_opts(tmp_path / "b", dict(backend, id="master-b"))
     for m in (a, b):
         tfenv.write_pillar(m, PROFILES)
-        tfenv.write_component(m, "shared", {"main.tf": tfenv.resources(["a"], sleep=8)})
+        # long enough for master b's whole call (pillar, parse, init) to meet the held lock
+        tfenv.write_component(m, "shared", {"main.tf": tfenv.resources(["a"], sleep=45)})
     results = {}
     t = threading.Thread(target=lambda: results.setdefault(
         "a", tfenv.run(a, "eos_terraform.apply", "staging", "shared")))

@@ -29,6 +29,8 @@ def deploy_env(salt_master, eos_pillar_dir, tmp_path):
     opts = {"runner_dirs": [os.path.join(SALT_TREE, "_runners")],
             "eos_terraform_root": str(tmp_path / "terraform"),
             "eos_terraform_components": str(tmp_path / "components"),
+            # salt-factories puts its own pillar tree first in pillar_roots
+            "eos_terraform_pillar_root": eos_pillar_dir,
             "eos_nomad_address": api.address, "eos_nomad_timeout": 5,
             "eos_deploy_wait": 30, "eos_deploy_health_timeout": 20}
     with open(conf, "w") as f:
