@@ -220,7 +220,12 @@ def postgres():
     reason = pg.missing_reason()
     if reason:
         pytest.fail(reason + " (scripts/debian-packages.txt lists it)")
-    server = pg.Postgres().start()
+    server = pg.Postgres()
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
     yield server
     server.stop()
 
