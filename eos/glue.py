@@ -138,8 +138,14 @@ def master_eos_pillar(opts):
 
 
 def fire_master(opts, tag, data):
-    """Put an event on the master's bus (False when no master listens)."""
+    """Put an event on the master's bus (False when no master listens). Without a master's
+    event socket on this host (a runner used without a master) it returns at once instead of
+    waiting a second per event for a connection."""
     import salt.utils.event
+
+    if opts.get("ipc_mode", "ipc") != "tcp" and not os.path.exists(
+            os.path.join(opts["sock_dir"], "master_event_pull.ipc")):
+        return False
 
     with salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=False) as ev:
         return ev.fire_event(data, tag)
