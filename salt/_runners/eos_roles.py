@@ -38,7 +38,9 @@ from salt.exceptions import CommandExecutionError
 try:
     import eos
     from eos import events as eos_events
-    from eos.glue import save_text as _save_text
+    from eos.glue import include_in_top as _include_in_top
+    from eos.glue import read_pillar_file as _read_pillar_file
+    from eos.glue import write_atomic as _atomic_write
 
     HAS_EOS = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -196,40 +198,9 @@ def _pillar_path():
     return os.path.join(_pillar_root(), PILLAR_SLS + ".sls")
 
 
-def _read_pillar_file(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = salt.utils.yaml.safe_load(f) or {}
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise CommandExecutionError(f"cannot read {path}: {exc.strerror}") from exc
-    return data
-
-
-def _atomic_write(path, text, keep_previous=True):
-    """Write text to path atomically (eos.glue.save_text); the old file becomes path.prev."""
-    try:
-        _save_text(path, text, mode=0o640, keep_previous=keep_previous)
-    except OSError as exc:
-        raise CommandExecutionError(f"cannot write {path}: {exc.strerror}") from exc
-
-
 def _ensure_top(root):
     """The pillar top file must include eos_roles for every minion; add it when missing."""
-    top = os.path.join(root, "top.sls")
-    data = _read_pillar_file(top)
-    if not isinstance(data, dict):
-        raise CommandExecutionError(f"{top} is not a mapping: add '{PILLAR_SLS}' for '*' by hand")
-    base = data.setdefault("base", {})
-    every = base.setdefault("*", [])
-    if not isinstance(every, list):
-        raise CommandExecutionError(f"{top}: base '*' is not a list: add '{PILLAR_SLS}' by hand")
-    if PILLAR_SLS in every:
-        return False
-    every.append(PILLAR_SLS)
-    _atomic_write(top, salt.utils.yaml.safe_dump(data, default_flow_style=False))
-    return True
+    return _include_in_top(root, PILLAR_SLS)
 
 
 def _pillar_text(assignment, generation, header):

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 MODULES = ("eos_storage", "eos_btrfs", "eos_ceph", "eos_cluster", "eos_services", "eos_hecate")
-RUNNERS = ("eos_roles", "eos_ceph", "eos_hecate")
+RUNNERS = ("eos_roles", "eos_ceph", "eos_hecate", "eos_terraform", "eos_nomad", "eos_deploy")
 
 
 def _crypt_import_fails():

@@ -46,6 +46,26 @@ def minion_config(root, extra=None):
     return confdir
 
 
+def master_opts(root):
+    """A private master config under root (for in-process RunnerClient calls, no daemon), with
+    this tree's runners and a pillar root at root/pillar; returns Salt's parsed opts."""
+    import salt.config
+
+    conf = {
+        "root_dir": root, "cachedir": os.path.join(root, "cache"),
+        "pki_dir": os.path.join(root, "pki"), "sock_dir": os.path.join(root, "sock"),
+        "log_file": os.path.join(root, "master.log"), "pidfile": os.path.join(root, "master.pid"),
+        "file_roots": {"base": [SALT_TREE]}, "pillar_roots": {"base": [os.path.join(root, "pillar")]},
+        "runner_dirs": [os.path.join(SALT_TREE, "_runners")],
+        "log_level": "warning", "publish_port": 0, "ret_port": 0,
+    }
+    for d in ("pillar", "cache/proc", "pki/minions", "pki/minions_pre", "pki/minions_rejected", "sock"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    with open(os.path.join(root, "master"), "w") as f:
+        yaml.safe_dump(conf, f)
+    return salt.config.master_config(os.path.join(root, "master"))
+
+
 def write_pillar(confdir, data):
     """Make `data` the whole pillar of the local minion."""
     with open(os.path.join(confdir, "minion")) as f:
