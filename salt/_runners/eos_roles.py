@@ -587,6 +587,7 @@ def accept_key(minion_id, fingerprint=None):
             return _stays_pending(minion_id, f"the pending key of {minion_id} has fingerprint {finger}, "
                                              f"not the given {eos_events.quote(fingerprint)}: it stays pending")
         return _accept(keys, minion_id, finger, "accepted by an operator with its fingerprint")
+    cluster = _join_pillar(minion_id)
     if cluster.get("auto_accept", False) is not True:
         return _stays_pending(minion_id, f"eos:cluster:auto_accept is off: accept with salt-key -a {minion_id}")
     expected = (cluster.get("expected_keys") or {}).get(minion_id)
