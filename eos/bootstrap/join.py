@@ -3,9 +3,10 @@ the master whose key has fingerprint FP (Salt's ``master_finger``), joins throug
 node-join reactor, and waits (bounded) for its key to be accepted and its roles applied.
 
 Order: the local health check, the minion's key pair (its fingerprint printed for the
-operator), then one authentication through a probe configuration. A master whose key is not FP
+operator), then authentication through a probe configuration. A master whose key is not FP
 makes Salt's minion exit 42: everything this join wrote is removed and nothing is configured.
-Only then is the minion configured and started."""
+(Salt's master sends its key only once it accepted the minion's: the check happens then; a
+pending key only waits.) Only then is the minion configured and started."""
 import json
 import os
 import time

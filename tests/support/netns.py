@@ -37,7 +37,7 @@ class Machine:
         _ip("-n", self.netns, "link", "set", "lo", "up")
         self.holder = subprocess.Popen(
             ["ip", "netns", "exec", self.netns, "unshare", "--uts", "--mount", "--propagation",
-             "private", "--", "sleep", "infinity"], stdin=subprocess.DEVNULL)
+             "private", "--", "sleep", "infinity"], stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait_for_holder()
         self.run(["hostname", name], check=True)
         self.write_hosts()
@@ -90,15 +90,8 @@ class Machine:
 
     def pids(self):
         """Every process in this machine's network namespace but the holder."""
-        mine = os.readlink(f"/proc/{self.pid}/ns/net")
-        found = []
-        for entry in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                if os.readlink(f"/proc/{entry}/ns/net") == mine and int(entry) != self.pid:
-                    found.append(int(entry))
-            except OSError:
-                continue
-        return found
+        out = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split() if int(p) != self.pid]
 
     def close(self):
         for pid in self.pids():
