@@ -134,6 +134,8 @@ class Join:
 
             pub = os.path.join(self.lay.pki("minion"), "minion_master.pub")
             seen = salt.utils.crypt.pem_finger(path=pub, sum_type="sha256") if os.path.exists(pub) else "unknown"
+            if os.path.exists(pub):  # the refused master's key is not kept either
+                os.unlink(pub)
             raise Refused(f"the master at {self.host}:{self.port} has key fingerprint {seen}, not "
                           f"{self.opts.master_fingerprint!r}: refused, nothing configured")
         return ret.returncode == 0

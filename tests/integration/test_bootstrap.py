@@ -170,7 +170,7 @@ def login(machine, summary, user):
 
 
 def run_runner(machine, summary, token, fun, **kwargs):
-    status, body = api(machine, summary, "/run", [{"client": "runner", "fun": fun, **kwargs}], token)
+    status, body = api(machine, summary, "/run", [{"client": "runner", "fun": fun, "token": token, **kwargs}])
     assert status == 200, (status, body)
     return body["return"][0]
 
@@ -209,8 +209,8 @@ def test_pending_key_then_registration_and_acceptance_through_salt_api(cluster, 
     assert info["registrations"]["node4"]["pending_key_matches"] is True
     assert "intruder" not in info["registrations"]
     assert "node4" in info["pending"]  # the registration accepted nothing
-    status, _ = api(node, summary, "/run", [{"client": "runner", "fun": "eos_roles.accept_key",
-                                             "minion_id": "node4", "fingerprint": finger}], node_token)
+    status, _ = api(node, summary, "/run", [{"client": "runner", "fun": "eos_roles.accept_key", "token": node_token,
+                                             "minion_id": "node4", "fingerprint": finger}])
     assert status in (401, 403), status  # eos-node may not accept keys
     op = login(master, summary, "eos-operator")
     accepted = run_runner(master, summary, op, "eos_roles.accept_key", minion_id="node4", fingerprint=finger)
