@@ -50,6 +50,8 @@ def master(lay, opts, tree):
                               "ssl_crt": os.path.join(lay.eos_dir, "tls", "api.crt"),
                               "ssl_key": os.path.join(lay.eos_dir, "tls", "api.key"),
                               "webhook_url": "/hook", "webhook_disable_auth": False},
+            # salt-api answers runner calls only (each limited further by eauth): no local/wheel/ssh
+            "netapi_enable_clients": ["runner"],
             "api_logfile": lay.log("api"), "api_pidfile": lay.pidfile("salt-api"),
             "external_auth": {"file": {"^filename": os.path.join(lay.eos_dir, "api-users"),
                                        "^filetype": "text", "^hashtype": "sha256", **API_USERS}}}
