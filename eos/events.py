@@ -28,6 +28,7 @@ MAX_SIG = 2048          # base64 of a 4096-bit RSA signature is 684 characters
 # A plausible minion id: what hostnames and FQDNs use; never a glob (* ? [ ]), a list
 # separator (,), a path (/), white space or a control character.
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*\Z")
+_FINGER = re.compile(r"([0-9a-f]{2}:){15,63}[0-9a-f]{2}\Z")  # md5 to sha512, as salt-key -f prints
 LEVELS = ("ok", "warning", "compress", "cleanup", "degraded", "emergency", "critical")
 
 
@@ -68,6 +69,14 @@ def number_field(payload, key, low, high, required=True):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise EventRejected(f"field {key!r}: {quote(value)} is not a number from {low} to {high}")
     return value
+
+
+def fingerprint_field(payload, key):
+    """A key fingerprint as Salt prints it (hex pairs joined by ':'), lower-cased."""
+    value = payload.get(key)
+    if not isinstance(value, str) or len(value) > 200 or not _FINGER.match(value.strip().lower()):
+        raise EventRejected(f"field {key!r}: {quote(value)} is not a key fingerprint (aa:bb:...)")
+    return value.strip().lower()
 
 
 def level_field(payload, key, required=True):

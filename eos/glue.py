@@ -11,11 +11,12 @@ import json
 import os
 import tempfile
 
-from salt.exceptions import CommandExecutionError
-
 
 def call(fn, *args, **kwargs):
     """Run an eos function, turning its OSError into Salt's CommandExecutionError."""
+    # Imported here: eos-bootstrap uses save_json before Salt is installed.
+    from salt.exceptions import CommandExecutionError
+
     try:
         return fn(*args, **kwargs)
     except OSError as exc:
@@ -208,3 +209,19 @@ def fire(opts, salt_funcs, data, tag, sign=None):
     if masterless:
         return salt_funcs["event.fire"](data, tag)
     return salt_funcs["event.fire_master"](sign(opts, tag, data) if sign else data, tag)
+
+
+def pending_finger(opts, keys, minion_id):
+    """The fingerprint of minion_id's pending key (``keys``: ``salt.key.get_key(opts)``) in the
+    master's hash_type, computed as the minion's own ``key.finger`` does (the PEM body without
+    its BEGIN/END lines); None when it has no pending key."""
+    import salt.utils.crypt
+
+    if minion_id not in keys.list_status("pre").get("minions_pre", []):
+        return None
+    pub = (keys.cache.fetch("keys", minion_id) or {}).get("pub")
+    if not pub:
+        return None
+    body = "".join([line for line in pub.splitlines(keepends=True) if line.strip()][1:-1])
+    return salt.utils.crypt.pem_finger(key=body.replace("\r\n", "\n").encode(),
+                                       sum_type=opts["hash_type"])

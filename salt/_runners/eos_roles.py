@@ -29,7 +29,6 @@ import salt.client
 import salt.config
 import salt.key
 import salt.pillar
-import salt.utils.crypt
 import salt.utils.event
 import salt.utils.yaml
 import salt.version
@@ -41,6 +40,7 @@ try:
     from eos.glue import include_in_top as _include_in_top
     from eos.glue import read_pillar_file as _read_pillar_file
     from eos.glue import write_atomic as _atomic_write
+    from eos.glue import pending_finger as _pending_finger
 
     HAS_EOS = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -493,26 +493,17 @@ def _join_pillar(minion_id):
         return cluster
 
 
-def _pending_finger(keys, minion_id):
-    """The fingerprint of minion_id's pending key in the master's hash_type, computed as the
-    minion's own ``key.finger`` does (the PEM body without its BEGIN/END lines), None when it
-    has no pending key."""
-    if minion_id not in keys.list_status("pre").get("minions_pre", []):
-        return None
-    pub = (keys.cache.fetch("keys", minion_id) or {}).get("pub")
-    if not pub:
-        return None
-    body = "".join([line for line in pub.splitlines(keepends=True) if line.strip()][1:-1])
-    return salt.utils.crypt.pem_finger(key=body.replace("\r\n", "\n").encode(),
-                                       sum_type=__opts__["hash_type"])
-
-
 def _stays_pending(minion_id, comment):
     _fire("eos/cluster/join/pending", {"id": minion_id, "comment": comment})
     return {"id": minion_id, "accepted": False, "comment": comment}
 
 
-def accept_key(minion_id):
+def _accept(keys, minion_id, finger, comment):
+    keys.accept(match_dict={"minions_pre": [minion_id]}, include_rejected=False, include_denied=False)
+    return {"id": minion_id, "accepted": True, "fingerprint": finger, "comment": comment}
+
+
+def accept_key(minion_id, fingerprint=None):
     """
     Accept the pending key of exactly this minion id when pillar ``eos:cluster:auto_accept`` is
     true for it and the key's fingerprint is the one registered in pillar
@@ -523,20 +514,30 @@ def accept_key(minion_id):
     never as a glob. The pillar is compiled at most once per id per ``eos_accept_pillar_ttl``
     seconds (master option, default 60). Used by the node-join reactor on ``salt/auth``.
 
+    ``fingerprint=FP``: an operator's acceptance (``salt-run``, or salt-api's ``/run`` for a user
+    whose eauth allows this function): the key is accepted when its fingerprint is FP, whatever
+    the pillar says; the reactor never passes it.
+
     CLI Example:
 
     .. code-block:: bash
 
         salt-run eos_roles.accept_key web-7
+        salt-run eos_roles.accept_key web-7 fingerprint=3c:1f:...:9a
     """
     try:
         minion_id = eos_events.minion_id(minion_id)
     except eos_events.EventRejected as exc:
         raise CommandExecutionError(str(exc)) from exc
     keys = salt.key.get_key(__opts__)
-    finger = _pending_finger(keys, minion_id)
+    finger = _pending_finger(__opts__, keys, minion_id)
     if finger is None:
         return {"id": minion_id, "accepted": False, "comment": f"{minion_id} has no pending key"}
+    if fingerprint is not None:
+        if not isinstance(fingerprint, str) or fingerprint.strip().lower() != finger:
+            return _stays_pending(minion_id, f"the pending key of {minion_id} has fingerprint {finger}, "
+                                             f"not the given {eos_events.quote(fingerprint)}: it stays pending")
+        return _accept(keys, minion_id, finger, "accepted by an operator with its fingerprint")
     cluster = _join_pillar(minion_id)
     if cluster.get("auto_accept", False) is not True:
         return _stays_pending(minion_id, f"eos:cluster:auto_accept is off: accept with salt-key -a {minion_id}")
@@ -547,9 +548,7 @@ def accept_key(minion_id):
     if expected.strip().lower() != finger:
         return _stays_pending(minion_id, f"the pending key of {minion_id} has fingerprint {finger}, "
                                          f"not the registered {expected[:120]!r}: it stays pending")
-    keys.accept(match_dict={"minions_pre": [minion_id]}, include_rejected=False, include_denied=False)
-    return {"id": minion_id, "accepted": True, "fingerprint": finger,
-            "comment": "eos:cluster:auto_accept is on and the fingerprint is the registered one"}
+    return _accept(keys, minion_id, finger, "eos:cluster:auto_accept is on and the fingerprint is the registered one")
 
 
 def master_info():
