@@ -360,20 +360,7 @@ def mgr_add(mgr_id=None, data_root=None, test=False, conf=None, keyring=None, na
     return _deploy("mgr", str(mgr_id or __grains__["id"]), test, data_root, locals())
 
 
-def client_config(conf=None, keyring=None, name=None, mon_host=None, timeout=None):
-    """
-    What another host needs to join as a client: ``conf_text`` (this host's ceph.conf) and
-    ``keyring_text`` (the client.admin key, fetched from the cluster with ``auth get``). Meant
-    for the eos_ceph runner, which hands them to the other minions over Salt's encrypted
-    channel; nothing is written.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt-call eos_ceph.client_config
-    """
-    conn = _conn(locals())
+def _client_texts(conn):
     path = conn.get("conf", "/etc/ceph/ceph.conf")
     try:
         with open(path) as f:
@@ -386,21 +373,64 @@ def client_config(conf=None, keyring=None, name=None, mon_host=None, timeout=Non
     return {"conf_text": conf_text, "keyring_text": keyring_text}
 
 
-def write_client(conf_text, keyring_text, conf=None, keyring=None, test=False):
+def _vault_client():
+    """eos.vault, a client with this node's token (pillar eos:vault) and the kv mount."""
+    from eos import vault  # hvac: only the functions that reach the store need it
+
+    s = vault.settings(__salt__["config.get"]("eos:vault", {}, merge="recurse") or {})
+    client = vault.connect(s["addr"], token_file=s["token_file"], verify=s["verify"],
+                           timeout=s["timeout"])
+    return vault, client, s["mount"]
+
+
+def store_client(secret_path, conf=None, keyring=None, name=None, mon_host=None, timeout=None):
     """
-    Write this host's ceph.conf (0644) and client keyring (0600) as handed over by the
-    runner; ``changes`` is empty when both were already there.
+    Put what another host needs to join as a client (this host's ceph.conf and the client key,
+    fetched from the cluster with ``auth get``) into the secrets store at ``secret_path`` (kv
+    v2, with this node's token; pillar ``eos:vault``), unless the store holds them already.
+    Returns the path and the changes, never the key: the other hosts read it from the store (``write_client secret_path=...``), so the key
+    does not cross the Salt bus.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt 'node2' eos_ceph.write_client "$CONF" "$KEYRING"
+        salt 'node1' eos_ceph.store_client eos/ceph/client-admin
     """
+    texts = _client_texts(_conn({k: v for k, v in locals().items() if k != "secret_path"}))
+    vault, client, mount = _vault_client()
+    try:
+        if vault.kv_get(client, secret_path, mount) == texts:
+            return {"secret": f"{mount}/{secret_path}", "changes": {}}
+    except vault.VaultError as exc:
+        if "no secret at" not in str(exc):
+            raise
+    version = vault.kv_put(client, secret_path, texts, mount)
+    return {"secret": f"{mount}/{secret_path}", "changes": {"stored": f"{mount}/{secret_path}",
+                                                            "version": version}}
+
+
+def write_client(secret_path, conf=None, keyring=None, test=False):
+    """
+    Write this host's ceph.conf (0644) and client keyring (0600) from the secrets store
+    (``secret_path``, as ``store_client`` put them there); ``changes`` is empty when both were
+    already there.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.write_client eos/ceph/client-admin
+    """
+    vault, client, mount = _vault_client()
+    texts = vault.kv_get(client, secret_path, mount)
+    if not isinstance(texts.get("conf_text"), str) or not isinstance(texts.get("keyring_text"), str):
+        raise CommandExecutionError(f"secret {mount}/{secret_path} holds no Ceph client "
+                                    "configuration (conf_text, keyring_text)")
     conf = str(_setting("conf", conf, "/etc/ceph/ceph.conf"))
     keyring = str(_setting("keyring", keyring, "/etc/ceph/ceph.client.admin.keyring"))
-    changed = _call(eos.ceph_write_client, conf, str(conf_text), keyring, str(keyring_text),
-                    test=bool(test))
+    changed = _call(eos.ceph_write_client, conf, texts["conf_text"], keyring,
+                    texts["keyring_text"], test=bool(test))
     return {"conf": conf, "keyring": keyring,
             "changes": {"written": [conf, keyring]} if changed else {}, "test": bool(test)}
 

@@ -651,5 +651,32 @@ def convert_rollback(path):
     return res
 
 
+def export_metrics(directory=None):
+    """
+    Write this node's storage figures per mount (threshold level, used and inode %, growth,
+    time to full; from ``analyze``) as ``eos_storage.prom`` in the node exporter's textfile
+    collector directory: ``directory``, else config/pillar ``eos:node_exporter:textfile_dir``,
+    else /var/lib/prometheus/node-exporter. The observe role's schedule runs it every minute.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.export_metrics
+    """
+    from eos import metrics
+
+    directory = str(directory or __salt__["config.get"]("eos:node_exporter:textfile_dir")
+                    or "/var/lib/prometheus/node-exporter")
+    mounts = analyze()["mounts"]
+    text = metrics.render(mounts)
+    try:
+        metrics.write(directory, "eos_storage.prom", text)
+    except OSError as exc:
+        raise CommandExecutionError(f"cannot write {directory}/eos_storage.prom: {exc.strerror}") from exc
+    return {"file": os.path.join(directory, "eos_storage.prom"),
+            "mounts": len([m for m in mounts if not m.get("error")])}
+
+
 if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
     _text_returns(globals())

@@ -49,7 +49,7 @@ def _settings(**overrides):
 
 
 def _my_roles():
-    roles = __salt__["pillar.get"]("eos:roles", {}) or {}
+    roles = __salt__["pillar.get"]("eos:roles", {}, unmask=True) or {}
     mine = roles.get(__grains__["id"]) or []
     return ["core"] if "monolith" in mine else list(mine)
 
@@ -91,10 +91,10 @@ def api_addr():
         salt 'core*' eos_vault.api_addr
     """
     me = __grains__["id"]
-    node = __salt__["pillar.get"](f"eos:nodes:{me}", {}) or {}
+    node = __salt__["pillar.get"](f"eos:nodes:{me}", {}, unmask=True) or {}
     host = node.get("address") or me
     port = int((node.get("ports") or {}).get("vault") or 8200)
-    scheme = "https" if __salt__["pillar.get"]("eos:vault:tls") else "http"
+    scheme = "https" if __salt__["pillar.get"]("eos:vault:tls", None, unmask=True) else "http"
     return f"{scheme}://{host}:{port}"
 
 

@@ -1,9 +1,11 @@
 """Eos Ceph runner: form a Ceph cluster with CephFS across minions.
 
 Every step runs on the minions through the eos_ceph execution module (C through librados);
-this runner only orders the steps, hands the generated configuration and client key from the
-first monitor to the other nodes over Salt's encrypted channel, and stops at the first failed
-step with a CommandExecutionError naming the node, the step and the minion's error.
+this runner only orders the steps and stops at the first failed step with a
+CommandExecutionError naming the node, the step and the minion's error. The cluster's client
+configuration and key go from the first monitor to the other nodes through the secrets store
+(OpenBao, pillar ``eos:vault`` on the minions, each with its node token): the first node puts
+them there, the others read them; the key never crosses the Salt bus.
 """
 import time
 
@@ -72,12 +74,14 @@ def _devices(node, devices, steps):
 
 
 def create_cephfs(nodes, name="cephfs", mon_addrs=None, devices=None, mds_count=2, wait=180,
-                  timeout=300, fs_name=None):
+                  timeout=300, fs_name=None, secret_path=None):
     """
     Form a Ceph cluster with a CephFS file system on ``nodes`` (minion ids):
 
     1. the first node bootstraps the first monitor (new fsid, keys) and a manager;
-    2. the other nodes get the cluster's ceph.conf and the client key (over Salt, written 0600);
+    2. the first node puts the cluster's ceph.conf and client key into the secrets store at
+       ``eos/ceph/<fsid>/client`` (``secret_path`` overrides); the other nodes read them from
+       there (written 0600);
     3. monitors on the first N nodes, N the largest odd number <= len(nodes), managers on the
        first two;
     4. an OSD on every unused device of every node (grain ``eos_storage:unused_devices``, or
@@ -107,10 +111,11 @@ def create_cephfs(nodes, name="cephfs", mon_addrs=None, devices=None, mds_count=
     boot = steps.run(first, "eos_ceph.bootstrap", public_addr=_addr(first, mon_addrs, steps),
                      mon_id=first)
     steps.run(first, "eos_ceph.mgr_add", mgr_id=first)
-    client = steps.run(first, "eos_ceph.client_config")
+    secret_path = str(secret_path or f"eos/ceph/{boot.get('fsid')}/client")
+    if len(nodes) > 1:
+        steps.run(first, "eos_ceph.store_client", secret_path)
     for node in nodes[1:]:
-        steps.run(node, "eos_ceph.write_client", conf_text=client["conf_text"],
-                  keyring_text=client["keyring_text"])
+        steps.run(node, "eos_ceph.write_client", secret_path)
     for node in mons[1:]:
         steps.run(node, "eos_ceph.mon_add", mon_id=node,
                   public_addr=_addr(node, mon_addrs, steps))

@@ -118,6 +118,10 @@ def _minion_addrs(minions, timeout=30):
     if missing:
         raise CommandExecutionError(f"no OpenBao address from {missing} within {timeout} s "
                                     "(eos_vault module not synced, or minion down)")
+    bad = {m: ret[m] for m in minions if not ret[m].startswith(("http://", "https://"))}
+    if bad:
+        raise CommandExecutionError("eos_vault.api_addr failed on " + "; ".join(
+            f"{m}: {v.strip().splitlines()[-1][:300] if v.strip() else v!r}" for m, v in sorted(bad.items())))
     return {m: ret[m] for m in minions}
 
 
@@ -159,13 +163,19 @@ def init(addr=None, shares=5, threshold=3, mount="secret"):
             "sealed_file": _sealed_path()}
 
 
-def _submit_keys(addr, record, timeout=None):
-    client = _connect(addr, require_unsealed=False, timeout=timeout)
+def _submit_keys(addr, record, wait=30):
+    """Submit the threshold of unseal keys to addr; a Raft follower finishes unsealing after
+    the call returns (it fetches the keyring from the leader), so wait for it, bounded."""
+    client = _connect(addr, require_unsealed=False)
     st = _seal_status(addr)
     for key in record["keys"][: record["threshold"]]:
         if not st.get("sealed"):
             break
         st = _vault.call(client, "submit an unseal key", client.sys.submit_unseal_key, key=key)
+    deadline = time.monotonic() + float(wait)
+    while st.get("sealed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        st = _seal_status(addr)
     return st
 
 
@@ -379,6 +389,8 @@ def rotate(shares=None, threshold=None, addr=None):
 
 def _node_tokens_missing(minions, timeout=30):
     """The minions whose token file is absent or whose token the store no longer accepts."""
+    if isinstance(minions, str):
+        minions = [m.strip() for m in minions.split(",") if m.strip()]
     if not minions:
         return []
     ret = salt.client.get_local_client(__opts__["conf_file"]).cmd(
@@ -386,7 +398,7 @@ def _node_tokens_missing(minions, timeout=30):
     return sorted(m for m in minions if ret.get(m) is not True)
 
 
-def _wait_voters(addr, record, node_ids, wait):
+def _wait_voters(addr, node_ids, wait):
     deadline = time.monotonic() + float(wait)
     while True:
         peers = raft_peers(addr)
@@ -398,15 +410,32 @@ def _wait_voters(addr, record, node_ids, wait):
         time.sleep(1)
 
 
-def converge(minions, token_minions=None, shares=5, threshold=3, wait=90,
+def _join(addr, leader, wait):
+    """An empty node joins the leader's Raft cluster now (retry_join would, in its own time)
+    and waits, bounded, until it reports initialised; then it needs unsealing."""
+    if _seal_status(addr).get("initialized"):
+        return False
+    client = _connect(addr, require_unsealed=False)
+    _vault.call(client, f"join the Raft cluster of {leader}", client.sys.join_raft_cluster,
+                leader_api_addr=leader)
+    deadline = time.monotonic() + float(wait)
+    while not _seal_status(addr).get("initialized"):
+        if time.monotonic() > deadline:
+            raise CommandExecutionError(f"OpenBao at {addr} did not join {leader} within {wait} s")
+        time.sleep(0.5)
+    return True
+
+
+def converge(minions=None, nodes=None, token_minions=None, shares=5, threshold=3, wait=90,
              stabilization="10s"):
     """
-    Bring the store of the core ``minions`` (ids, their Raft node ids) to the intended shape,
-    from the master: initialise the first one when the store is new, unseal every sealed one
-    (an empty node joins through retry_join as it is unsealed), wait (bounded, ``wait``
-    seconds) until each is a Raft voter, remove the Raft peers of nodes not in ``minions`` and
-    give a node token to each of ``token_minions`` (default: ``minions``) that has no valid
-    one. Run after the core role was applied; rerun to unseal after restarts.
+    Bring the store of the core ``minions`` (ids, which are their Raft node ids; or ``nodes``,
+    a mapping of Raft node id to API address) to the intended shape, from the master:
+    initialise the first one when the store is new, unseal every sealed one (an empty node
+    joins through retry_join as it is unsealed), wait (bounded, ``wait`` seconds) until each
+    is a Raft voter, remove the Raft peers of nodes not listed and give a node token to each
+    of ``token_minions`` (default: ``minions``) that has no valid one. Run after the core role
+    was applied; rerun to unseal after restarts.
 
     CLI Example:
 
@@ -416,34 +445,39 @@ def converge(minions, token_minions=None, shares=5, threshold=3, wait=90,
     """
     if isinstance(minions, str):
         minions = [m.strip() for m in minions.split(",") if m.strip()]
-    minions = sorted(set(map(str, minions or [])))
-    if not minions:
-        raise CommandExecutionError("minions: give the core minion ids")
-    addrs = _minion_addrs(minions)
-    first = addrs[minions[0]]
-    initialised = [m for m in minions if _seal_status(addrs[m]).get("initialized")]
-    leader = addrs[initialised[0]] if initialised else first
-    init_ret = {}
+    addrs = dict(nodes or {})
+    addrs.update(_minion_addrs(minions))
+    if not addrs:
+        raise CommandExecutionError("give the core minion ids (minions=) or nodes={id: addr}")
+    order = sorted(addrs)
+    initialised = [n for n in order if _seal_status(addrs[n]).get("initialized")]
+    leader = addrs[initialised[0]] if initialised else addrs[order[0]]
+    created = False
     if not initialised:
-        init_ret = init(addr=first, shares=shares, threshold=threshold)
+        created = init(addr=leader, shares=shares, threshold=threshold)["initialized"]
     record = _load()
     if record.get("addr") != leader:
         record["addr"] = leader
         _store(record)
     _submit_keys(leader, record)
     client = _connect(leader, record)
-    _vault.call(client, "set autopilot", client.sys.put_raft_auto_pilot_configuration,
-                server_stabilization_time=str(stabilization), cleanup_dead_servers=False)
-    unsealed = unseal(addrs=[addrs[m] for m in minions])
-    peers = _wait_voters(leader, record, minions, wait)
-    removed = [p["node_id"] for p in peers if p["node_id"] not in minions]
+    # hvac has no call for Raft autopilot: its adapter does the request
+    _vault.call(client, "set the autopilot configuration", client.adapter.post,
+                "/v1/sys/storage/raft/autopilot/configuration",
+                json={"server_stabilization_time": str(stabilization),
+                      "cleanup_dead_servers": False})
+    for node in order:
+        if addrs[node] != leader:
+            _join(addrs[node], leader, wait)
+    unsealed = unseal(addrs=[addrs[n] for n in order])
+    peers = _wait_voters(leader, order, wait)
+    removed = [p["node_id"] for p in peers if p["node_id"] not in addrs]
     for node_id in removed:
         raft_remove(node_id, addr=leader)
     tokens = {}
     missing = _node_tokens_missing(minions if token_minions is None else token_minions)
     if missing:
         tokens = issue_token(missing, addr=leader)
-    return {"leader": leader, "initialised": bool(init_ret.get("initialized")),
-            "unsealed": sorted(unsealed), "voters": sorted(p["node_id"] for p in raft_peers(leader)
-                                                           if p["voter"]),
-            "removed": removed, "tokens_issued": sorted(tokens)}
+    voters = sorted(p["node_id"] for p in raft_peers(leader) if p["voter"])
+    return {"leader": leader, "initialised": created, "unsealed": sorted(unsealed),
+            "voters": voters, "removed": removed, "tokens_issued": sorted(tokens)}

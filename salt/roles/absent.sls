@@ -1,8 +1,29 @@
-# Remove the marks of roles this node no longer holds (pillar eos:roles); a monolith holds all.
+# Take down what a node's lost roles ran, then remove their marks (pillar eos:roles; a
+# monolith holds all). Services stop through Salt's service state; the cluster-side part (the
+# Raft peer removed, OSDs drained) is the master's: salt-run eos_vault.converge and
+# eos_ceph's OSD removal. A NATS node that leaves drops out of the others' routes when they
+# apply roles.message again.
+{%- from 'roles/_lib.jinja' import svc_name with context %}
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
 {%- set mine = salt['pillar.get']('eos:roles', {}).get(grains['id'], []) %}
+{%- set services = {'core': ['openbao'], 'message': ['nats-server'], 'observe': ['prometheus']} %}
 {%- for role in salt['eos_cluster.roles']() %}
 {%- if role not in mine and not ('monolith' in mine) %}
+{%- for service in services.get(role, []) %}
+{%- set name = svc_name(service) %}
+{%- if salt['file.file_exists']('/etc/init.d/' ~ name) %}
+eos-role-{{ role }}-{{ service }}-dead:
+  service.dead:
+    - name: {{ name }}
+
+eos-role-{{ role }}-{{ service }}-initd-absent:
+  file.absent:
+    - name: /etc/init.d/{{ name }}
+    - require:
+      - service: eos-role-{{ role }}-{{ service }}-dead
+{%- endif %}
+{%- endfor %}
+
 eos-role-{{ role }}-absent:
   file.absent:
     - names:

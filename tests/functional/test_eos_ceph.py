@@ -400,12 +400,22 @@ def test_expand_refuses_a_path_not_on_cephfs(ceph_salt, tmp_path):
     assert "not CephFS" in res.stdout + res.stderr
 
 
-def test_write_client_private_keyring_and_idempotent(salt_local, tmp_path):
+def test_write_client_private_keyring_and_idempotent(salt_local, tmp_path, openbao_dev):
+    """The client configuration comes from the secrets store (a real OpenBao), not the bus."""
+    from eos import vault
+
     conf, keyring = str(tmp_path / "etc" / "ceph.conf"), str(tmp_path / "etc" / "admin.keyring")
-    salt_local.pillar({"eos": {"ceph": {"conf": conf, "keyring": keyring}}})
+    salt_local.pillar({"eos": {"ceph": {"conf": conf, "keyring": keyring},
+                               "vault": {"addr": openbao_dev.addr,
+                                         "token_file": openbao_dev.token_file}}})
     conf_text = "[global]\nfsid = 0\nmon host = [v2:127.0.0.1:1]\n"
     key_text = "[client.admin]\n\tkey = AQBfakefakefakefakefakefakefakefakefake==\n"
-    args = ("eos_ceph.write_client", conf_text, key_text)
+    secret = f"eos/ceph/{tmp_path.name}/client"
+    vault.kv_put(vault.connect(openbao_dev.addr, token_file=openbao_dev.token_file), secret,
+                 {"conf_text": conf_text, "keyring_text": key_text})
+    missing = salt_local.call("eos_ceph.write_client", secret + "-absent")
+    assert missing.returncode != 0 and "no secret at secret/" + secret + "-absent" in missing.stdout + missing.stderr
+    args = ("eos_ceph.write_client", secret)
     res = salt_local.call(*args, "test=True")
     assert res.returncode == 0 and res.data["changes"], res
     assert not os.path.exists(conf) and not os.path.exists(keyring)

