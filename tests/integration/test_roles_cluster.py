@@ -207,7 +207,7 @@ def test_node_join_end_to_end(master, event_listener):
         assert join.data["data"]["failed_checks"] == {}
         _wait_for_event(event_listener, master, "eos/cluster/roles/changed",
                         lambda d: d.get("trigger") == "eos/cluster/join" and d.get("joined") == fourth.id,
-                        start, 120)
+                        start, ROLES_WAIT)  # behind the start event's own join (lock + settle)
         # a join that fails its health check is refused and fires nothing
         ret = master.salt_cli(timeout=60).run("eos_cluster.join", f"min_free_bytes={1 << 62}",
                                               minion_tgt=fourth.id)
