@@ -27,6 +27,14 @@ def call(fn, *args, **kwargs):
                                     f"(this function takes UTF-8 names only): {text(bad)!r}") from exc
 
 
+def _command_error(message):
+    """Salt's CommandExecutionError with message (imported late: eos-bootstrap uses this module
+    before Salt is installed)."""
+    from salt.exceptions import CommandExecutionError
+
+    return CommandExecutionError(message)
+
+
 def pillar(salt, key, default=None):
     """A pillar value as plain data: Salt 3008 masks pillar.get's return unless unmask=True.
     ``salt`` is the caller's ``__salt__``."""
@@ -139,7 +147,7 @@ def write_atomic(path, text, keep_previous=True):
     try:
         save_text(path, text, mode=0o640, keep_previous=keep_previous)
     except OSError as exc:
-        raise CommandExecutionError(f"cannot write {path}: {exc.strerror}") from exc
+        raise _command_error(f"cannot write {path}: {exc.strerror}") from exc
 
 
 def read_pillar_file(path):
@@ -152,7 +160,7 @@ def read_pillar_file(path):
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise CommandExecutionError(f"cannot read {path}: {exc.strerror}") from exc
+        raise _command_error(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def include_in_top(root, sls):
@@ -163,11 +171,11 @@ def include_in_top(root, sls):
     top = os.path.join(root, "top.sls")
     data = read_pillar_file(top)
     if not isinstance(data, dict):
-        raise CommandExecutionError(f"{top} is not a mapping: add '{sls}' for '*' by hand")
+        raise _command_error(f"{top} is not a mapping: add '{sls}' for '*' by hand")
     base = data.setdefault("base", {})
     every = base.setdefault("*", [])
     if not isinstance(every, list):
-        raise CommandExecutionError(f"{top}: base '*' is not a list: add '{sls}' by hand")
+        raise _command_error(f"{top}: base '*' is not a list: add '{sls}' by hand")
     if sls in every:
         return False
     every.append(sls)
@@ -182,7 +190,7 @@ def master_eos_pillar(opts):
     data = salt.pillar.Pillar(opts, {}, opts["id"], "base").compile_pillar()
     eos = data.get("eos", {})
     if not isinstance(eos, dict):
-        raise CommandExecutionError(f"pillar 'eos' must be a mapping, got {type(eos).__name__}")
+        raise _command_error(f"pillar 'eos' must be a mapping, got {type(eos).__name__}")
     return eos
 
 

@@ -139,7 +139,7 @@ def set_read_only(name, read_only=True):
     """
     name = _path(name, "subvolume path")
     _call(eos.btrfs_subvolume_set_read_only, name, bool(read_only))
-    return _text(_call(eos.btrfs_subvolume_show, name))
+    return _call(eos.btrfs_subvolume_show, name)
 
 
 def compression(path, value=None):
