@@ -24,6 +24,5 @@ def test_eos_ceph_refuses_a_non_utf8_path_with_a_clear_error(loaders, tmp_path):
     # that quotes it (escaped), not a UnicodeEncodeError that breaks the job.
     odd = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"ceph-\xff.conf"))
     with pytest.raises(CommandExecutionError, match=r"not valid UTF-8.*ceph-\\\\xff\.conf"):
-        loaders.modules.eos_ceph.write_client("[global]\n", "[client.admin]\n", conf=odd,
-                                              keyring=str(tmp_path / "keyring"), test=True)
+        loaders.modules.eos_ceph.status(conf=odd, keyring=str(tmp_path / "keyring"), timeout=5)
     assert not os.path.exists(os.fsencode(odd))
