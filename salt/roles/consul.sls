@@ -3,10 +3,8 @@
 {%- from 'roles/_lib.jinja' import addr with context %}
 {%- set me = grains['id'] %}
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
-{%- set servers = [] %}
-{%- for node, roles in salt['pillar.get']('eos:roles', {}) | dictsort %}
-{%- if 'core' in roles or 'monolith' in roles %}{% do servers.append(node) %}{% endif %}
-{%- endfor %}
+{%- from 'roles/_peers.jinja' import peers as collect_peers with context %}
+{%- set servers = [] %}{%- do collect_peers('core', servers) %}
 {%- set tool, role = 'consul', 'core' %}
 {%- set conf %}
 datacenter = {{ salt['pillar.get']('eos:cluster:datacenter', 'eos') | json }}

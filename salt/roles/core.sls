@@ -21,10 +21,8 @@
 {%- else %}
 {%- set bao = '/usr/bin/bao' %}
 {%- endif %}
-{%- set peers = [] %}
-{%- for node, roles in salt['pillar.get']('eos:roles', {}) | dictsort %}
-{%- if ('core' in roles or 'monolith' in roles) and node != me %}{% do peers.append(node) %}{% endif %}
-{%- endfor %}
+{%- from 'roles/_peers.jinja' import peers as collect_peers with context %}
+{%- set peers = [] %}{%- do collect_peers('core', peers, me) %}
 include:
   - roles.node_exporter
 {%- if salt['pillar.get']('eos:hashicorp:enabled', True) %}

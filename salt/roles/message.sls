@@ -8,10 +8,8 @@
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
 {%- set me = grains['id'] %}
 {%- set store = salt['pillar.get']('eos:message:store_dir', base ~ '/var/lib/eos/message/jetstream') %}
-{%- set peers = [] %}
-{%- for node, roles in salt['pillar.get']('eos:roles', {}) | dictsort %}
-{%- if ('message' in roles or 'monolith' in roles) and node != me %}{% do peers.append(node) %}{% endif %}
-{%- endfor %}
+{%- from 'roles/_peers.jinja' import peers as collect_peers with context %}
+{%- set peers = [] %}{%- do collect_peers('message', peers, me) %}
 include:
   - roles.node_exporter
 

@@ -4,10 +4,8 @@
 {%- set me = grains['id'] %}
 {%- set mine = salt['pillar.get']('eos:roles', {}).get(me, []) %}
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
-{%- set servers = [] %}
-{%- for node, roles in salt['pillar.get']('eos:roles', {}) | dictsort %}
-{%- if 'core' in roles or 'monolith' in roles %}{% do servers.append(node) %}{% endif %}
-{%- endfor %}
+{%- from 'roles/_peers.jinja' import peers as collect_peers with context %}
+{%- set servers = [] %}{%- do collect_peers('core', servers) %}
 {%- set is_server = 'core' in mine or 'monolith' in mine %}
 {%- set tool, role = 'nomad', ('core' if is_server else 'compute') %}
 {%- set conf %}

@@ -11,8 +11,9 @@
 {%- set tsdb = salt['pillar.get']('eos:observe:tsdb_dir', base ~ '/var/lib/eos/observe/prometheus') %}
 {%- set interval = salt['pillar.get']('eos:observe:scrape_interval', '15s') %}
 {%- set targets = [] %}
-{%- for node in salt['pillar.get']('eos:roles', {}) | sort %}
-{%- do targets.append(addr(node) ~ ':' ~ port(node, 'node_exporter')) %}
+{%- from 'roles/_peers.jinja' import plausible with context %}
+{%- for node in salt['pillar.get']('eos:roles', {}) | sort %}{% if plausible(node) %}
+{%- do targets.append(addr(node) ~ ':' ~ port(node, 'node_exporter')) %}{% endif %}
 {%- endfor %}
 include:
   - roles.node_exporter

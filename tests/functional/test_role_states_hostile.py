@@ -1,15 +1,18 @@
 """Role states render node ids from pillar eos:roles, which holds other minions' ids: an id
-holding newlines, YAML or quotes stays inside the stub's contents and adds no state."""
+holding newlines, YAML or quotes adds no state and reaches no config file (only plausible ids
+are taken as peers), while a plausible peer does."""
 HOSTILE = "evil\n    - name: /etc/pwned\n'\"x: [y]"
 
 
-def test_a_hostile_peer_id_stays_inside_the_stub(salt_local):
-    salt_local.pillar({"eos": {"roles": {"eos-test-minion": ["core", "edge"], HOSTILE: ["core", "edge"]}}})
-    ret = salt_local.call("state.show_sls", "roles.core,roles.edge,roles.absent")
+def test_a_hostile_peer_id_adds_no_state_and_reaches_no_file(salt_local):
+    roles = ["core", "data", "message", "observe"]
+    salt_local.pillar({"eos": {"roles": {"eos-test-minion": roles, "peer-2": roles, HOSTILE: roles}}})
+    ret = salt_local.call("state.show_sls", "roles.core,roles.data,roles.message,roles.observe,roles.absent")
     assert ret.returncode == 0, ret
-    names = [arg["name"] for state in ret.data.values() for args in state.values() if isinstance(args, list)
-             for arg in args if isinstance(arg, dict) and "name" in arg]
-    assert "/etc/pwned" not in names and names, names
-    stub = ret.data["eos-role-edge-Caddyfile"]["file"]
-    contents = next(arg["contents"] for arg in stub if isinstance(arg, dict) and "contents" in arg)
-    assert contents.endswith(f"# edge peers: eos-test-minion, {HOSTILE}\n"), contents
+    args = [arg for state in ret.data.values() for fun in state.values() if isinstance(fun, list)
+            for arg in fun if isinstance(arg, dict)]
+    names = [a["name"] for a in args if "name" in a]
+    assert names and "/etc/pwned" not in names, names
+    contents = "".join(str(a["contents"]) for a in args if "contents" in a)
+    assert "peer-2" in contents, contents
+    assert "pwned" not in contents and "evil" not in contents, contents
