@@ -55,9 +55,11 @@ def fstab(tmp_path):
 def storage(loaders, fstab):
     """The eos_storage execution module and state in-process, writing the private fstab
     (minion opts eos:storage:fstab, which config.get reads first)."""
-    loaders.opts["eos"] = {"storage": {"fstab": str(fstab)}}
+    saved = loaders.opts.get("eos")  # the session's (its state_dir): later tests need it back
+    storage = dict((saved or {}).get("storage") or {}, fstab=str(fstab))
+    loaders.opts["eos"] = {"storage": storage}
     yield loaders
-    loaders.opts.pop("eos", None)
+    loaders.opts["eos"] = saved
 
 
 @pytest.fixture

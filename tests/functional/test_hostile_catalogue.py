@@ -88,9 +88,10 @@ def disk(tmp_path_factory, request):
 @pytest.fixture
 def mod(loaders, disk):
     """The execution modules through Salt's loader, provisioning pointed at the test's fstab."""
+    saved = loaders.opts.get("eos")  # the session's: later tests need it back
     loaders.opts["eos"] = {"storage": {"fstab": disk["fstab"], "state_dir": disk["fstab"] + ".state"}}
     yield loaders.modules
-    loaders.opts.pop("eos", None)
+    loaders.opts["eos"] = saved
 
 
 def refused(disk, fn, *args, quoted, **kw):
