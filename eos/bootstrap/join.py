@@ -12,7 +12,7 @@ import os
 import time
 
 from eos.bootstrap import configs, roles
-from eos.bootstrap.proc import BootstrapError, reachable, run, start_daemon
+from eos.bootstrap.proc import BootstrapError, reachable, run, run_watched, start_daemon
 
 FINGER_MISMATCH = 42  # salt.crypt.AsyncAuth._finger_fail's exit code
 
@@ -56,9 +56,11 @@ class Join:
         self.probe_dir = os.path.join(lay.eos_dir, "probe")
         self.host = self.port = None
 
-    def salt_call(self, confdir, *args, local=False, timeout=60):
+    def salt_call(self, confdir, *args, local=False, timeout=60, watch=None):
         argv = [self.lay.bin("salt-call"), f"--config-dir={confdir}", "--out=json", "--retcode-passthrough"]
         argv += ["--local"] if local else []
+        if watch:
+            return run_watched(argv + list(args), timeout, watch)
         return run(argv + list(args), timeout=timeout, check=False)
 
     def gone(self, doing):
@@ -128,7 +130,8 @@ class Join:
     def authenticate(self):
         """One authentication with master_finger set: the key is submitted (pending, or
         accepted by the master's reactor); a master with another key is refused."""
-        ret = self.salt_call(self.probe_dir, "test.ping", timeout=60)
+        ret = self.salt_call(self.probe_dir, "test.ping", timeout=60,
+                             watch=lambda: self.gone("waiting for the key to be accepted"))
         if ret.returncode == FINGER_MISMATCH:
             import salt.utils.crypt
 

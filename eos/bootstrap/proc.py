@@ -28,6 +28,31 @@ def run(argv, timeout, check=True, env=None):
     return proc
 
 
+def run_watched(argv, timeout, watch, every=2.0):
+    """run() without check, but watch() is called every `every` seconds while argv runs; when it
+    raises (the master went away), argv is killed and the error goes on. A salt-call whose master
+    vanished otherwise sits out its whole timeout before it says so."""
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        raise BootstrapError(f"cannot run {argv[0]}: {exc.strerror}") from exc
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                out, err = proc.communicate(timeout=min(every, max(0.1, deadline - time.monotonic())))
+                return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise BootstrapError(f"{' '.join(argv[:4])} ... did not finish within {timeout} s") from None
+                watch()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def alive(pid, marker):
     """True when pid runs and its command line contains marker (our config directory)."""
     try:
