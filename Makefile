@@ -40,9 +40,13 @@ test-build: $(VENV)/.built-test
 build: install
 
 # C tests of the library without Python, a short fuzzing pass, then the Python suite (unit,
-# functional, integration) against the test build.
+# functional, integration) against the test build. The suite runs in TEST_WORKERS processes
+# (pytest-xdist), one test file per worker at a time: most of its time is spent waiting on
+# daemons, and every test already uses its own ports, namespaces and loop devices. The slowest
+# tests are listed at the end, so CI's output shows where the time goes.
+TEST_WORKERS ?= 3
 test: test-build ctest fuzz-smoke
-	$(PYTEST) tests $(NO_TESTS)
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile --durations=25 tests $(NO_TESTS)
 
 test-unit: test-build
 	$(PYTEST) tests/unit $(NO_TESTS)
