@@ -4,6 +4,32 @@
 
 #include <time.h>
 
+#define I(m, t) EOS_PY_F(struct eos_cleanup_item, m, t)
+static const struct eos_py_field item_fields[] = {
+	I(path, FSSTRP), I(bytes, U64), I(dev, U64), I(ino, U64), I(rule, SIZE),
+};
+#undef I
+
+#define P(m, t) EOS_PY_F(struct eos_cleanup_plan, m, t)
+static const struct eos_py_field plan_fields[] = {
+	EOS_PY_FLATER("items"), P(bytes, U64), P(skipped_open, SIZE), P(skipped_symlinks, SIZE),
+	P(skipped_mounts, SIZE), P(skipped_links, SIZE),
+};
+#undef P
+
+#define A(m, t) EOS_PY_F(struct eos_cleanup_result, m, t)
+static const struct eos_py_field apply_fields[] = {
+	A(removed, SIZE), A(removed_bytes, U64), A(changed, SIZE), A(missing, SIZE), A(open_now, SIZE),
+};
+#undef A
+
+#define Z(m, t) EOS_PY_F(struct eos_compress_result, m, t)
+static const struct eos_py_field compress_fields[] = {
+	Z(compressed, SIZE), Z(bytes_before, U64), Z(bytes_after, U64), Z(changed, SIZE),
+	Z(missing, SIZE), Z(open_now, SIZE), Z(exists, SIZE),
+};
+#undef Z
+
 /* rules: [{"path": str, "match": str, "older_than_days": int, "recursive": bool}, ...].
  * keep owns the encoded strings. */
 static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t *n, PyObject *keep)
@@ -158,25 +184,11 @@ static PyObject *py_cleanup_plan(PyObject *self, PyObject *args, PyObject *kw)
 		eos_py_raise(&e);
 		goto out;
 	}
-	items = PyList_New((Py_ssize_t)p.n);
+	items = EOS_PY_LIST(p.v, p.n, item_fields);
 	if (!items)
 		goto out;
-	for (size_t i = 0; i < p.n; i++) {
-		PyObject *d = PyDict_New();
-		if (!d || eos_py_set_fsstr(d, "path", p.v[i].path) ||
-		    eos_py_set_u64(d, "bytes", p.v[i].bytes) || eos_py_set_u64(d, "dev", p.v[i].dev) ||
-		    eos_py_set_u64(d, "ino", p.v[i].ino) || eos_py_set_u64(d, "rule", p.v[i].rule)) {
-			Py_XDECREF(d);
-			goto out;
-		}
-		PyList_SET_ITEM(items, (Py_ssize_t)i, d);
-	}
-	res = PyDict_New();
-	if (!res || eos_py_set(res, "items", Py_NewRef(items)) || eos_py_set_u64(res, "bytes", p.bytes) ||
-	    eos_py_set_u64(res, "skipped_open", p.skipped_open) ||
-	    eos_py_set_u64(res, "skipped_symlinks", p.skipped_symlinks) ||
-	    eos_py_set_u64(res, "skipped_mounts", p.skipped_mounts) ||
-	    eos_py_set_u64(res, "skipped_links", p.skipped_links))
+	res = EOS_PY_DICT(&p, plan_fields);
+	if (res && eos_py_set(res, "items", Py_NewRef(items)))
 		Py_CLEAR(res);
 out:
 	eos_cleanup_plan_free(&p);
@@ -250,22 +262,7 @@ static PyObject *apply(PyObject *arg, int compress)
 		eos_py_raise(&e);
 		goto out;
 	}
-	res = PyDict_New();
-	if (!res)
-		goto out;
-	if (compress ? eos_py_set_u64(res, "compressed", z.compressed) ||
-			       eos_py_set_u64(res, "bytes_before", z.bytes_before) ||
-			       eos_py_set_u64(res, "bytes_after", z.bytes_after) ||
-			       eos_py_set_u64(res, "changed", z.changed) ||
-			       eos_py_set_u64(res, "missing", z.missing) ||
-			       eos_py_set_u64(res, "open_now", z.open_now) ||
-			       eos_py_set_u64(res, "exists", z.exists)
-		     : eos_py_set_u64(res, "removed", c.removed) ||
-			       eos_py_set_u64(res, "removed_bytes", c.removed_bytes) ||
-			       eos_py_set_u64(res, "changed", c.changed) ||
-			       eos_py_set_u64(res, "missing", c.missing) ||
-			       eos_py_set_u64(res, "open_now", c.open_now))
-		Py_CLEAR(res);
+	res = compress ? EOS_PY_DICT(&z, compress_fields) : EOS_PY_DICT(&c, apply_fields);
 out:
 	PyMem_Free(v);
 	Py_XDECREF(keep);

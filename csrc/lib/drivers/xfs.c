@@ -1,3 +1,4 @@
+#include "eos/core/fsutil.h"
 #include "eos/drivers/xfs.h"
 
 #include <errno.h>
@@ -9,18 +10,25 @@
 
 #define XFS_MIN_AG_BLOCKS 64
 
+/* XFS_IOC_FSGEOMETRY on the open mount point fd. */
+static int fs_geometry(int fd, const char *mountpoint, struct xfs_fsop_geom *geo, struct eos_err *e)
+{
+	memset(geo, 0, sizeof(*geo));
+	if (ioctl(fd, XFS_IOC_FSGEOMETRY, geo))
+		return eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
+	return 0;
+}
+
 int eos_xfs_geometry(const char *mountpoint, struct eos_xfs_geom *g, struct eos_err *e)
 {
 	int r = 0;
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = eos_open_dir(mountpoint, e);
 	if (fd < 0)
-		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
+		return fd;
 	struct xfs_fsop_geom geo;
-	memset(&geo, 0, sizeof(geo));
-	if (ioctl(fd, XFS_IOC_FSGEOMETRY, &geo)) {
-		r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
+	r = fs_geometry(fd, mountpoint, &geo, e);
+	if (r < 0)
 		goto out;
-	}
 	g->blocksize = geo.blocksize;
 	g->datablocks = geo.datablocks;
 	g->agblocks = geo.agblocks;
@@ -45,15 +53,13 @@ uint64_t eos_xfs_max_blocks(const struct eos_xfs_geom *g, uint64_t dev_bytes)
 int eos_xfs_grow(const char *mountpoint, uint64_t newblocks, struct eos_err *e)
 {
 	int r = 0;
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = eos_open_dir(mountpoint, e);
 	if (fd < 0)
-		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
+		return fd;
 	struct xfs_fsop_geom geo;
-	memset(&geo, 0, sizeof(geo));
-	if (ioctl(fd, XFS_IOC_FSGEOMETRY, &geo)) {
-		r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
+	r = fs_geometry(fd, mountpoint, &geo, e);
+	if (r < 0)
 		goto out;
-	}
 	if (newblocks < geo.datablocks) {
 		r = eos_fail(e, EINVAL, mountpoint, "refusing to shrink XFS on %s from %llu to %llu "
 			     "blocks", mountpoint, (unsigned long long)geo.datablocks,
