@@ -30,6 +30,34 @@ static const struct eos_py_field compress_fields[] = {
 };
 #undef Z
 
+/* The sequence seq as *fast (PySequence_Fast, what names it in the TypeError) and a zeroed
+ * array of *n elements of size elem for it (PyMem_Free it); NULL with an exception. */
+static void *seq_array(PyObject *seq, const char *what, size_t elem, PyObject **fast, Py_ssize_t *n)
+{
+	*fast = PySequence_Fast(seq, what);
+	if (!*fast)
+		return NULL;
+	*n = PySequence_Fast_GET_SIZE(*fast);
+	void *v = PyMem_Calloc(*n ? (size_t)*n : 1, elem);
+	if (!v) {
+		Py_CLEAR(*fast);
+		PyErr_NoMemory();
+	}
+	return v;
+}
+
+/* The str o encoded (eos_py_path), kept alive by keep; NULL with an exception. */
+static char *kept_path(PyObject *o, PyObject *keep)
+{
+	PyObject *b = NULL;
+	if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
+		Py_XDECREF(b);
+		return NULL;
+	}
+	Py_DECREF(b);
+	return PyBytes_AS_STRING(b);
+}
+
 /* rules: [{"path": str, "match": str, "older_than_days": int, "recursive": bool}, ...].
  * keep owns the encoded strings. */
 static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t *n, PyObject *keep)
@@ -40,18 +68,12 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 		       "recursive}, got %s", rules);
 		return -1;
 	}
-	PyObject *fast = PySequence_Fast(rules, "rules");
-	if (!fast)
+	PyObject *fast;
+	struct eos_cleanup_rule *v = seq_array(rules, "rules", sizeof(*v), &fast, n);
+	if (!v)
 		return -1;
-	*n = PySequence_Fast_GET_SIZE(fast);
-	struct eos_cleanup_rule *v = PyMem_Calloc(*n ? (size_t)*n : 1, sizeof(*v));
-	if (!v) {
-		Py_DECREF(fast);
-		PyErr_NoMemory();
-		return -1;
-	}
 	for (Py_ssize_t i = 0; i < *n; i++) {
-		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *o, *b = NULL;
+		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *o;
 		v[i].recursive = 1;
 		if (!PyDict_Check(d)) {
 			eos_py_einval("eos:storage:cleanup: each entry is a mapping with a path, got %s", d);
@@ -74,25 +96,16 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 			eos_py_einval("eos:storage:cleanup: an entry needs a path (a string): %s", d);
 			goto fail;
 		}
-		if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
-			Py_XDECREF(b);
+		if (!(v[i].path = kept_path(o, keep)))
 			goto fail;
-		}
-		Py_DECREF(b);
-		v[i].path = PyBytes_AS_STRING(b);
 		o = PyDict_GetItemString(d, "match");
 		if (o && o != Py_None) {
 			if (!PyUnicode_Check(o)) {
 				eos_py_einval("eos:storage:cleanup: match must be a file name pattern, got %s", o);
 				goto fail;
 			}
-			b = NULL;
-			if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
-				Py_XDECREF(b);
+			if (!(v[i].match = kept_path(o, keep)))
 				goto fail;
-			}
-			Py_DECREF(b);
-			v[i].match = PyBytes_AS_STRING(b);
 		}
 		o = PyDict_GetItemString(d, "older_than_days");
 		if (o && o != Py_None) {
@@ -202,19 +215,13 @@ out:
 /* The plan's items back from Python: path, dev, ino (keep owns the encoded paths). */
 static int items_arg(PyObject *arg, struct eos_cleanup_item **out, Py_ssize_t *n, PyObject *keep)
 {
-	PyObject *fast = PySequence_Fast(arg, "expected the plan's items");
+	PyObject *fast;
 	*out = NULL;
-	if (!fast)
+	struct eos_cleanup_item *v = seq_array(arg, "expected the plan's items", sizeof(*v), &fast, n);
+	if (!v)
 		return -1;
-	*n = PySequence_Fast_GET_SIZE(fast);
-	struct eos_cleanup_item *v = PyMem_Calloc(*n ? (size_t)*n : 1, sizeof(*v));
-	if (!v) {
-		Py_DECREF(fast);
-		PyErr_NoMemory();
-		return -1;
-	}
 	for (Py_ssize_t i = 0; i < *n; i++) {
-		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *b = NULL;
+		PyObject *d = PySequence_Fast_GET_ITEM(fast, i);
 		PyObject *path = PyDict_Check(d) ? PyDict_GetItemString(d, "path") : NULL;
 		PyObject *dev = PyDict_Check(d) ? PyDict_GetItemString(d, "dev") : NULL;
 		PyObject *ino = PyDict_Check(d) ? PyDict_GetItemString(d, "ino") : NULL;
@@ -222,12 +229,8 @@ static int items_arg(PyObject *arg, struct eos_cleanup_item **out, Py_ssize_t *n
 			eos_py_einval("a plan item has path, dev and ino as cleanup_plan gives them: %s", d);
 			goto fail;
 		}
-		if (!eos_py_path(path, &b) || PyList_Append(keep, b)) {
-			Py_XDECREF(b);
+		if (!(v[i].path = kept_path(path, keep)))
 			goto fail;
-		}
-		Py_DECREF(b);
-		v[i].path = PyBytes_AS_STRING(b);
 		v[i].dev = PyLong_AsUnsignedLongLong(dev);
 		v[i].ino = PyLong_AsUnsignedLongLong(ino);
 		if (PyErr_Occurred())

@@ -10,33 +10,34 @@
 
 #define XFS_MIN_AG_BLOCKS 64
 
-/* XFS_IOC_FSGEOMETRY on the open mount point fd. */
-static int fs_geometry(int fd, const char *mountpoint, struct xfs_fsop_geom *geo, struct eos_err *e)
+/* The mount point opened (the fd, to close) and its XFS_IOC_FSGEOMETRY; -errno when either fails. */
+static int open_geometry(const char *mountpoint, struct xfs_fsop_geom *geo, struct eos_err *e)
 {
+	int fd = eos_open_dir(mountpoint, e);
+	if (fd < 0)
+		return fd;
 	memset(geo, 0, sizeof(*geo));
-	if (ioctl(fd, XFS_IOC_FSGEOMETRY, geo))
-		return eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
-	return 0;
+	if (ioctl(fd, XFS_IOC_FSGEOMETRY, geo)) {
+		int r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 int eos_xfs_geometry(const char *mountpoint, struct eos_xfs_geom *g, struct eos_err *e)
 {
-	int r = 0;
-	int fd = eos_open_dir(mountpoint, e);
+	struct xfs_fsop_geom geo;
+	int fd = open_geometry(mountpoint, &geo, e);
 	if (fd < 0)
 		return fd;
-	struct xfs_fsop_geom geo;
-	r = fs_geometry(fd, mountpoint, &geo, e);
-	if (r < 0)
-		goto out;
+	close(fd);
 	g->blocksize = geo.blocksize;
 	g->datablocks = geo.datablocks;
 	g->agblocks = geo.agblocks;
 	g->agcount = geo.agcount;
 	g->imaxpct = geo.imaxpct;
-out:
-	close(fd);
-	return r;
+	return 0;
 }
 
 uint64_t eos_xfs_max_blocks(const struct eos_xfs_geom *g, uint64_t dev_bytes)
@@ -53,13 +54,10 @@ uint64_t eos_xfs_max_blocks(const struct eos_xfs_geom *g, uint64_t dev_bytes)
 int eos_xfs_grow(const char *mountpoint, uint64_t newblocks, struct eos_err *e)
 {
 	int r = 0;
-	int fd = eos_open_dir(mountpoint, e);
+	struct xfs_fsop_geom geo;
+	int fd = open_geometry(mountpoint, &geo, e);
 	if (fd < 0)
 		return fd;
-	struct xfs_fsop_geom geo;
-	r = fs_geometry(fd, mountpoint, &geo, e);
-	if (r < 0)
-		goto out;
 	if (newblocks < geo.datablocks) {
 		r = eos_fail(e, EINVAL, mountpoint, "refusing to shrink XFS on %s from %llu to %llu "
 			     "blocks", mountpoint, (unsigned long long)geo.datablocks,

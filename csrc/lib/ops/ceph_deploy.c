@@ -414,7 +414,7 @@ struct keyed_daemon {
 	const char *prog;          /* the daemon binary */
 	const char *data_flag;     /* its --<type>-data option */
 	int (*known)(struct eos_rados *c, const char *id, struct eos_err *e);
-	int (*wait)(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e);
+	enum wait_for wait;        /* until the cluster's map names it */
 };
 
 static int keyed_daemon_add(const struct keyed_daemon *kd, const struct eos_ceph_opts *o,
@@ -471,16 +471,11 @@ static int keyed_daemon_add(const struct keyed_daemon *kd, const struct eos_ceph
 		if (r < 0)
 			goto out;
 	}
-	r = kd->wait(c, id, d->wait_s, e);
+	r = wait_for(c, kd->wait, -1, id, d->wait_s, e);
 out:
 	eos_buf_free(&out);
 	eos_rados_close(c);
 	return r;
-}
-
-static int mds_wait(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e)
-{
-	return wait_for(c, WAIT_MDS, -1, id, wait_s, e);
 }
 
 int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
@@ -490,7 +485,7 @@ int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct
 		"mds", "/var/lib/ceph/mds",
 		"[\"mon\", \"allow profile mds\", \"osd\", \"allow rwx\", \"mds\", \"allow\", "
 		"\"mgr\", \"allow profile mds\"]",
-		"ceph-mds", "--mds-data", mds_known, mds_wait,
+		"ceph-mds", "--mds-data", mds_known, WAIT_MDS,
 	};
 	return keyed_daemon_add(&mds, o, id, d, res, e);
 }
@@ -668,18 +663,13 @@ static int mgr_known(struct eos_rados *c, const char *id, struct eos_err *e)
 	return r;
 }
 
-static int mgr_wait(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e)
-{
-	return wait_for(c, WAIT_MGR, -1, id, wait_s, e);
-}
-
 int eos_ceph_mgr_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
 		     struct eos_ceph_deploy_result *res, struct eos_err *e)
 {
 	static const struct keyed_daemon mgr = {
 		"mgr", "/var/lib/ceph/mgr",
 		"[\"mon\", \"allow profile mgr\", \"osd\", \"allow *\", \"mds\", \"allow *\"]",
-		"ceph-mgr", "--mgr-data", mgr_known, mgr_wait,
+		"ceph-mgr", "--mgr-data", mgr_known, WAIT_MGR,
 	};
 	return keyed_daemon_add(&mgr, o, id, d, res, e);
 }
