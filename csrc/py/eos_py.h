@@ -6,7 +6,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "eos/core/err.h"
 
@@ -46,19 +48,27 @@ PyObject *eos_py_raise(const struct eos_err *e);
 			return eos_py_raise(e);       \
 	} while (0)
 
-/* Struct to dict, by table: each field's key, C type and offset in the struct. */
+/* Struct to dict, by table: each field's key, C type and offset in the struct. The
+ * EOS_PY_F/FK macros check at compile time that the member has the C type its entry reads. */
 enum eos_py_type {
 	EOS_PY_U64,      /* uint64_t */
+	EOS_PY_U32,      /* uint32_t */
 	EOS_PY_UINT,     /* unsigned */
 	EOS_PY_INT,      /* int */
+	EOS_PY_I64,      /* int64_t */
 	EOS_PY_LONG,     /* long */
+	EOS_PY_LLONG,    /* long long */
 	EOS_PY_SIZE,     /* size_t */
 	EOS_PY_BOOL,     /* int, as True/False */
+	EOS_PY_CBOOL,    /* bool, as True/False */
 	EOS_PY_DOUBLE,   /* double */
 	EOS_PY_STR,      /* char[]: text, surrogateescape */
 	EOS_PY_FSSTR,    /* char[]: a path or file name, os.fsdecode */
+	EOS_PY_STR0,     /* char[]: text, None when empty */
+	EOS_PY_FSSTR0,   /* char[]: a path, None when empty */
 	EOS_PY_STRP,     /* const char *: text, None when NULL */
 	EOS_PY_FSSTRP,   /* const char *: a path, None when NULL */
+	EOS_PY_LATER,    /* no member: None, for the caller to set after (keeps the key's place) */
 };
 
 struct eos_py_field {
@@ -67,9 +77,38 @@ struct eos_py_field {
 	size_t offset;
 };
 
+/* Whether the C type T is what an entry of each kind reads. */
+#define EOS_PY_IS(T, C) __builtin_types_compatible_p(T, C)
+#define EOS_PY_OK_U64(T) EOS_PY_IS(T, uint64_t)
+#define EOS_PY_OK_U32(T) EOS_PY_IS(T, uint32_t)
+#define EOS_PY_OK_UINT(T) EOS_PY_IS(T, unsigned)
+#define EOS_PY_OK_INT(T) EOS_PY_IS(T, int)
+#define EOS_PY_OK_I64(T) EOS_PY_IS(T, int64_t)
+#define EOS_PY_OK_LONG(T) EOS_PY_IS(T, long)
+#define EOS_PY_OK_LLONG(T) EOS_PY_IS(T, long long)
+#define EOS_PY_OK_SIZE(T) EOS_PY_IS(T, size_t)
+#define EOS_PY_OK_BOOL(T) EOS_PY_IS(T, int)
+#define EOS_PY_OK_CBOOL(T) EOS_PY_IS(T, _Bool)
+#define EOS_PY_OK_DOUBLE(T) EOS_PY_IS(T, double)
+#define EOS_PY_OK_STR(T) EOS_PY_IS(T, char[])
+#define EOS_PY_OK_FSSTR(T) EOS_PY_IS(T, char[])
+#define EOS_PY_OK_STR0(T) EOS_PY_IS(T, char[])
+#define EOS_PY_OK_FSSTR0(T) EOS_PY_IS(T, char[])
+#define EOS_PY_OK_STRP(T) (EOS_PY_IS(T, char *) || EOS_PY_IS(T, const char *))
+#define EOS_PY_OK_FSSTRP(T) EOS_PY_OK_STRP(T)
+
+/* offsetof(st, member), or a compile error (negative array size) when member's type is not
+ * the one an entry of kind type reads. */
+#define EOS_PY_OFF(st, member, type) \
+	(offsetof(st, member) + \
+	 0 * sizeof(char[EOS_PY_OK_##type(__typeof__(((st *)0)->member)) ? 1 : -1]))
+
 /* A field named as its member, or under another key. */
-#define EOS_PY_F(st, member, type) {#member, EOS_PY_##type, offsetof(st, member)}
-#define EOS_PY_FK(key, st, member, type) {key, EOS_PY_##type, offsetof(st, member)}
+#define EOS_PY_F(st, member, type) {#member, EOS_PY_##type, EOS_PY_OFF(st, member, type)}
+#define EOS_PY_FK(key, st, member, type) {key, EOS_PY_##type, EOS_PY_OFF(st, member, type)}
+/* A key whose value is not a member: set by the caller after the table (a dict keeps a key's
+ * first place when its value is replaced, so the table still gives the order). */
+#define EOS_PY_FLATER(key) {key, EOS_PY_LATER, 0}
 
 /* Set every field of table on d from the struct at obj; -1 with an exception on error. */
 int eos_py_set_fields(PyObject *d, const void *obj, const struct eos_py_field *table, size_t n);
@@ -79,6 +118,12 @@ int eos_py_set_fields(PyObject *d, const void *obj, const struct eos_py_field *t
 /* A new dict of the table's fields; NULL with an exception on error. */
 PyObject *eos_py_fields_dict(const void *obj, const struct eos_py_field *table, size_t n);
 #define EOS_PY_DICT(obj, table) eos_py_fields_dict((obj), (table), sizeof(table) / sizeof((table)[0]))
+
+/* A new list of n dicts, one per struct of the array at v (each stride bytes apart). */
+PyObject *eos_py_fields_list(const void *v, size_t stride, size_t n, const struct eos_py_field *table,
+			     size_t nt);
+#define EOS_PY_LIST(v, n, table) \
+	eos_py_fields_list((v), sizeof(*(v)), (n), (table), sizeof(table) / sizeof((table)[0]))
 
 /* Raise OSError(EINVAL) with fmt, whose one %s is repr(obj): bad input quoted as given.
  * Returns NULL. */
@@ -91,6 +136,10 @@ int eos_py_path(PyObject *o, void *result);
 /* Build a str from file system bytes without failing on non-UTF-8 names
  * (surrogateescape, as os.fsdecode does). */
 PyObject *eos_py_fsstr(const char *s);
+
+/* A list of the n strings of the array v[n][stride] (char arrays), each as eos_py_fsstr. */
+PyObject *eos_py_fsstr_list(const char *v, size_t stride, size_t n);
+#define EOS_PY_FSSTR_LIST(arr, n) eos_py_fsstr_list((arr)[0], sizeof((arr)[0]), (n))
 
 /* Dict helpers that steal the value reference; return -1 on error. */
 int eos_py_set(PyObject *d, const char *key, PyObject *value);

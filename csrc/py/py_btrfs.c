@@ -2,23 +2,19 @@
 #include "eos_py.h"
 #include "eos/drivers/btrfs/btrfs.h"
 
+#define SV(m, t) EOS_PY_F(struct eos_btrfs_subvol, m, t)
+static const struct eos_py_field subvol_fields[] = {
+	SV(id, U64), SV(parent_id, U64), SV(dir_id, U64), SV(flags, U64), SV(generation, U64),
+	SV(ctransid, U64), SV(otransid, U64), SV(read_only, BOOL), SV(uuid, STR),
+	SV(parent_uuid, STR0), SV(received_uuid, STR0), SV(otime, I64), SV(ctime, I64),
+};
+#undef SV
+
 static PyObject *subvol_dict(const struct eos_btrfs_subvol *s)
 {
-	PyObject *d = PyDict_New();
-	if (!d)
-		return NULL;
-	if (eos_py_set_u64(d, "id", s->id) || eos_py_set_u64(d, "parent_id", s->parent_id) ||
-	    eos_py_set_u64(d, "dir_id", s->dir_id) || eos_py_set_u64(d, "flags", s->flags) ||
-	    eos_py_set_u64(d, "generation", s->generation) ||
-	    eos_py_set_u64(d, "ctransid", s->ctransid) || eos_py_set_u64(d, "otransid", s->otransid) ||
-	    eos_py_set_bool(d, "read_only", s->read_only) || eos_py_set_str(d, "uuid", s->uuid) ||
-	    eos_py_set_str(d, "parent_uuid", s->parent_uuid[0] ? s->parent_uuid : NULL) ||
-	    eos_py_set_str(d, "received_uuid", s->received_uuid[0] ? s->received_uuid : NULL) ||
-	    eos_py_set_i64(d, "otime", s->otime) || eos_py_set_i64(d, "ctime", s->ctime) ||
-	    eos_py_set_fsstr(d, "path", s->path ? s->path : "")) {
-		Py_DECREF(d);
-		return NULL;
-	}
+	PyObject *d = EOS_PY_DICT(s, subvol_fields);
+	if (d && eos_py_set_fsstr(d, "path", s->path ? s->path : "") < 0)  /* "" for the top level */
+		Py_CLEAR(d);
 	return d;
 }
 
@@ -170,66 +166,36 @@ static PyObject *py_compression_set(PyObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+static const struct eos_py_field space_fields[] = {
+	EOS_PY_F(struct eos_btrfs_chunk_space, type, STRP),
+	EOS_PY_F(struct eos_btrfs_chunk_space, profile, STRP),
+	EOS_PY_F(struct eos_btrfs_chunk_space, total, U64),
+	EOS_PY_F(struct eos_btrfs_chunk_space, used, U64),
+	EOS_PY_F(struct eos_btrfs_chunk_space, ratio, UINT),
+	EOS_PY_F(struct eos_btrfs_chunk_space, flags, U64),
+};
+
+static const struct eos_py_field device_fields[] = {
+	EOS_PY_F(struct eos_btrfs_device, devid, U64), EOS_PY_F(struct eos_btrfs_device, size, U64),
+	EOS_PY_F(struct eos_btrfs_device, allocated, U64), EOS_PY_F(struct eos_btrfs_device, path, FSSTR),
+};
+
+#define U(m, t) EOS_PY_F(struct eos_btrfs_usage, m, t)
+static const struct eos_py_field usage_fields[] = {
+	U(fsid, STR), U(num_devices, U64), U(nodesize, U32), U(sectorsize, U32), U(generation, U64),
+	U(device_size, U64), U(device_allocated, U64), U(device_unallocated, U64),
+	U(data_total, U64), U(data_used, U64), U(metadata_total, U64), U(metadata_used, U64),
+	U(system_total, U64), U(system_used, U64), U(free_estimated, U64),
+};
+#undef U
+
 static PyObject *usage_dict(const struct eos_btrfs_usage *u)
 {
-	PyObject *d = PyDict_New(), *spaces = PyList_New(0), *devs = PyList_New(0);
-	if (!d || !spaces || !devs)
-		goto error;
-	for (size_t i = 0; i < u->n_spaces; i++) {
-		const struct eos_btrfs_chunk_space *s = &u->spaces[i];
-		PyObject *x = PyDict_New();
-		if (!x)
-			goto error;
-		if (eos_py_set_str(x, "type", s->type) || eos_py_set_str(x, "profile", s->profile) ||
-		    eos_py_set_u64(x, "total", s->total) || eos_py_set_u64(x, "used", s->used) ||
-		    eos_py_set_u64(x, "ratio", s->ratio) || eos_py_set_u64(x, "flags", s->flags) ||
-		    PyList_Append(spaces, x) < 0) {
-			Py_DECREF(x);
-			goto error;
-		}
-		Py_DECREF(x);
-	}
-	for (size_t i = 0; i < u->n_devices; i++) {
-		const struct eos_btrfs_device *v = &u->devices[i];
-		PyObject *x = PyDict_New();
-		if (!x)
-			goto error;
-		if (eos_py_set_u64(x, "devid", v->devid) || eos_py_set_u64(x, "size", v->size) ||
-		    eos_py_set_u64(x, "allocated", v->allocated) || eos_py_set_fsstr(x, "path", v->path) ||
-		    PyList_Append(devs, x) < 0) {
-			Py_DECREF(x);
-			goto error;
-		}
-		Py_DECREF(x);
-	}
-	if (eos_py_set_str(d, "fsid", u->fsid) || eos_py_set_u64(d, "num_devices", u->num_devices) ||
-	    eos_py_set_u64(d, "nodesize", u->nodesize) || eos_py_set_u64(d, "sectorsize", u->sectorsize) ||
-	    eos_py_set_u64(d, "generation", u->generation) ||
-	    eos_py_set_u64(d, "device_size", u->device_size) ||
-	    eos_py_set_u64(d, "device_allocated", u->device_allocated) ||
-	    eos_py_set_u64(d, "device_unallocated", u->device_unallocated) ||
-	    eos_py_set_u64(d, "data_total", u->data_total) || eos_py_set_u64(d, "data_used", u->data_used) ||
-	    eos_py_set_u64(d, "metadata_total", u->metadata_total) ||
-	    eos_py_set_u64(d, "metadata_used", u->metadata_used) ||
-	    eos_py_set_u64(d, "system_total", u->system_total) ||
-	    eos_py_set_u64(d, "system_used", u->system_used) ||
-	    eos_py_set_u64(d, "free_estimated", u->free_estimated))
-		goto error;
-	/* eos_py_set consumes the value whatever happens. */
-	int r = eos_py_set(d, "spaces", spaces);
-	spaces = NULL;
-	if (r)
-		goto error;
-	r = eos_py_set(d, "devices", devs);
-	devs = NULL;
-	if (r)
-		goto error;
+	PyObject *d = EOS_PY_DICT(u, usage_fields);
+	if (d && (eos_py_set(d, "spaces", EOS_PY_LIST(u->spaces, u->n_spaces, space_fields)) < 0 ||
+		  eos_py_set(d, "devices", EOS_PY_LIST(u->devices, u->n_devices, device_fields)) < 0))
+		Py_CLEAR(d);
 	return d;
-error:
-	Py_XDECREF(d);
-	Py_XDECREF(spaces);
-	Py_XDECREF(devs);
-	return NULL;
 }
 
 static PyObject *py_usage(PyObject *self, PyObject *args)
@@ -248,6 +214,13 @@ static PyObject *py_usage(PyObject *self, PyObject *args)
 	return d;
 }
 
+#define X(m) EOS_PY_F(struct eos_btrfs_extent_stats, m, U64)
+static const struct eos_py_field extent_fields[] = {
+	X(disk_bytes), X(uncompressed_bytes), X(referenced_bytes), X(compressed_disk_bytes),
+	X(extents), X(inline_extents),
+};
+#undef X
+
 static PyObject *py_extent_stats(PyObject *self, PyObject *args)
 {
 	(void)self;
@@ -259,18 +232,7 @@ static PyObject *py_extent_stats(PyObject *self, PyObject *args)
 	eos_err_clear(&e);
 	int r;
 	EOS_PY_CALL(r, &e, path, NULL, eos_btrfs_extent_stats(PyBytes_AS_STRING(path), &st, &e));
-	PyObject *d = PyDict_New();
-	if (!d)
-		return NULL;
-	if (eos_py_set_u64(d, "disk_bytes", st.disk_bytes) ||
-	    eos_py_set_u64(d, "uncompressed_bytes", st.uncompressed_bytes) ||
-	    eos_py_set_u64(d, "referenced_bytes", st.referenced_bytes) ||
-	    eos_py_set_u64(d, "compressed_disk_bytes", st.compressed_disk_bytes) ||
-	    eos_py_set_u64(d, "extents", st.extents) || eos_py_set_u64(d, "inline_extents", st.inline_extents)) {
-		Py_DECREF(d);
-		return NULL;
-	}
-	return d;
+	return EOS_PY_DICT(&st, extent_fields);
 }
 
 static PyObject *py_check(PyObject *self, PyObject *args)

@@ -24,6 +24,72 @@ static int conn_open(struct eos_ceph_opts *o, struct eos_rados **c)
 	return r;
 }
 
+#define ST(key, m, t) EOS_PY_FK(key, struct eos_ceph_status, m, t)
+static const struct eos_py_field status_fields[] = {
+	ST("fsid", fsid, STR), ST("health", health, STR), EOS_PY_FLATER("checks"), EOS_PY_FLATER("mons"),
+	EOS_PY_FLATER("osds"), EOS_PY_FLATER("pgs"), EOS_PY_FLATER("usage"),
+	ST("mgr_available", mgr_available, BOOL), EOS_PY_FLATER("mds"),
+};
+static const struct eos_py_field mons_fields[] = {ST("total", num_mons, U64), EOS_PY_FLATER("quorum")};
+static const struct eos_py_field osds_fields[] = {
+	ST("total", osds, U64), ST("up", osds_up, U64), ST("in", osds_in, U64),
+};
+static const struct eos_py_field pgs_fields[] = {
+	ST("total", pgs, U64), ST("pools", pools, U64), ST("objects", objects, U64), EOS_PY_FLATER("states"),
+};
+static const struct eos_py_field usage_fields[] = {
+	ST("total_bytes", bytes_total, U64), ST("used_bytes", bytes_used, U64),
+	ST("avail_bytes", bytes_avail, U64), ST("data_bytes", data_bytes, U64),
+};
+static const struct eos_py_field mds_fields[] = {
+	ST("up", mds_up, U64), ST("in", mds_in, U64), ST("max", mds_max, U64), ST("standby", mds_standby, U64),
+};
+#undef ST
+
+static const struct eos_py_field check_fields[] = {
+	EOS_PY_F(struct eos_ceph_check, name, STR), EOS_PY_F(struct eos_ceph_check, severity, STR),
+	EOS_PY_F(struct eos_ceph_check, message, STR),
+};
+
+/* {state: count} of the placement groups. */
+static PyObject *pgstates_dict(const struct eos_ceph_status *st)
+{
+	PyObject *d = PyDict_New();
+	for (size_t i = 0; d && i < st->n_pgstates; i++)
+		if (eos_py_set_u64(d, st->pgstates[i].state, st->pgstates[i].count))
+			Py_CLEAR(d);
+	return d;
+}
+
+/* The sub-dict of table, with its one late key (when given) set to value (stolen). */
+static PyObject *sub_dict(const struct eos_ceph_status *st, const struct eos_py_field *t, size_t n,
+			  const char *late, PyObject *value)
+{
+	PyObject *d = eos_py_fields_dict(st, t, n);
+	if (!late)
+		return d;
+	if (!d)
+		Py_XDECREF(value);
+	else if (eos_py_set(d, late, value))
+		Py_CLEAR(d);
+	return d;
+}
+#define SUB(t, late, value) sub_dict(st, (t), sizeof(t) / sizeof((t)[0]), (late), (value))
+
+static PyObject *status_dict(const struct eos_ceph_status *st)
+{
+	PyObject *d = EOS_PY_DICT(st, status_fields);
+	if (d && (eos_py_set(d, "checks", EOS_PY_LIST(st->checks, st->n_checks, check_fields)) ||
+		  eos_py_set(d, "mons", SUB(mons_fields, "quorum", EOS_PY_FSSTR_LIST(st->quorum, st->n_quorum))) ||
+		  eos_py_set(d, "osds", SUB(osds_fields, NULL, NULL)) ||
+		  eos_py_set(d, "pgs", SUB(pgs_fields, "states", pgstates_dict(st))) ||
+		  eos_py_set(d, "usage", SUB(usage_fields, NULL, NULL)) ||
+		  eos_py_set(d, "mds", SUB(mds_fields, NULL, NULL))))
+		Py_CLEAR(d);
+	return d;
+}
+#undef SUB
+
 static PyObject *py_ceph_status(PyObject *self, PyObject *args, PyObject *kw)
 {
 	(void)self;
@@ -31,7 +97,7 @@ static PyObject *py_ceph_status(PyObject *self, PyObject *args, PyObject *kw)
 	struct eos_ceph_opts o = {0};
 	struct eos_rados *c = NULL;
 	struct eos_err e;
-	PyObject *d = NULL, *sub, *lst;
+	PyObject *d = NULL;
 	int r;
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|" CONN_FMT ":ceph_status", kwlist, CONN_ARGS(o)))
 		return NULL;
@@ -49,67 +115,19 @@ static PyObject *py_ceph_status(PyObject *self, PyObject *args, PyObject *kw)
 		eos_py_raise(&e);
 		goto out;
 	}
-	d = PyDict_New();
-	if (!d || eos_py_set_str(d, "fsid", st->fsid) || eos_py_set_str(d, "health", st->health))
-		goto error;
-	if (!(lst = PyList_New(0)) || eos_py_set(d, "checks", lst))
-		goto error;
-	for (size_t i = 0; i < st->n_checks; i++) {
-		if (!(sub = PyDict_New()) || PyList_Append(lst, sub)) {
-			Py_XDECREF(sub);
-			goto error;
-		}
-		Py_DECREF(sub);
-		if (eos_py_set_str(sub, "name", st->checks[i].name) ||
-		    eos_py_set_str(sub, "severity", st->checks[i].severity) ||
-		    eos_py_set_str(sub, "message", st->checks[i].message))
-			goto error;
-	}
-	if (!(sub = PyDict_New()) || eos_py_set(d, "mons", sub))
-		goto error;
-	if (eos_py_set_u64(sub, "total", st->num_mons) || !(lst = PyList_New(0)) ||
-	    eos_py_set(sub, "quorum", lst))
-		goto error;
-	for (size_t i = 0; i < st->n_quorum; i++) {
-		PyObject *s = PyUnicode_FromString(st->quorum[i]);
-		if (!s || PyList_Append(lst, s)) {
-			Py_XDECREF(s);
-			goto error;
-		}
-		Py_DECREF(s);
-	}
-	if (!(sub = PyDict_New()) || eos_py_set(d, "osds", sub) ||
-	    eos_py_set_u64(sub, "total", st->osds) || eos_py_set_u64(sub, "up", st->osds_up) ||
-	    eos_py_set_u64(sub, "in", st->osds_in))
-		goto error;
-	if (!(sub = PyDict_New()) || eos_py_set(d, "pgs", sub) ||
-	    eos_py_set_u64(sub, "total", st->pgs) || eos_py_set_u64(sub, "pools", st->pools) ||
-	    eos_py_set_u64(sub, "objects", st->objects))
-		goto error;
-	if (!(lst = PyDict_New()) || eos_py_set(sub, "states", lst))
-		goto error;
-	for (size_t i = 0; i < st->n_pgstates; i++)
-		if (eos_py_set_u64(lst, st->pgstates[i].state, st->pgstates[i].count))
-			goto error;
-	if (!(sub = PyDict_New()) || eos_py_set(d, "usage", sub) ||
-	    eos_py_set_u64(sub, "total_bytes", st->bytes_total) ||
-	    eos_py_set_u64(sub, "used_bytes", st->bytes_used) ||
-	    eos_py_set_u64(sub, "avail_bytes", st->bytes_avail) ||
-	    eos_py_set_u64(sub, "data_bytes", st->data_bytes))
-		goto error;
-	if (eos_py_set_bool(d, "mgr_available", st->mgr_available))
-		goto error;
-	if (!(sub = PyDict_New()) || eos_py_set(d, "mds", sub) ||
-	    eos_py_set_u64(sub, "up", st->mds_up) || eos_py_set_u64(sub, "in", st->mds_in) ||
-	    eos_py_set_u64(sub, "max", st->mds_max) || eos_py_set_u64(sub, "standby", st->mds_standby))
-		goto error;
-	goto out;
-error:
-	Py_CLEAR(d);
+	d = status_dict(st);
 out:
 	PyMem_Free(st);
 	return d;
 }
+
+#define P(key, m, t) EOS_PY_FK(key, struct eos_ceph_pool, m, t)
+static const struct eos_py_field pool_fields[] = {
+	P("name", name, STR), P("id", id, I64), P("size", size, U64), P("min_size", min_size, U64),
+	P("pg_num", pg_num, U64), P("application", application, STR0), P("stored_bytes", stored, U64),
+	P("objects", objects, U64), P("used_bytes", bytes_used, U64), P("max_avail_bytes", max_avail, U64),
+};
+#undef P
 
 static PyObject *py_ceph_pools(PyObject *self, PyObject *args, PyObject *kw)
 {
@@ -119,7 +137,7 @@ static PyObject *py_ceph_pools(PyObject *self, PyObject *args, PyObject *kw)
 	struct eos_rados *c = NULL;
 	struct eos_ceph_pool *pools = NULL;
 	struct eos_err e;
-	PyObject *lst = NULL, *d;
+	PyObject *lst;
 	int n;
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|" CONN_FMT ":ceph_pools", kwlist, CONN_ARGS(o)))
 		return NULL;
@@ -127,29 +145,7 @@ static PyObject *py_ceph_pools(PyObject *self, PyObject *args, PyObject *kw)
 		return NULL;
 	eos_err_clear(&e);
 	EOS_PY_CALL_THEN(n, &e, eos_ceph_pools(c, &pools, &e), eos_rados_close(c));
-	if (!(lst = PyList_New(0)))
-		goto out;
-	for (int i = 0; i < n; i++) {
-		struct eos_ceph_pool *p = &pools[i];
-		if (!(d = PyDict_New()) || PyList_Append(lst, d)) {
-			Py_XDECREF(d);
-			goto error;
-		}
-		Py_DECREF(d);
-		if (eos_py_set_str(d, "name", p->name) || eos_py_set_i64(d, "id", p->id) ||
-		    eos_py_set_u64(d, "size", p->size) || eos_py_set_u64(d, "min_size", p->min_size) ||
-		    eos_py_set_u64(d, "pg_num", p->pg_num) ||
-		    eos_py_set_str(d, "application", p->application[0] ? p->application : NULL) ||
-		    eos_py_set_u64(d, "stored_bytes", p->stored) ||
-		    eos_py_set_u64(d, "objects", p->objects) ||
-		    eos_py_set_u64(d, "used_bytes", p->bytes_used) ||
-		    eos_py_set_u64(d, "max_avail_bytes", p->max_avail))
-			goto error;
-	}
-	goto out;
-error:
-	Py_CLEAR(lst);
-out:
+	lst = EOS_PY_LIST(pools, (size_t)n, pool_fields);
 	free(pools);
 	return lst;
 }

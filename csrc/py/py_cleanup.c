@@ -4,6 +4,60 @@
 
 #include <time.h>
 
+#define I(m, t) EOS_PY_F(struct eos_cleanup_item, m, t)
+static const struct eos_py_field item_fields[] = {
+	I(path, FSSTRP), I(bytes, U64), I(dev, U64), I(ino, U64), I(rule, SIZE),
+};
+#undef I
+
+#define P(m, t) EOS_PY_F(struct eos_cleanup_plan, m, t)
+static const struct eos_py_field plan_fields[] = {
+	EOS_PY_FLATER("items"), P(bytes, U64), P(skipped_open, SIZE), P(skipped_symlinks, SIZE),
+	P(skipped_mounts, SIZE), P(skipped_links, SIZE),
+};
+#undef P
+
+#define A(m, t) EOS_PY_F(struct eos_cleanup_result, m, t)
+static const struct eos_py_field apply_fields[] = {
+	A(removed, SIZE), A(removed_bytes, U64), A(changed, SIZE), A(missing, SIZE), A(open_now, SIZE),
+};
+#undef A
+
+#define Z(m, t) EOS_PY_F(struct eos_compress_result, m, t)
+static const struct eos_py_field compress_fields[] = {
+	Z(compressed, SIZE), Z(bytes_before, U64), Z(bytes_after, U64), Z(changed, SIZE),
+	Z(missing, SIZE), Z(open_now, SIZE), Z(exists, SIZE),
+};
+#undef Z
+
+/* The sequence seq as *fast (PySequence_Fast, what names it in the TypeError) and a zeroed
+ * array of *n elements of size elem for it (PyMem_Free it); NULL with an exception. */
+static void *seq_array(PyObject *seq, const char *what, size_t elem, PyObject **fast, Py_ssize_t *n)
+{
+	*fast = PySequence_Fast(seq, what);
+	if (!*fast)
+		return NULL;
+	*n = PySequence_Fast_GET_SIZE(*fast);
+	void *v = PyMem_Calloc(*n ? (size_t)*n : 1, elem);
+	if (!v) {
+		Py_CLEAR(*fast);
+		PyErr_NoMemory();
+	}
+	return v;
+}
+
+/* The str o encoded (eos_py_path), kept alive by keep; NULL with an exception. */
+static char *kept_path(PyObject *o, PyObject *keep)
+{
+	PyObject *b = NULL;
+	if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
+		Py_XDECREF(b);
+		return NULL;
+	}
+	Py_DECREF(b);
+	return PyBytes_AS_STRING(b);
+}
+
 /* rules: [{"path": str, "match": str, "older_than_days": int, "recursive": bool}, ...].
  * keep owns the encoded strings. */
 static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t *n, PyObject *keep)
@@ -14,18 +68,12 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 		       "recursive}, got %s", rules);
 		return -1;
 	}
-	PyObject *fast = PySequence_Fast(rules, "rules");
-	if (!fast)
+	PyObject *fast;
+	struct eos_cleanup_rule *v = seq_array(rules, "rules", sizeof(*v), &fast, n);
+	if (!v)
 		return -1;
-	*n = PySequence_Fast_GET_SIZE(fast);
-	struct eos_cleanup_rule *v = PyMem_Calloc(*n ? (size_t)*n : 1, sizeof(*v));
-	if (!v) {
-		Py_DECREF(fast);
-		PyErr_NoMemory();
-		return -1;
-	}
 	for (Py_ssize_t i = 0; i < *n; i++) {
-		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *o, *b = NULL;
+		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *o;
 		v[i].recursive = 1;
 		if (!PyDict_Check(d)) {
 			eos_py_einval("eos:storage:cleanup: each entry is a mapping with a path, got %s", d);
@@ -48,25 +96,16 @@ static int rules_arg(PyObject *rules, struct eos_cleanup_rule **out, Py_ssize_t 
 			eos_py_einval("eos:storage:cleanup: an entry needs a path (a string): %s", d);
 			goto fail;
 		}
-		if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
-			Py_XDECREF(b);
+		if (!(v[i].path = kept_path(o, keep)))
 			goto fail;
-		}
-		Py_DECREF(b);
-		v[i].path = PyBytes_AS_STRING(b);
 		o = PyDict_GetItemString(d, "match");
 		if (o && o != Py_None) {
 			if (!PyUnicode_Check(o)) {
 				eos_py_einval("eos:storage:cleanup: match must be a file name pattern, got %s", o);
 				goto fail;
 			}
-			b = NULL;
-			if (!eos_py_path(o, &b) || PyList_Append(keep, b)) {
-				Py_XDECREF(b);
+			if (!(v[i].match = kept_path(o, keep)))
 				goto fail;
-			}
-			Py_DECREF(b);
-			v[i].match = PyBytes_AS_STRING(b);
 		}
 		o = PyDict_GetItemString(d, "older_than_days");
 		if (o && o != Py_None) {
@@ -158,25 +197,11 @@ static PyObject *py_cleanup_plan(PyObject *self, PyObject *args, PyObject *kw)
 		eos_py_raise(&e);
 		goto out;
 	}
-	items = PyList_New((Py_ssize_t)p.n);
+	items = EOS_PY_LIST(p.v, p.n, item_fields);
 	if (!items)
 		goto out;
-	for (size_t i = 0; i < p.n; i++) {
-		PyObject *d = PyDict_New();
-		if (!d || eos_py_set_fsstr(d, "path", p.v[i].path) ||
-		    eos_py_set_u64(d, "bytes", p.v[i].bytes) || eos_py_set_u64(d, "dev", p.v[i].dev) ||
-		    eos_py_set_u64(d, "ino", p.v[i].ino) || eos_py_set_u64(d, "rule", p.v[i].rule)) {
-			Py_XDECREF(d);
-			goto out;
-		}
-		PyList_SET_ITEM(items, (Py_ssize_t)i, d);
-	}
-	res = PyDict_New();
-	if (!res || eos_py_set(res, "items", Py_NewRef(items)) || eos_py_set_u64(res, "bytes", p.bytes) ||
-	    eos_py_set_u64(res, "skipped_open", p.skipped_open) ||
-	    eos_py_set_u64(res, "skipped_symlinks", p.skipped_symlinks) ||
-	    eos_py_set_u64(res, "skipped_mounts", p.skipped_mounts) ||
-	    eos_py_set_u64(res, "skipped_links", p.skipped_links))
+	res = EOS_PY_DICT(&p, plan_fields);
+	if (res && eos_py_set(res, "items", Py_NewRef(items)))
 		Py_CLEAR(res);
 out:
 	eos_cleanup_plan_free(&p);
@@ -190,19 +215,13 @@ out:
 /* The plan's items back from Python: path, dev, ino (keep owns the encoded paths). */
 static int items_arg(PyObject *arg, struct eos_cleanup_item **out, Py_ssize_t *n, PyObject *keep)
 {
-	PyObject *fast = PySequence_Fast(arg, "expected the plan's items");
+	PyObject *fast;
 	*out = NULL;
-	if (!fast)
+	struct eos_cleanup_item *v = seq_array(arg, "expected the plan's items", sizeof(*v), &fast, n);
+	if (!v)
 		return -1;
-	*n = PySequence_Fast_GET_SIZE(fast);
-	struct eos_cleanup_item *v = PyMem_Calloc(*n ? (size_t)*n : 1, sizeof(*v));
-	if (!v) {
-		Py_DECREF(fast);
-		PyErr_NoMemory();
-		return -1;
-	}
 	for (Py_ssize_t i = 0; i < *n; i++) {
-		PyObject *d = PySequence_Fast_GET_ITEM(fast, i), *b = NULL;
+		PyObject *d = PySequence_Fast_GET_ITEM(fast, i);
 		PyObject *path = PyDict_Check(d) ? PyDict_GetItemString(d, "path") : NULL;
 		PyObject *dev = PyDict_Check(d) ? PyDict_GetItemString(d, "dev") : NULL;
 		PyObject *ino = PyDict_Check(d) ? PyDict_GetItemString(d, "ino") : NULL;
@@ -210,12 +229,8 @@ static int items_arg(PyObject *arg, struct eos_cleanup_item **out, Py_ssize_t *n
 			eos_py_einval("a plan item has path, dev and ino as cleanup_plan gives them: %s", d);
 			goto fail;
 		}
-		if (!eos_py_path(path, &b) || PyList_Append(keep, b)) {
-			Py_XDECREF(b);
+		if (!(v[i].path = kept_path(path, keep)))
 			goto fail;
-		}
-		Py_DECREF(b);
-		v[i].path = PyBytes_AS_STRING(b);
 		v[i].dev = PyLong_AsUnsignedLongLong(dev);
 		v[i].ino = PyLong_AsUnsignedLongLong(ino);
 		if (PyErr_Occurred())
@@ -250,22 +265,7 @@ static PyObject *apply(PyObject *arg, int compress)
 		eos_py_raise(&e);
 		goto out;
 	}
-	res = PyDict_New();
-	if (!res)
-		goto out;
-	if (compress ? eos_py_set_u64(res, "compressed", z.compressed) ||
-			       eos_py_set_u64(res, "bytes_before", z.bytes_before) ||
-			       eos_py_set_u64(res, "bytes_after", z.bytes_after) ||
-			       eos_py_set_u64(res, "changed", z.changed) ||
-			       eos_py_set_u64(res, "missing", z.missing) ||
-			       eos_py_set_u64(res, "open_now", z.open_now) ||
-			       eos_py_set_u64(res, "exists", z.exists)
-		     : eos_py_set_u64(res, "removed", c.removed) ||
-			       eos_py_set_u64(res, "removed_bytes", c.removed_bytes) ||
-			       eos_py_set_u64(res, "changed", c.changed) ||
-			       eos_py_set_u64(res, "missing", c.missing) ||
-			       eos_py_set_u64(res, "open_now", c.open_now))
-		Py_CLEAR(res);
+	res = compress ? EOS_PY_DICT(&z, compress_fields) : EOS_PY_DICT(&c, apply_fields);
 out:
 	PyMem_Free(v);
 	Py_XDECREF(keep);

@@ -18,9 +18,20 @@ static const char *opt(PyObject *b)
 	return b ? PyBytes_AS_STRING(b) : NULL;
 }
 
+#define R(m, t) EOS_PY_F(struct eos_convert_result, m, t)
+static const struct eos_py_field result_fields[] = {
+	EOS_PY_FLATER("steps"), EOS_PY_FLATER("open_files"), R(path, FSSTR0), R(target, FSSTR0),
+	R(uuid, STR0), R(old_source, FSSTR0), R(old_fstype, STR0),
+	EOS_PY_FK("old_mounted_at", struct eos_convert_result, hold, FSSTR0), R(mount_options, STR0),
+	EOS_PY_FLATER("step"), R(resumed, BOOL), R(changed, BOOL), EOS_PY_FLATER("test"),
+	EOS_PY_FLATER("copied"), EOS_PY_FLATER("verified"), EOS_PY_FLATER("bytes_before"),
+	EOS_PY_FK("bytes_after", struct eos_convert_result, data_after, U64), R(used_before, U64),
+};
+#undef R
+
 static PyObject *result_dict(const struct eos_convert_result *r, int dry_run)
 {
-	PyObject *d = PyDict_New();
+	PyObject *d = EOS_PY_DICT(r, result_fields);
 	if (!d)
 		return NULL;
 	PyObject *steps = PyList_New(0), *files = PyList_New(0);
@@ -50,20 +61,11 @@ static PyObject *result_dict(const struct eos_convert_result *r, int dry_run)
 		goto error;
 	}
 	double ratio = r->data_after ? (double)r->copied.data_bytes / (double)r->data_after : 0.0;
-	if (eos_py_set_fsstr(d, "path", r->path[0] ? r->path : NULL) ||
-	    eos_py_set_fsstr(d, "target", r->target[0] ? r->target : NULL) ||
-	    eos_py_set_str(d, "uuid", r->uuid[0] ? r->uuid : NULL) ||
-	    eos_py_set_fsstr(d, "old_source", r->old_source[0] ? r->old_source : NULL) ||
-	    eos_py_set_str(d, "old_fstype", r->old_fstype[0] ? r->old_fstype : NULL) ||
-	    eos_py_set_fsstr(d, "old_mounted_at", r->hold[0] ? r->hold : NULL) ||
-	    eos_py_set_str(d, "mount_options", r->mount_options[0] ? r->mount_options : NULL) ||
-	    eos_py_set_str(d, "step", r->step >= 0 ? eos_convert_step_names[r->step] : NULL) ||
-	    eos_py_set_bool(d, "resumed", r->resumed) || eos_py_set_bool(d, "changed", r->changed) ||
+	if (eos_py_set_str(d, "step", r->step >= 0 ? eos_convert_step_names[r->step] : NULL) ||
 	    eos_py_set_bool(d, "test", dry_run) || eos_py_set(d, "copied", eos_py_copy_stats(&r->copied)) ||
 	    eos_py_set(d, "verified", eos_py_copy_stats(&r->verified)) ||
 	    eos_py_set_u64(d, "bytes_before", r->copied.data_bytes) ||
-	    eos_py_set_u64(d, "bytes_after", r->data_after) ||
-	    eos_py_set_u64(d, "used_before", r->used_before) || eos_py_set_double(d, "compression_ratio", ratio))
+	    eos_py_set_double(d, "compression_ratio", ratio))
 		goto error;
 	return d;
 error_lists:

@@ -5,19 +5,15 @@
 /* Also used by py_convert.c. */
 PyObject *eos_py_copy_stats(const struct eos_copy_stats *s);
 
+#define C(m) EOS_PY_F(struct eos_copy_stats, m, U64)
+static const struct eos_py_field stats_fields[] = {
+	C(files), C(dirs), C(symlinks), C(hardlinks), C(specials), C(xattrs), C(bytes), C(data_bytes),
+};
+#undef C
+
 PyObject *eos_py_copy_stats(const struct eos_copy_stats *s)
 {
-	PyObject *d = PyDict_New();
-	if (!d)
-		return NULL;
-	if (eos_py_set_u64(d, "files", s->files) || eos_py_set_u64(d, "dirs", s->dirs) ||
-	    eos_py_set_u64(d, "symlinks", s->symlinks) || eos_py_set_u64(d, "hardlinks", s->hardlinks) ||
-	    eos_py_set_u64(d, "specials", s->specials) || eos_py_set_u64(d, "xattrs", s->xattrs) ||
-	    eos_py_set_u64(d, "bytes", s->bytes) || eos_py_set_u64(d, "data_bytes", s->data_bytes)) {
-		Py_DECREF(d);
-		return NULL;
-	}
-	return d;
+	return EOS_PY_DICT(s, stats_fields);
 }
 
 typedef int (*tree_fn)(const char *, const char *, struct eos_copy_stats *, struct eos_err *);

@@ -6,83 +6,72 @@
 #include "eos/drivers/lvm/lvm_change.h"
 #include "eos/drivers/xfs.h"
 
+#define S(m, t) EOS_PY_F(struct eos_expand_step, m, t)
+static const struct eos_py_field step_fields[] = {
+	EOS_PY_FLATER("step"), EOS_PY_FLATER("kind"), S(object, FSSTR), S(before, U64), S(after, U64),
+	EOS_PY_FLATER("status"), S(elapsed_ms, LONG), S(note, STR0),
+};
+#undef S
+
 static PyObject *step_dict(const struct eos_expand_step *s, size_t index)
 {
-	PyObject *d = PyDict_New();
-	if (!d)
-		return NULL;
-	if (eos_py_set_u64(d, "step", index + 1) ||
-	    eos_py_set_str(d, "kind", eos_expand_step_name(s->kind)) ||
-	    eos_py_set_fsstr(d, "object", s->object) ||
-	    eos_py_set_u64(d, "before", s->before) ||
-	    eos_py_set_u64(d, "after", s->after) ||
-	    eos_py_set_str(d, "status", eos_expand_status_name(s->status)) ||
-	    eos_py_set_i64(d, "elapsed_ms", s->elapsed_ms) ||
-	    eos_py_set_str(d, "note", s->note[0] ? s->note : NULL)) {
-		Py_DECREF(d);
-		return NULL;
-	}
+	PyObject *d = EOS_PY_DICT(s, step_fields);
+	if (d && (eos_py_set_u64(d, "step", index + 1) ||
+		  eos_py_set_str(d, "kind", eos_expand_step_name(s->kind)) ||
+		  eos_py_set_str(d, "status", eos_expand_status_name(s->status))))
+		Py_CLEAR(d);
 	return d;
+}
+
+#define P(m, t) EOS_PY_F(struct eos_expand_plan, m, t)
+static const struct eos_py_field plan_fields[] = {
+	P(target, FSSTR), EOS_PY_FK("size", struct eos_expand_plan, request, STR), EOS_PY_FLATER("test"),
+	P(kind, STR), P(mountpoint, FSSTR0), P(device, FSSTR0), P(fstype, STR0), P(vg, STR0), P(lv, STR0),
+	P(top, STR), EOS_PY_FK("before", struct eos_expand_plan, size_before, U64),
+	EOS_PY_FK("after", struct eos_expand_plan, size_after, U64), P(changed, BOOL),
+	EOS_PY_FLATER("pending"), EOS_PY_FK("lock_key", struct eos_expand_plan, key, STR),
+	P(journal, FSSTR), P(lock_wait_ms, LONG), P(resumed, BOOL), EOS_PY_FLATER("resume_info"),
+};
+#undef P
+
+static PyObject *plan_list(const struct eos_expand_plan *p, size_t *pending)
+{
+	PyObject *steps = PyList_New((Py_ssize_t)p->nsteps);
+	for (size_t i = 0; steps && i < p->nsteps; i++) {
+		PyObject *s = step_dict(&p->steps[i], i);
+		if (!s)
+			Py_CLEAR(steps);
+		else
+			PyList_SET_ITEM(steps, (Py_ssize_t)i, s);
+		*pending += p->steps[i].status == EOS_STEP_PLANNED;
+	}
+	return steps;
+}
+
+static PyObject *notes_list(const struct eos_expand_plan *p)
+{
+	PyObject *notes = PyList_New((Py_ssize_t)p->nnotes);
+	for (size_t i = 0; notes && i < p->nnotes; i++) {
+		PyObject *s = PyUnicode_DecodeUTF8(p->notes[i], (Py_ssize_t)strlen(p->notes[i]),
+						   "surrogateescape");
+		if (!s)
+			Py_CLEAR(notes);
+		else
+			PyList_SET_ITEM(notes, (Py_ssize_t)i, s);
+	}
+	return notes;
 }
 
 static PyObject *plan_dict(const struct eos_expand_plan *p, int test)
 {
-	PyObject *d = PyDict_New(), *steps = NULL, *notes = NULL;
-	if (!d)
-		return NULL;
 	size_t pending = 0;
-	steps = PyList_New(0);
-	notes = PyList_New(0);
-	if (!steps || !notes)
-		goto error;
-	for (size_t i = 0; i < p->nsteps; i++) {
-		PyObject *s = step_dict(&p->steps[i], i);
-		if (!s || PyList_Append(steps, s)) {
-			Py_XDECREF(s);
-			goto error;
-		}
-		Py_DECREF(s);
-		pending += p->steps[i].status == EOS_STEP_PLANNED;
-	}
-	for (size_t i = 0; i < p->nnotes; i++) {
-		PyObject *s = PyUnicode_DecodeUTF8(p->notes[i], (Py_ssize_t)strlen(p->notes[i]),
-						   "surrogateescape");
-		if (!s || PyList_Append(notes, s)) {
-			Py_XDECREF(s);
-			goto error;
-		}
-		Py_DECREF(s);
-	}
-	if (eos_py_set_fsstr(d, "target", p->target) ||
-	    eos_py_set_str(d, "size", p->request) ||
-	    eos_py_set_bool(d, "test", test) ||
-	    eos_py_set_str(d, "kind", p->kind) ||
-	    eos_py_set_fsstr(d, "mountpoint", p->mountpoint[0] ? p->mountpoint : NULL) ||
-	    eos_py_set_fsstr(d, "device", p->device[0] ? p->device : NULL) ||
-	    eos_py_set_str(d, "fstype", p->fstype[0] ? p->fstype : NULL) ||
-	    eos_py_set_str(d, "vg", p->vg[0] ? p->vg : NULL) ||
-	    eos_py_set_str(d, "lv", p->lv[0] ? p->lv : NULL) ||
-	    eos_py_set_str(d, "top", p->top) ||
-	    eos_py_set_u64(d, "before", p->size_before) ||
-	    eos_py_set_u64(d, "after", p->size_after) ||
-	    eos_py_set_bool(d, "changed", p->changed) ||
-	    eos_py_set_u64(d, "pending", test ? pending : 0) ||
-	    eos_py_set_str(d, "lock_key", p->key) ||
-	    eos_py_set_fsstr(d, "journal", p->journal) ||
-	    eos_py_set_i64(d, "lock_wait_ms", p->lock_wait_ms) ||
-	    eos_py_set_bool(d, "resumed", p->resumed) ||
-	    eos_py_set_str(d, "resume_info", p->resumed ? p->resume_info : NULL) ||
-	    eos_py_set(d, "plan", steps) ||
-	    eos_py_set(d, "notes", notes)) {
-		steps = notes = NULL;
-		goto error;
-	}
+	PyObject *d = EOS_PY_DICT(p, plan_fields);
+	if (d && (eos_py_set_bool(d, "test", test) || eos_py_set(d, "plan", plan_list(p, &pending)) ||
+		  eos_py_set_u64(d, "pending", test ? pending : 0) ||
+		  eos_py_set_str(d, "resume_info", p->resumed ? p->resume_info : NULL) ||
+		  eos_py_set(d, "notes", notes_list(p))))
+		Py_CLEAR(d);
 	return d;
-error:
-	Py_XDECREF(steps);
-	Py_XDECREF(notes);
-	Py_DECREF(d);
-	return NULL;
 }
 
 /* Called from the library with the GIL released: take it to call the Python callback.

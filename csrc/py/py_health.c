@@ -4,6 +4,17 @@
 #include "eos/ops/health.h"
 #include "eos/drivers/mounts.h"
 
+static const struct eos_py_field clock_fields[] = {
+	EOS_PY_F(struct eos_clock, synchronized, BOOL), EOS_PY_F(struct eos_clock, state, INT),
+	EOS_PY_F(struct eos_clock, offset_ns, LLONG), EOS_PY_F(struct eos_clock, maxerror_us, LLONG),
+	EOS_PY_F(struct eos_clock, esterror_us, LLONG),
+};
+
+static const struct eos_py_field disk_fields[] = {
+	EOS_PY_F(struct eos_usage, size, U64), EOS_PY_F(struct eos_usage, avail, U64),
+	EOS_PY_F(struct eos_usage, free, U64), EOS_PY_F(struct eos_usage, used, U64),
+};
+
 static PyObject *py_health_clock(PyObject *self, PyObject *noargs)
 {
 	(void)self;
@@ -13,15 +24,7 @@ static PyObject *py_health_clock(PyObject *self, PyObject *noargs)
 	eos_err_clear(&e);
 	if (eos_health_clock(&c, &e))
 		return eos_py_raise(&e);
-	PyObject *d = PyDict_New();
-	if (!d || eos_py_set_bool(d, "synchronized", c.synchronized) ||
-	    eos_py_set_i64(d, "state", c.state) || eos_py_set_i64(d, "offset_ns", c.offset_ns) ||
-	    eos_py_set_i64(d, "maxerror_us", c.maxerror_us) ||
-	    eos_py_set_i64(d, "esterror_us", c.esterror_us)) {
-		Py_XDECREF(d);
-		return NULL;
-	}
-	return d;
+	return EOS_PY_DICT(&c, clock_fields);
 }
 
 static PyObject *py_health_disk(PyObject *self, PyObject *arg)
@@ -40,13 +43,7 @@ static PyObject *py_health_disk(PyObject *self, PyObject *arg)
 	Py_DECREF(path);
 	if (rc)
 		return eos_py_raise(&e);
-	PyObject *d = PyDict_New();
-	if (!d || eos_py_set_u64(d, "size", u.size) || eos_py_set_u64(d, "avail", u.avail) ||
-	    eos_py_set_u64(d, "free", u.free) || eos_py_set_u64(d, "used", u.used)) {
-		Py_XDECREF(d);
-		return NULL;
-	}
-	return d;
+	return EOS_PY_DICT(&u, disk_fields);
 }
 
 static PyMethodDef methods[] = {

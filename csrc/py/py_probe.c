@@ -86,31 +86,42 @@ static PyObject *mountpoints(const struct eos_probe *p, const struct eos_blockde
 	return l;
 }
 
+/* The blkid tags a device dict names itself: key, tag. */
+static const char *const device_tags[][2] = {
+	{"type", "TYPE"}, {"uuid", "UUID"}, {"label", "LABEL"}, {"partuuid", "PART_ENTRY_UUID"},
+	{"pttype", "PTTYPE"}, {"usage", "USAGE"},
+};
+
+static int set_tags(PyObject *o, const struct eos_blkid_result *sb)
+{
+	for (size_t k = 0; k < sizeof(device_tags) / sizeof(device_tags[0]); k++)
+		if (eos_py_set_str(o, device_tags[k][0], eos_blkid_get(sb, device_tags[k][1])))
+			return -1;
+	return 0;
+}
+
+#define D(m, t) EOS_PY_F(struct eos_blockdev, m, t)
+static const struct eos_py_field device_fields[] = {
+	D(name, FSSTRP), D(path, FSSTRP), D(major, UINT), D(minor, UINT), EOS_PY_FLATER("devno"),
+	D(size, U64), D(rotational, BOOL), D(read_only, BOOL), D(removable, BOOL), D(kind, STRP),
+	EOS_PY_FLATER("partition"), D(parent, FSSTRP), D(backing_file, FSSTRP), D(dm_name, FSSTRP),
+};
+#undef D
+
 static PyObject *device_dict(const struct eos_probe *p, size_t i)
 {
 	const struct eos_blockdev *d = &p->devs.v[i];
 	const struct eos_blkid_result *sb = &p->sb[i];
 	char devno[32];
 	snprintf(devno, sizeof(devno), "%u:%u", d->major, d->minor);
-	PyObject *o = PyDict_New();
+	PyObject *o = EOS_PY_DICT(d, device_fields);
 	if (!o)
 		return NULL;
-	if (eos_py_set_fsstr(o, "name", d->name) || eos_py_set_fsstr(o, "path", d->path) ||
-	    eos_py_set_u64(o, "major", d->major) || eos_py_set_u64(o, "minor", d->minor) ||
-	    eos_py_set_str(o, "devno", devno) || eos_py_set_u64(o, "size", d->size) ||
-	    eos_py_set_bool(o, "rotational", d->rotational) || eos_py_set_bool(o, "read_only", d->read_only) ||
-	    eos_py_set_bool(o, "removable", d->removable) || eos_py_set_str(o, "kind", d->kind) ||
+	if (eos_py_set_str(o, "devno", devno) ||
 	    eos_py_set(o, "partition", d->partition ? PyLong_FromLong(d->partition) : Py_NewRef(Py_None)) ||
-	    eos_py_set_fsstr(o, "parent", d->parent) || eos_py_set_fsstr(o, "backing_file", d->backing_file) ||
-	    eos_py_set_fsstr(o, "dm_name", d->dm_name) ||
 	    eos_py_set(o, "holders", str_list(d->holders, d->n_holders)) ||
 	    eos_py_set(o, "slaves", str_list(d->slaves, d->n_slaves)) ||
-	    eos_py_set_str(o, "type", eos_blkid_get(sb, "TYPE")) ||
-	    eos_py_set_str(o, "uuid", eos_blkid_get(sb, "UUID")) ||
-	    eos_py_set_str(o, "label", eos_blkid_get(sb, "LABEL")) ||
-	    eos_py_set_str(o, "partuuid", eos_blkid_get(sb, "PART_ENTRY_UUID")) ||
-	    eos_py_set_str(o, "pttype", eos_blkid_get(sb, "PTTYPE")) ||
-	    eos_py_set_str(o, "usage", eos_blkid_get(sb, "USAGE")) ||
+	    set_tags(o, sb) ||
 	    eos_py_set(o, "btrfs_devid", sb->btrfs_devid ? PyLong_FromUnsignedLongLong(sb->btrfs_devid)
 							 : Py_NewRef(Py_None)) ||
 	    eos_py_set(o, "blkid", blkid_dict(sb)) || eos_py_set_str(o, "blkid_status", blkid_status(p, i)) ||

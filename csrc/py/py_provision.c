@@ -19,95 +19,70 @@ static int path_or_none(PyObject *o, void *result)
 	return eos_py_path(o, result);
 }
 
-static PyObject *str_list(const char *v, size_t stride, size_t n)
+static PyObject *reasons_list(const struct eos_provision_rec *r)
 {
-	PyObject *l = PyList_New((Py_ssize_t)n);
-	for (size_t i = 0; l && i < n; i++) {
-		PyObject *s = eos_py_fsstr(v + i * stride);
-		if (!s) {
+	PyObject *l = PyList_New((Py_ssize_t)r->n_reasons);
+	for (size_t i = 0; l && i < r->n_reasons; i++) {
+		PyObject *s = PyUnicode_FromString(r->reasons[i]);
+		if (!s)
 			Py_CLEAR(l);
-			break;
-		}
-		PyList_SET_ITEM(l, (Py_ssize_t)i, s);
+		else
+			PyList_SET_ITEM(l, (Py_ssize_t)i, s);
 	}
 	return l;
 }
 
+#define R(m) EOS_PY_F(struct eos_provision_rec, m, STRP)
+static const struct eos_py_field rec_fields[] = {
+	EOS_PY_FLATER("reasons"), R(workload), R(fstype), R(mount_options), R(handover),
+};
+#undef R
+
+static const struct eos_py_field lvm_fields[] = {
+	EOS_PY_FLATER("used"), EOS_PY_FK("device_mapper", struct eos_provision_rec, lvm_available, BOOL),
+	EOS_PY_FK("reason", struct eos_provision_rec, lvm_note, STR),
+};
+
 static PyObject *rec_dict(const struct eos_provision_rec *r)
 {
-	PyObject *d = PyDict_New();
-	if (!d)
-		return NULL;
-	PyObject *reasons = PyList_New((Py_ssize_t)r->n_reasons);
-	if (!reasons)
+	PyObject *d = EOS_PY_DICT(r, rec_fields);
+	if (!d || eos_py_set(d, "reasons", reasons_list(r)))
 		goto error;
-	for (size_t i = 0; i < r->n_reasons; i++) {
-		PyObject *s = PyUnicode_FromString(r->reasons[i]);
-		if (!s) {
-			Py_DECREF(reasons);
-			goto error;
-		}
-		PyList_SET_ITEM(reasons, (Py_ssize_t)i, s);
-	}
-	if (eos_py_set(d, "reasons", reasons) || eos_py_set_str(d, "workload", r->workload) ||
-	    eos_py_set_str(d, "fstype", r->fstype) || eos_py_set_str(d, "mount_options", r->mount_options) ||
-	    eos_py_set_str(d, "handover", r->handover))
-		goto error;
-	if (r->wants_lvm) {
-		PyObject *lvm = PyDict_New();
-		if (!lvm)
-			goto error;
-		if (eos_py_set_bool(lvm, "used", 0) || eos_py_set_bool(lvm, "device_mapper", r->lvm_available) ||
-		    eos_py_set_str(lvm, "reason", r->lvm_note)) {
-			Py_DECREF(lvm);
-			goto error;
-		}
-		if (eos_py_set(d, "lvm", lvm))
-			goto error;
-	} else if (eos_py_set(d, "lvm", Py_NewRef(Py_None))) {
-		goto error;
-	}
-	return d;
-error:
-	Py_DECREF(d);
-	return NULL;
-}
-
-static PyObject *check_dict(const struct eos_provision_check *c)
-{
-	PyObject *d = PyDict_New(), *sigs = PyList_New(0);
-	if (!d || !sigs)
-		goto error;
-	for (size_t i = 0; i < c->n_sigs; i++) {
-		const struct eos_provision_sig *s = &c->sigs[i];
-		PyObject *x = PyDict_New();
-		if (!x)
-			goto error;
-		if (eos_py_set_str(x, "type", s->type) || eos_py_set_str(x, "usage", s->usage) ||
-		    eos_py_set_str(x, "label", s->label[0] ? s->label : NULL) ||
-		    eos_py_set_str(x, "uuid", s->uuid[0] ? s->uuid : NULL) || eos_py_set_u64(x, "offset", s->offset) ||
-		    PyList_Append(sigs, x) < 0) {
-			Py_DECREF(x);
-			goto error;
-		}
-		Py_DECREF(x);
-	}
-	int r = eos_py_set(d, "signatures", sigs);
-	sigs = NULL;
-	if (r || eos_py_set_fsstr(d, "device", c->device) || eos_py_set_u64(d, "size", c->size) ||
-	    eos_py_set_bool(d, "filesystem", c->has_fs) || eos_py_set_bool(d, "partition_table", c->has_ptable) ||
-	    eos_py_set_bool(d, "lvm", c->has_lvm) ||
-	    eos_py_set(d, "mounts", str_list(c->mounts[0], sizeof(c->mounts[0]), c->n_mounts)) ||
-	    eos_py_set(d, "holders", str_list(c->holders[0], sizeof(c->holders[0]), c->n_holders)) ||
-	    eos_py_set_bool(d, "busy", c->busy) ||
-	    eos_py_set(d, "in_use", str_list(c->blockers[0], sizeof(c->blockers[0]), c->n_blockers)) ||
-	    eos_py_set_bool(d, "free", c->n_blockers == 0))
+	PyObject *lvm = r->wants_lvm ? EOS_PY_DICT(r, lvm_fields) : Py_NewRef(Py_None);
+	if (lvm && lvm != Py_None && eos_py_set_bool(lvm, "used", 0))
+		Py_CLEAR(lvm);
+	if (eos_py_set(d, "lvm", lvm))
 		goto error;
 	return d;
 error:
 	Py_XDECREF(d);
-	Py_XDECREF(sigs);
 	return NULL;
+}
+
+#define G(m, t) EOS_PY_F(struct eos_provision_sig, m, t)
+static const struct eos_py_field sig_fields[] = {
+	G(type, STR), G(usage, STR), G(label, STR0), G(uuid, STR0), G(offset, U64),
+};
+#undef G
+
+#define C(key, m, t) EOS_PY_FK(key, struct eos_provision_check, m, t)
+static const struct eos_py_field check_fields[] = {
+	EOS_PY_FLATER("signatures"), C("device", device, FSSTR), C("size", size, U64),
+	C("filesystem", has_fs, BOOL), C("partition_table", has_ptable, BOOL), C("lvm", has_lvm, BOOL),
+	EOS_PY_FLATER("mounts"), EOS_PY_FLATER("holders"), C("busy", busy, BOOL),
+};
+#undef C
+
+static PyObject *check_dict(const struct eos_provision_check *c)
+{
+	PyObject *d = EOS_PY_DICT(c, check_fields);
+	if (d && (eos_py_set(d, "signatures", EOS_PY_LIST(c->sigs, c->n_sigs, sig_fields)) ||
+		  eos_py_set(d, "mounts", EOS_PY_FSSTR_LIST(c->mounts, c->n_mounts)) ||
+		  eos_py_set(d, "holders", EOS_PY_FSSTR_LIST(c->holders, c->n_holders)) ||
+		  eos_py_set(d, "in_use", EOS_PY_FSSTR_LIST(c->blockers, c->n_blockers)) ||
+		  eos_py_set_bool(d, "free", c->n_blockers == 0)))
+		Py_CLEAR(d);
+	return d;
 }
 
 static PyObject *py_recommend(PyObject *self, PyObject *arg)
@@ -153,45 +128,49 @@ out:
 	return result;
 }
 
+static const struct eos_py_field step_fields[] = {
+	EOS_PY_FLATER("action"), EOS_PY_F(struct eos_provision_step, detail, FSSTR),
+	EOS_PY_F(struct eos_provision_step, done, BOOL),
+};
+
+static PyObject *steps_list(const struct eos_provision_result *res)
+{
+	PyObject *l = EOS_PY_LIST(res->steps, res->n_steps, step_fields);
+	for (size_t i = 0; l && i < res->n_steps; i++)
+		if (eos_py_set_str(PyList_GET_ITEM(l, (Py_ssize_t)i), "action",
+				   action_names[res->steps[i].action]))
+			Py_CLEAR(l);
+	return l;
+}
+
+static const struct eos_py_field result_fields[] = {
+	EOS_PY_FLATER("steps"), EOS_PY_FLATER("recommendation"), EOS_PY_FLATER("device"),
+	EOS_PY_FLATER("destroys"), EOS_PY_FLATER("mkfs"), EOS_PY_F(struct eos_provision_result, uuid, STR0),
+	EOS_PY_F(struct eos_provision_result, fstab_line, FSSTR0),
+	EOS_PY_F(struct eos_provision_result, changed, BOOL), EOS_PY_F(struct eos_provision_result, kept, BOOL),
+};
+
 static PyObject *result_dict(const struct eos_provision_result *res, int dry_run)
 {
-	PyObject *d = PyDict_New();
-	if (!d)
-		return NULL;
-	PyObject *steps = PyList_New(0);
-	if (!steps)
-		goto error;
-	for (size_t i = 0; i < res->n_steps; i++) {
-		PyObject *x = PyDict_New();
-		if (!x || eos_py_set_str(x, "action", action_names[res->steps[i].action]) ||
-		    eos_py_set_fsstr(x, "detail", res->steps[i].detail) ||
-		    eos_py_set_bool(x, "done", res->steps[i].done) || PyList_Append(steps, x) < 0) {
-			Py_XDECREF(x);
-			Py_DECREF(steps);
-			goto error;
-		}
-		Py_DECREF(x);
-	}
-	if (eos_py_set(d, "steps", steps) || eos_py_set(d, "recommendation", rec_dict(&res->rec)))
-		goto error;
-	if (res->rec.handover) {
-		if (eos_py_set_bool(d, "changed", 0) || eos_py_set_bool(d, "test", dry_run))
-			goto error;
+	PyObject *d;
+	if (res->rec.handover) {  /* handed over: nothing of the device's own */
+		d = PyDict_New();
+		if (d && (eos_py_set(d, "steps", steps_list(res)) ||
+			  eos_py_set(d, "recommendation", rec_dict(&res->rec)) ||
+			  eos_py_set_bool(d, "changed", 0) || eos_py_set_bool(d, "test", dry_run)))
+			Py_CLEAR(d);
 		return d;
 	}
-	PyObject *argv = str_list(res->mkfs_argv[0], sizeof(res->mkfs_argv[0]), res->mkfs_argc);
-	if (eos_py_set(d, "device", check_dict(&res->check)) ||
-	    eos_py_set(d, "destroys", str_list(res->destroys[0], sizeof(res->destroys[0]), res->n_destroys)) ||
-	    eos_py_set(d, "mkfs", res->mkfs_argc ? argv : (Py_XDECREF(argv), Py_NewRef(Py_None))) ||
-	    eos_py_set_str(d, "uuid", res->uuid[0] ? res->uuid : NULL) ||
-	    eos_py_set_fsstr(d, "fstab_line", res->fstab_line[0] ? res->fstab_line : NULL) ||
-	    eos_py_set_bool(d, "changed", res->changed) || eos_py_set_bool(d, "kept", res->kept) ||
+	d = EOS_PY_DICT(res, result_fields);
+	if (!d || eos_py_set(d, "mkfs", res->mkfs_argc ? EOS_PY_FSSTR_LIST(res->mkfs_argv, res->mkfs_argc)
+						       : Py_NewRef(Py_None)) ||
+	    eos_py_set(d, "steps", steps_list(res)) ||
+	    eos_py_set(d, "recommendation", rec_dict(&res->rec)) ||
+	    eos_py_set(d, "device", check_dict(&res->check)) ||
+	    eos_py_set(d, "destroys", EOS_PY_FSSTR_LIST(res->destroys, res->n_destroys)) ||
 	    eos_py_set_bool(d, "test", dry_run))
-		goto error;
+		Py_CLEAR(d);
 	return d;
-error:
-	Py_DECREF(d);
-	return NULL;
 }
 
 static PyObject *py_provision(PyObject *self, PyObject *args, PyObject *kw)

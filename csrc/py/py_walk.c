@@ -2,55 +2,32 @@
 #include "eos_py.h"
 #include "eos/ops/walk.h"
 
-static PyObject *item_dict(const struct eos_walk_item *it, int is_dir)
-{
-	PyObject *d = PyDict_New();
-	if (!d)
-		return NULL;
-	if (eos_py_set_fsstr(d, "path", it->path) || eos_py_set_u64(d, "bytes", it->bytes) ||
-	    eos_py_set_u64(d, "apparent_bytes", it->apparent) ||
-	    eos_py_set_u64(d, "depth", it->depth) ||
-	    (is_dir && eos_py_set_u64(d, "files", it->files))) {
-		Py_DECREF(d);
-		return NULL;
-	}
-	return d;
-}
+#define W(key, m, t) EOS_PY_FK(key, struct eos_walk_item, m, t)
+static const struct eos_py_field file_fields[] = {
+	W("path", path, FSSTRP), W("bytes", bytes, U64), W("apparent_bytes", apparent, U64),
+	W("depth", depth, UINT),
+};
 
-static PyObject *items_list(const struct eos_walk_item *v, size_t n, int is_dir)
-{
-	PyObject *l = PyList_New((Py_ssize_t)n);
-	if (!l)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		PyObject *d = item_dict(&v[i], is_dir);
-		if (!d) {
-			Py_DECREF(l);
-			return NULL;
-		}
-		PyList_SET_ITEM(l, (Py_ssize_t)i, d);
-	}
-	return l;
-}
+/* A directory's entry also counts the files below it. */
+static const struct eos_py_field dir_fields[] = {
+	W("path", path, FSSTRP), W("bytes", bytes, U64), W("apparent_bytes", apparent, U64),
+	W("depth", depth, UINT), W("files", files, U64),
+};
+#undef W
 
-static PyObject *errors_list(const struct eos_walk_result *r)
-{
-	PyObject *l = PyList_New((Py_ssize_t)r->n_errors);
-	if (!l)
-		return NULL;
-	for (size_t i = 0; i < r->n_errors; i++) {
-		PyObject *d = PyDict_New();
-		if (!d || eos_py_set_fsstr(d, "path", r->errors[i].path) ||
-		    eos_py_set_i64(d, "errno", r->errors[i].code) ||
-		    eos_py_set_str(d, "error", r->errors[i].msg)) {
-			Py_XDECREF(d);
-			Py_DECREF(l);
-			return NULL;
-		}
-		PyList_SET_ITEM(l, (Py_ssize_t)i, d);
-	}
-	return l;
-}
+#define R(key, m) EOS_PY_FK(key, struct eos_walk_result, m, U64)
+static const struct eos_py_field result_fields[] = {
+	EOS_PY_FLATER("path"), R("bytes", bytes), R("apparent_bytes", apparent), R("files", files),
+	R("dirs", dirs), EOS_PY_FLATER("top_dirs"), EOS_PY_FLATER("top_files"), EOS_PY_FLATER("errors"),
+	R("errors_total", errors_total),
+};
+#undef R
+
+static const struct eos_py_field error_fields[] = {
+	EOS_PY_F(struct eos_walk_error, path, FSSTRP),
+	EOS_PY_FK("errno", struct eos_walk_error, code, INT),
+	EOS_PY_FK("error", struct eos_walk_error, msg, STRP),
+};
 
 static PyObject *bad_arg(const char *what, Py_ssize_t v)
 {
@@ -93,23 +70,16 @@ static PyObject *py_top_consumers(PyObject *self, PyObject *args, PyObject *kw)
 		eos_py_raise(&e);
 		goto out;
 	}
-	result = PyDict_New();
-	if (!result)
-		goto out_free;
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
 		len--;
-	if (eos_py_set(result, "path", PyUnicode_DecodeFSDefaultAndSize(path, (Py_ssize_t)len)) ||
-	    eos_py_set_u64(result, "bytes", r.bytes) ||
-	    eos_py_set_u64(result, "apparent_bytes", r.apparent) ||
-	    eos_py_set_u64(result, "files", r.files) || eos_py_set_u64(result, "dirs", r.dirs) ||
-	    eos_py_set(result, "top_dirs", items_list(r.top_dirs, r.n_top_dirs, 1)) ||
-	    eos_py_set(result, "top_files", items_list(r.top_files, r.n_top_files, 0)) ||
-	    eos_py_set(result, "errors", errors_list(&r)) ||
-	    eos_py_set_u64(result, "errors_total", r.errors_total)) {
+	result = EOS_PY_DICT(&r, result_fields);
+	if (result &&
+	    (eos_py_set(result, "path", PyUnicode_DecodeFSDefaultAndSize(path, (Py_ssize_t)len)) ||
+	     eos_py_set(result, "top_dirs", EOS_PY_LIST(r.top_dirs, r.n_top_dirs, dir_fields)) ||
+	     eos_py_set(result, "top_files", EOS_PY_LIST(r.top_files, r.n_top_files, file_fields)) ||
+	     eos_py_set(result, "errors", EOS_PY_LIST(r.errors, r.n_errors, error_fields))))
 		Py_CLEAR(result);
-	}
-out_free:
 	eos_walk_result_free(&r);
 out:
 	Py_DECREF(pathb);

@@ -58,3 +58,16 @@ int eos_py_set_double(PyObject *d, const char *key, double v)
 {
 	return eos_py_set(d, key, PyFloat_FromDouble(v));
 }
+
+PyObject *eos_py_fsstr_list(const char *v, size_t stride, size_t n)
+{
+	PyObject *l = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; l && i < n; i++) {
+		PyObject *s = eos_py_fsstr(v + i * stride);
+		if (!s)
+			Py_CLEAR(l);
+		else
+			PyList_SET_ITEM(l, (Py_ssize_t)i, s);
+	}
+	return l;
+}

@@ -22,12 +22,10 @@ import salt.utils.beacons
 
 try:
     from eos.glue import fire as _glue_fire, load_json_dict as _load_json_dict, save_json as _save_json
-
-    HAS_EOS = True
-    IMPORT_ERROR = ""
 except ImportError as exc:  # pragma: no cover - depends on the minion's environment
-    HAS_EOS = False
-    IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_hecate beacon: the eos package cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +33,7 @@ __virtualname__ = "eos_hecate"
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_hecate beacon: the eos package cannot be imported: {IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def validate(config):

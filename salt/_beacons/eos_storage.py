@@ -36,12 +36,10 @@ try:
     from eos.events import sign as _sign
     from eos.glue import fire as _glue_fire, load_json_dict as _load_json_dict, save_json as _save_json
     from eos.glue import pillar as _glue_pillar, text as _text
-
-    HAS_EOS = True
-    IMPORT_ERROR = ""
 except ImportError as exc:  # pragma: no cover - depends on the minion's environment
-    HAS_EOS = False
-    IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_storage beacon: the eos package cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +51,7 @@ EVENT_KEYS = ("target", "source", "fstype", "level", "previous", "used_pct", "in
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_storage beacon: the eos package cannot be imported: {IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def _config(config):

@@ -13,18 +13,16 @@ log = logging.getLogger(__name__)
 
 try:
     import eos
-
-    HAS_EOS = True
-except ImportError:  # pragma: no cover - depends on the minion's environment
-    HAS_EOS = False
+except ImportError as exc:  # pragma: no cover - depends on the minion's environment
+    _UNLOADABLE = f"eos_storage grains: the eos package cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 __virtualname__ = "eos_storage"
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, "eos_storage grains: the eos package cannot be imported")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def eos_storage():

@@ -2,25 +2,21 @@
 
 The work is done in C (eos._eos over libbtrfsutil and the BTRFS ioctls); this is the Salt glue.
 """
+from salt.exceptions import CommandExecutionError
+
 try:
     import eos
     from eos.glue import call as _call, text_returns as _text_returns
-
-    HAS_EOS = True
-    IMPORT_ERROR = ""
 except ImportError as exc:  # pragma: no cover - depends on the minion's environment
-    HAS_EOS = False
-    IMPORT_ERROR = str(exc)
-
-from salt.exceptions import CommandExecutionError
+    _UNLOADABLE = f"eos_btrfs: the eos package cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 __virtualname__ = "eos_btrfs"
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_btrfs: the eos package cannot be imported: {IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def _path(value, what="path"):
@@ -191,5 +187,5 @@ def usage(path):
     return usage
 
 
-if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
+if not _UNLOADABLE:  # every public function's return is valid UTF-8 on the bus
     _text_returns(globals())

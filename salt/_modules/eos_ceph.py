@@ -6,17 +6,15 @@ pillar value ``eos:ceph:<key>`` (for example pillar ``eos: {ceph: {conf: /etc/ce
 and librados' own defaults apply when neither is set. Nothing waits longer than ``timeout``:
 an unreachable monitor or a wrong key is a CommandExecutionError, not a hang.
 """
+from salt.exceptions import CommandExecutionError
+
 try:
     import eos
     from eos.glue import call as _call, text_returns as _text_returns
-
-    HAS_EOS = True
-    IMPORT_ERROR = ""
 except ImportError as exc:  # pragma: no cover - depends on the minion's environment
-    HAS_EOS = False
-    IMPORT_ERROR = str(exc)
-
-from salt.exceptions import CommandExecutionError
+    _UNLOADABLE = f"eos_ceph: the eos package cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 __virtualname__ = "eos_ceph"
 
@@ -24,9 +22,7 @@ _CONN_KEYS = ("conf", "keyring", "name", "mon_host", "timeout")
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_ceph: the eos package cannot be imported: {IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def _conn(kwargs):
@@ -435,5 +431,5 @@ def write_client(secret_path, conf=None, keyring=None, test=False):
             "changes": {"written": [conf, keyring]} if changed else {}, "test": bool(test)}
 
 
-if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
+if not _UNLOADABLE:  # every public function's return is valid UTF-8 on the bus
     _text_returns(globals())

@@ -15,11 +15,10 @@ try:
     import eos
     from eos.glue import text_returns as _text_returns
     from eos.events import sign as _sign
-
-    HAS_EOS = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    HAS_EOS = False
-    EOS_IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_cluster: the eos C extension cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +28,7 @@ MIN_SALT = (3006, 0)
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_cluster: the eos C extension cannot be imported: {EOS_IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def _master_info(timeout):
@@ -194,5 +191,5 @@ def join(max_skew=5, min_free_bytes=1 << 30, path=None, timeout=10, force=False)
             "comment": "eos/cluster/join sent: the master assigns this node its roles"}
 
 
-if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
+if not _UNLOADABLE:  # every public function's return is valid UTF-8 on the bus
     _text_returns(globals())

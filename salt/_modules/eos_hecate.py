@@ -33,12 +33,10 @@ from salt.exceptions import CommandExecutionError
 try:
     from eos.glue import load_json_dict as _load_json_dict, save_json as _save_json, text as _text
     from eos.hecate import admin as _admin_mod, config as _config, spec as _spec
-
-    HAS_HECATE = True
-    IMPORT_ERROR = ""
 except ImportError as exc:  # pragma: no cover - depends on the minion's environment
-    HAS_HECATE = False
-    IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_hecate: the eos package cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +49,7 @@ HEALTH_RE = re.compile(r'^caddy_reverse_proxy_upstreams_healthy\{upstream="([^"\
 
 
 def __virtual__():
-    if not HAS_HECATE:
-        return (False, f"eos_hecate: the eos package cannot be imported: {IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 # --- settings and plumbing ----------------------------------------------------------------------

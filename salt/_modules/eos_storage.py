@@ -2,18 +2,16 @@
 import logging
 import os
 
+from salt.exceptions import CommandExecutionError
+
 try:
     import eos
     from eos.glue import call as _call, config as _config, pillar as _glue_pillar, text as _text
     from eos.glue import text_returns as _text_returns
-
-    HAS_EOS = True
-    IMPORT_ERROR = ""
 except ImportError as exc:  # pragma: no cover - depends on the minion's environment
-    HAS_EOS = False
-    IMPORT_ERROR = str(exc)
-
-from salt.exceptions import CommandExecutionError
+    _UNLOADABLE = f"eos_storage: the eos package cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +19,7 @@ __virtualname__ = "eos_storage"
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_storage: the eos package cannot be imported: {IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def probe(lvm="auto"):
@@ -678,5 +674,5 @@ def export_metrics(directory=None):
             "mounts": len([m for m in mounts if not m.get("error")])}
 
 
-if HAS_EOS:  # every public function's return is valid UTF-8 on the bus
+if not _UNLOADABLE:  # every public function's return is valid UTF-8 on the bus
     _text_returns(globals())

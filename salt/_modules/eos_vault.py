@@ -19,11 +19,10 @@ from salt.exceptions import CommandExecutionError
 try:
     import hvac.exceptions
     from eos import vault as _vault
-
-    HAS_VAULT = True
 except ImportError as _exc:  # pragma: no cover - depends on the installation
-    HAS_VAULT = False
-    _IMPORT_ERROR = str(_exc)
+    _UNLOADABLE = f"eos_vault: eos.vault (hvac) cannot be imported: {_exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +30,7 @@ __virtualname__ = "eos_vault"
 
 
 def __virtual__():
-    if not HAS_VAULT:
-        return (False, f"eos_vault: eos.vault (hvac) cannot be imported: {_IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def _settings(**overrides):

@@ -13,11 +13,10 @@ from salt.exceptions import CommandExecutionError
 try:
     from eos import events as eos_events
     from eos.glue import load_json_dict as _load, pending_finger as _pending_finger, save_json as _save
-
-    HAS_EOS = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    HAS_EOS = False
-    EOS_IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_cluster: the eos package cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 __virtualname__ = "eos_cluster"
 
@@ -25,9 +24,7 @@ MAX_REGISTRATIONS = 1024
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_cluster: the eos package cannot be imported: {EOS_IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def _path():

@@ -35,11 +35,10 @@ try:
     from eos.glue import master_eos_pillar as _master_eos_pillar
     from eos.glue import load_json_dict as _load_json
     from eos.glue import save_json as _save_json
-
-    HAS_EOS = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    HAS_EOS = False
-    EOS_IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_deploy: eos cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +49,7 @@ UPSTREAM = re.compile(r"^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$|^\[[0-9a-fA-F:]{2,39}\
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_deploy: eos cannot be imported: {EOS_IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def _names(service, environment):

@@ -20,11 +20,10 @@ try:
     from eos import terraform as _tf
     from eos.glue import fire_master as _fire_master
     from eos.glue import master_eos_pillar as _master_eos_pillar
-
-    HAS_NOMAD = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    HAS_NOMAD = False
-    NOMAD_IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_nomad: python-nomad or eos cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +31,7 @@ __virtualname__ = "eos_nomad"
 
 
 def __virtual__():
-    if not HAS_NOMAD:
-        return (False, f"eos_nomad: python-nomad or eos cannot be imported: {NOMAD_IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 def _address():

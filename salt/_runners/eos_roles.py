@@ -41,11 +41,10 @@ try:
     from eos.glue import read_pillar_file as _read_pillar_file
     from eos.glue import write_atomic as _atomic_write
     from eos.glue import pending_finger as _pending_finger
-
-    HAS_EOS = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    HAS_EOS = False
-    EOS_IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_roles: the eos C extension cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +55,7 @@ GRAINS = ["num_cpus", "mem_total", "eos_storage", "eos_zone", "eos_public", "ipv
 
 
 def __virtual__():
-    if not HAS_EOS:
-        return (False, f"eos_roles: the eos C extension cannot be imported: {EOS_IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 # --- inventory --------------------------------------------------------------------------------

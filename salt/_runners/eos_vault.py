@@ -23,11 +23,10 @@ from salt.exceptions import CommandExecutionError
 try:
     from eos import sealed as _sealed
     from eos import vault as _vault
-
-    HAS_VAULT = True
 except ImportError as _exc:  # pragma: no cover - depends on the installation
-    HAS_VAULT = False
-    _IMPORT_ERROR = str(_exc)
+    _UNLOADABLE = f"eos_vault: eos.vault (hvac) cannot be imported: {_exc}"
+else:
+    _UNLOADABLE = ""
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +45,7 @@ path "{mount}/metadata/eos/*" {{
 
 
 def __virtual__():
-    if not HAS_VAULT:
-        return (False, f"eos_vault: eos.vault (hvac) cannot be imported: {_IMPORT_ERROR}")
-    return __virtualname__
+    return (False, _UNLOADABLE) if _UNLOADABLE else __virtualname__
 
 
 # --- the sealed record of keys and root token -----------------------------------------------------

@@ -1,11 +1,14 @@
 """eos_storage.top_consumers on real loop-backed XFS and ext4, with a nested mount below the
 walked path that must not be counted, compared exactly with `du -x -B1`, through real Salt."""
 import os
+import pathlib
 
 import pytest
 
 import eos
 from tests.support.du import du, sizes, write
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _populate(root, seed):
@@ -129,18 +132,24 @@ def test_bind_mount_below_not_entered(nested):
         subprocess.run(["umount", dst], check=True)
 
 
-def test_glue_virtual_names_missing_eos(monkeypatch):
-    """Without the eos package the module declines to load and says why."""
+# every glue module that imports the eos package
+GLUE = sorted(str(p.relative_to(ROOT)) for d in ("_modules", "_runners", "_beacons", "_grains")
+              for p in (ROOT / "salt" / d).glob("eos_*.py")
+              if "\nimport eos" in p.read_text() or "from eos" in p.read_text())
+
+
+@pytest.mark.parametrize("relpath", GLUE)
+def test_glue_virtual_names_missing_eos(monkeypatch, relpath):
+    """Without the eos package every glue module declines to load and says which one and why."""
     import importlib.util
     import sys
 
     monkeypatch.setitem(sys.modules, "eos", None)          # `import eos` raises ImportError
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "salt", "_modules", "eos_storage.py")
-    spec = importlib.util.spec_from_file_location("eos_storage_without_eos", path)
+    spec = importlib.util.spec_from_file_location("glue_without_eos", ROOT / relpath)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     ok, reason = mod.__virtual__()
-    assert ok is False and "eos" in reason and "import" in reason
+    assert ok is False and reason.startswith(mod.__virtualname__) and "import" in reason
 
 
 def test_loader_top_consumers(loaders, tmp_path):

@@ -326,7 +326,11 @@ static int copy_entry(struct ctx *c, int sdir, int ddir, const char *name)
 	return r;
 }
 
-static int copy_dir(struct ctx *c, int sdir, int ddir)
+typedef int entry_fn(struct ctx *c, int sdir, int ddir, const char *name);
+
+/* fn on each entry of the source directory sdir (but . and ..), with c's relative path
+ * following it; stops at the first error. */
+static int each_entry(struct ctx *c, int sdir, int ddir, entry_fn *fn)
 {
 	int fd = dup(sdir);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -345,7 +349,7 @@ static int copy_dir(struct ctx *c, int sdir, int ddir)
 		size_t saved;
 		r = rel_push(c, de->d_name, &saved);
 		if (!r)
-			r = copy_entry(c, sdir, ddir, de->d_name);
+			r = fn(c, sdir, ddir, de->d_name);
 		rel_pop(c, saved);
 		if (r)
 			break;
@@ -355,6 +359,11 @@ static int copy_dir(struct ctx *c, int sdir, int ddir)
 		r = eos_fail_sys(c->e, errno, c->src, "readdir(%s/%s)", c->src, where(c));
 	closedir(d);
 	return r;
+}
+
+static int copy_dir(struct ctx *c, int sdir, int ddir)
+{
+	return each_entry(c, sdir, ddir, copy_entry);
 }
 
 static int ctx_open(struct ctx *c, const char *src, const char *dst, struct eos_copy_stats *st,
@@ -617,29 +626,7 @@ static int verify_dir(struct ctx *c, int sdir, int ddir)
 			 (unsigned long long)ns, (unsigned long long)nd);
 		return differ(c, what);
 	}
-	int fd = dup(sdir);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return eos_fail_sys(c->e, errno, c->src, "opendir(%s)", where(c));
-	}
-	rewinddir(d);  /* a dup shares the offset of an fd read before */
-	int r = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		size_t saved;
-		r = rel_push(c, de->d_name, &saved);
-		if (!r)
-			r = verify_entry(c, sdir, ddir, de->d_name);
-		rel_pop(c, saved);
-		if (r)
-			break;
-	}
-	closedir(d);
-	return r;
+	return each_entry(c, sdir, ddir, verify_entry);
 }
 
 int eos_copy_verify(const char *src, const char *dst, struct eos_copy_stats *st, struct eos_err *e)

@@ -122,3 +122,9 @@ int eos_same_path(const char *a, const char *b)
 		return 0;
 	return strcmp(ra, rb) == 0;
 }
+
+int eos_open_dir(const char *path, struct eos_err *e)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? fd : eos_fail_sys(e, errno, path, "open %s", path);
+}

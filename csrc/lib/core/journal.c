@@ -124,29 +124,36 @@ static int vline(char *line, size_t n, const char *path, struct eos_err *e, cons
 	return len;
 }
 
-int eos_journal_append(int fd, const char *path, int sync, struct eos_err *e, const char *fmt, ...)
+/* The formatted line appended to b, or else written to fd (fdatasync'd with sync). */
+static int vput(int fd, int sync, struct eos_buf *b, const char *path, struct eos_err *e,
+		const char *fmt, va_list ap)
 {
 	char line[EOS_JOURNAL_LINE_MAX];
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vline(line, sizeof(line), path, e, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return n;
+	if (b)
+		return eos_buf_append(b, line, (size_t)n) ? eos_fail(e, ENOMEM, path, "out of memory") : 0;
 	errno = 0;
 	if (write(fd, line, (size_t)n) != n || (sync && fdatasync(fd)))
 		return eos_fail_sys(e, errno ? errno : EIO, path, "write journal %s", path);
 	return 0;
 }
 
-int eos_journal_add(struct eos_buf *b, const char *path, struct eos_err *e, const char *fmt, ...)
+int eos_journal_append(int fd, const char *path, int sync, struct eos_err *e, const char *fmt, ...)
 {
-	char line[EOS_JOURNAL_LINE_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vline(line, sizeof(line), path, e, fmt, ap);
+	int r = vput(fd, sync, NULL, path, e, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return n;
-	return eos_buf_append(b, line, (size_t)n) ? eos_fail(e, ENOMEM, path, "out of memory") : 0;
+	return r;
+}
+
+int eos_journal_add(struct eos_buf *b, const char *path, struct eos_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vput(-1, 0, b, path, e, fmt, ap);
+	va_end(ap);
+	return r;
 }

@@ -1,3 +1,4 @@
+#include "eos/core/fsutil.h"
 #include "eos/drivers/blockdev.h"
 
 #include <dirent.h>
@@ -224,9 +225,9 @@ int eos_blockdev_scan(const char *classdir, struct eos_blockdev_list *out, struc
 	int r = 0;
 	out->v = NULL;
 	out->n = 0;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = eos_open_dir(dir, e);
 	if (fd < 0)
-		return eos_fail_sys(e, errno, dir, "open %s", dir);
+		return fd;
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		r = eos_fail_sys(e, errno, dir, "fdopendir %s", dir);

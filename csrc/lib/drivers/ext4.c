@@ -1,3 +1,4 @@
+#include "eos/core/fsutil.h"
 #include "eos/drivers/ext4.h"
 
 #include <errno.h>
@@ -85,9 +86,9 @@ int eos_ext4_can_grow_online(char *why, size_t why_len, struct eos_err *e)
 int eos_ext4_grow_online(const char *mountpoint, uint64_t newblocks, struct eos_err *e)
 {
 	int r = 0;
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = eos_open_dir(mountpoint, e);
 	if (fd < 0)
-		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
+		return fd;
 	__u64 n = newblocks;
 	if (ioctl(fd, EXT4_IOC_RESIZE_FS, &n))
 		r = eos_fail_sys(e, errno, mountpoint, "ioctl EXT4_IOC_RESIZE_FS on %s to %llu blocks",

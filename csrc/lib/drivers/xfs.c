@@ -1,3 +1,4 @@
+#include "eos/core/fsutil.h"
 #include "eos/drivers/xfs.h"
 
 #include <errno.h>
@@ -9,26 +10,34 @@
 
 #define XFS_MIN_AG_BLOCKS 64
 
+/* The mount point opened (the fd, to close) and its XFS_IOC_FSGEOMETRY; -errno when either fails. */
+static int open_geometry(const char *mountpoint, struct xfs_fsop_geom *geo, struct eos_err *e)
+{
+	int fd = eos_open_dir(mountpoint, e);
+	if (fd < 0)
+		return fd;
+	memset(geo, 0, sizeof(*geo));
+	if (ioctl(fd, XFS_IOC_FSGEOMETRY, geo)) {
+		int r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int eos_xfs_geometry(const char *mountpoint, struct eos_xfs_geom *g, struct eos_err *e)
 {
-	int r = 0;
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
 	struct xfs_fsop_geom geo;
-	memset(&geo, 0, sizeof(geo));
-	if (ioctl(fd, XFS_IOC_FSGEOMETRY, &geo)) {
-		r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
-		goto out;
-	}
+	int fd = open_geometry(mountpoint, &geo, e);
+	if (fd < 0)
+		return fd;
+	close(fd);
 	g->blocksize = geo.blocksize;
 	g->datablocks = geo.datablocks;
 	g->agblocks = geo.agblocks;
 	g->agcount = geo.agcount;
 	g->imaxpct = geo.imaxpct;
-out:
-	close(fd);
-	return r;
+	return 0;
 }
 
 uint64_t eos_xfs_max_blocks(const struct eos_xfs_geom *g, uint64_t dev_bytes)
@@ -45,15 +54,10 @@ uint64_t eos_xfs_max_blocks(const struct eos_xfs_geom *g, uint64_t dev_bytes)
 int eos_xfs_grow(const char *mountpoint, uint64_t newblocks, struct eos_err *e)
 {
 	int r = 0;
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
 	struct xfs_fsop_geom geo;
-	memset(&geo, 0, sizeof(geo));
-	if (ioctl(fd, XFS_IOC_FSGEOMETRY, &geo)) {
-		r = eos_fail_sys(e, errno, mountpoint, "ioctl XFS_IOC_FSGEOMETRY on %s", mountpoint);
-		goto out;
-	}
+	int fd = open_geometry(mountpoint, &geo, e);
+	if (fd < 0)
+		return fd;
 	if (newblocks < geo.datablocks) {
 		r = eos_fail(e, EINVAL, mountpoint, "refusing to shrink XFS on %s from %llu to %llu "
 			     "blocks", mountpoint, (unsigned long long)geo.datablocks,

@@ -183,28 +183,29 @@ static int mon_state(struct eos_rados *c, const char *id, struct eos_err *e)
 	for (const struct eos_json *it = q ? q->child : NULL; it; it = it->next)
 		if (it->type == EOS_JSON_STRING && strcmp(it->str, id) == 0)
 			r |= 2;
-	const struct eos_json *mons = eos_json_get(eos_json_get(j, "monmap"), "mons");
-	for (const struct eos_json *it = mons ? mons->child : NULL; it; it = it->next) {
-		const char *name = eos_json_str(it, "name");
-		if (name && strcmp(name, id) == 0)
-			r |= 1;
-	}
+	if (has_name(eos_json_get(eos_json_get(j, "monmap"), "mons"), id))
+		r |= 1;
 	eos_json_free(j);
 	return r;
 }
 
-enum wait_for { WAIT_OSD_UP, WAIT_MDS, WAIT_QUORUM };
+static int mgr_known(struct eos_rados *c, const char *id, struct eos_err *e);
+
+enum wait_for { WAIT_OSD_UP, WAIT_MDS, WAIT_QUORUM, WAIT_MGR };
 
 static int wait_for(struct eos_rados *c, enum wait_for what, long osd, const char *id, int wait_s,
 		    struct eos_err *e)
 {
-	long long deadline = eos_now_ms() + (long long)(wait_s > 0 ? wait_s : 60) * 1000;
+	int secs = wait_s > 0 ? wait_s : 60;
+	long long deadline = eos_now_ms() + (long long)secs * 1000;
 	int r;
 	for (;;) {
 		if (what == WAIT_OSD_UP)
 			r = osd_up(c, osd, e);
 		else if (what == WAIT_MDS)
 			r = mds_known(c, id, e);
+		else if (what == WAIT_MGR)
+			r = mgr_known(c, id, e);
 		else
 			r = mon_state(c, id, e) == 3;
 		if (r < 0 && r != -ENOENT)
@@ -216,11 +217,11 @@ static int wait_for(struct eos_rados *c, enum wait_for what, long osd, const cha
 		usleep(250 * 1000);
 	}
 	if (what == WAIT_OSD_UP)
-		return eos_fail(e, ETIMEDOUT, "", "osd.%ld started but not up after %d s", osd, wait_s);
-	if (what == WAIT_MDS)
-		return eos_fail(e, ETIMEDOUT, "", "mds.%s started but not in the MDS map after %d s",
-				id, wait_s);
-	return eos_fail(e, ETIMEDOUT, "", "mon.%s started but not in quorum after %d s", id, wait_s);
+		return eos_fail(e, ETIMEDOUT, "", "osd.%ld started but not up after %d s", osd, secs);
+	if (what == WAIT_MDS || what == WAIT_MGR)
+		return eos_fail(e, ETIMEDOUT, "", "%s.%s started but not in the %s map after %d s",
+				what == WAIT_MDS ? "mds" : "mgr", id, what == WAIT_MDS ? "MDS" : "mgr", secs);
+	return eos_fail(e, ETIMEDOUT, "", "mon.%s started but not in quorum after %d s", id, secs);
 }
 
 /* ---- OSD ----------------------------------------------------------------------------- */
@@ -413,7 +414,7 @@ struct keyed_daemon {
 	const char *prog;          /* the daemon binary */
 	const char *data_flag;     /* its --<type>-data option */
 	int (*known)(struct eos_rados *c, const char *id, struct eos_err *e);
-	int (*wait)(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e);
+	enum wait_for wait;        /* until the cluster's map names it */
 };
 
 static int keyed_daemon_add(const struct keyed_daemon *kd, const struct eos_ceph_opts *o,
@@ -470,16 +471,11 @@ static int keyed_daemon_add(const struct keyed_daemon *kd, const struct eos_ceph
 		if (r < 0)
 			goto out;
 	}
-	r = kd->wait(c, id, d->wait_s, e);
+	r = wait_for(c, kd->wait, -1, id, d->wait_s, e);
 out:
 	eos_buf_free(&out);
 	eos_rados_close(c);
 	return r;
-}
-
-static int mds_wait(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e)
-{
-	return wait_for(c, WAIT_MDS, -1, id, wait_s, e);
 }
 
 int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
@@ -489,7 +485,7 @@ int eos_ceph_mds_add(const struct eos_ceph_opts *o, const char *id, const struct
 		"mds", "/var/lib/ceph/mds",
 		"[\"mon\", \"allow profile mds\", \"osd\", \"allow rwx\", \"mds\", \"allow\", "
 		"\"mgr\", \"allow profile mds\"]",
-		"ceph-mds", "--mds-data", mds_known, mds_wait,
+		"ceph-mds", "--mds-data", mds_known, WAIT_MDS,
 	};
 	return keyed_daemon_add(&mds, o, id, d, res, e);
 }
@@ -661,27 +657,10 @@ static int mgr_known(struct eos_rados *c, const char *id, struct eos_err *e)
 		return r;
 	const char *active = eos_json_str(j, "active_name");
 	const struct eos_json *avail = eos_json_get(j, "available");
-	r = active && strcmp(active, id) == 0 && avail && avail->boolean;
-	const struct eos_json *sb = eos_json_get(j, "standbys");
-	for (const struct eos_json *it = sb ? sb->child : NULL; it && !r; it = it->next) {
-		const char *name = eos_json_str(it, "name");
-		r = name && strcmp(name, id) == 0;
-	}
+	r = (active && strcmp(active, id) == 0 && avail && avail->boolean) ||
+	    has_name(eos_json_get(j, "standbys"), id);
 	eos_json_free(j);
 	return r;
-}
-
-static int mgr_wait(struct eos_rados *c, const char *id, int wait_s, struct eos_err *e)
-{
-	int secs = wait_s > 0 ? wait_s : 60;
-	long long deadline = eos_now_ms() + (long long)secs * 1000;
-	int r;
-	while ((r = mgr_known(c, id, e)) == 0 && eos_now_ms() < deadline)
-		usleep(250 * 1000);
-	if (r == 0)
-		return eos_fail(e, ETIMEDOUT, "", "mgr.%s started but not in the mgr map after %d s",
-				id, secs);
-	return r < 0 ? r : 0;
 }
 
 int eos_ceph_mgr_add(const struct eos_ceph_opts *o, const char *id, const struct eos_ceph_deploy *d,
@@ -690,7 +669,7 @@ int eos_ceph_mgr_add(const struct eos_ceph_opts *o, const char *id, const struct
 	static const struct keyed_daemon mgr = {
 		"mgr", "/var/lib/ceph/mgr",
 		"[\"mon\", \"allow profile mgr\", \"osd\", \"allow *\", \"mds\", \"allow *\"]",
-		"ceph-mgr", "--mgr-data", mgr_known, mgr_wait,
+		"ceph-mgr", "--mgr-data", mgr_known, WAIT_MGR,
 	};
 	return keyed_daemon_add(&mgr, o, id, d, res, e);
 }

@@ -492,48 +492,63 @@ int eos_cleanup_plan(const struct eos_cleanup_rule *r, size_t n, const char *con
 	return 0;
 }
 
-int eos_cleanup_apply(const struct eos_cleanup_item *v, size_t n, struct eos_cleanup_result *res,
-		      struct eos_err *e)
+typedef int item_fn(int dfd, const char *name, const struct eos_cleanup_item *it,
+		    const struct open_set *os, void *res, struct eos_err *e);
+
+/* What applying and compressing share: the open files of every process, then each planned
+ * item's parent directory. An item whose directory is gone counts as missing, one whose path
+ * now goes through a symlink as changed; fn acts on the others. The first error stops. */
+static int each_item(const struct eos_cleanup_item *v, size_t n, size_t *missing, size_t *changed,
+		     item_fn *fn, void *res, struct eos_err *e)
 {
 	struct open_set os;
-	memset(res, 0, sizeof(*res));
 	int r = open_set_read(&os);
 	if (r)
 		return eos_fail_sys(e, -r, "/proc", "reading /proc/*/fdinfo");
 	struct parent_dir pd = {.fd = -1};
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !r; i++) {
 		const char *name = NULL;
-		int fd = parent_dir_get(&pd, v[i].path, &name);
-		if (fd < 0) {
-			if (fd == -ENOENT)
-				res->missing++;
-			else
-				res->changed++;  /* a directory on the way became a symlink */
-			continue;
-		}
-		struct stat st;
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-			res->missing++;
-		} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_dev != v[i].dev ||
-			   (uint64_t)st.st_ino != v[i].ino || st.st_nlink > 1) {
-			res->changed++;  /* replaced, or hard-linked since the plan */
-		} else if (open_set_has(&os, st.st_dev, st.st_ino)) {
-			res->open_now++;
-		} else if (unlinkat(fd, name, 0) == 0) {
-			res->removed++;
-			res->removed_bytes += (uint64_t)st.st_blocks * 512;
-		} else if (errno == ENOENT) {
-			res->missing++;
-		} else {
-			int err = errno;
-			parent_dir_close(&pd);
-			free(os.v);
-			return eos_fail_sys(e, err, v[i].path, "unlink %s", v[i].path);
-		}
+		int dfd = parent_dir_get(&pd, v[i].path, &name);
+		if (dfd >= 0)
+			r = fn(dfd, name, &v[i], &os, res, e);
+		else if (dfd == -ENOENT)
+			++*missing;
+		else
+			++*changed;  /* a directory on the way became a symlink */
 	}
 	parent_dir_close(&pd);
 	free(os.v);
+	return r;
+}
+
+static int apply_one(int fd, const char *name, const struct eos_cleanup_item *it,
+		     const struct open_set *os, void *resp, struct eos_err *e)
+{
+	struct eos_cleanup_result *res = resp;
+	struct stat st;
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+		res->missing++;
+	} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_dev != it->dev ||
+		   (uint64_t)st.st_ino != it->ino || st.st_nlink > 1) {
+		res->changed++;  /* replaced, or hard-linked since the plan */
+	} else if (open_set_has(os, st.st_dev, st.st_ino)) {
+		res->open_now++;
+	} else if (unlinkat(fd, name, 0) == 0) {
+		res->removed++;
+		res->removed_bytes += (uint64_t)st.st_blocks * 512;
+	} else if (errno == ENOENT) {
+		res->missing++;
+	} else {
+		return eos_fail_sys(e, errno, it->path, "unlink %s", it->path);
+	}
 	return 0;
+}
+
+int eos_cleanup_apply(const struct eos_cleanup_item *v, size_t n, struct eos_cleanup_result *res,
+		      struct eos_err *e)
+{
+	memset(res, 0, sizeof(*res));
+	return each_item(v, n, &res->missing, &res->changed, apply_one, res, e);
 }
 
 /* ---- compression of rotated logs ---- */
@@ -603,63 +618,53 @@ fail:
 	return r;
 }
 
+static int compress_one(int dfd, const char *name, const struct eos_cleanup_item *it,
+			const struct open_set *os, void *resp, struct eos_err *e)
+{
+	struct eos_compress_result *res = resp;
+	int r = 0;
+	int in = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (in < 0) {
+		if (errno == ENOENT)
+			res->missing++;
+		else
+			res->changed++;  /* ELOOP: now a symlink */
+	} else if (fstat(in, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != it->dev ||
+		   (uint64_t)st.st_ino != it->ino || st.st_nlink > 1) {
+		res->changed++;
+	} else if (open_set_has(os, st.st_dev, st.st_ino)) {
+		res->open_now++;
+	} else {
+		uint64_t gz = 0;
+		int g = gzip_to(dfd, name, in, &st, &gz);
+		struct stat now;
+		if (g == 1) {
+			res->exists++;
+		} else if (g < 0) {
+			r = eos_fail_sys(e, -g, it->path, "compressing %s", it->path);
+		} else if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+			   now.st_dev == st.st_dev && now.st_ino == st.st_ino &&
+			   now.st_size == st.st_size && unlinkat(dfd, name, 0) == 0) {
+			res->compressed++;
+			res->bytes_before += (uint64_t)st.st_blocks * 512;
+			res->bytes_after += gz;
+		} else {
+			/* Changed while we compressed it: keep the original, drop our copy. */
+			char dst[512];
+			snprintf(dst, sizeof(dst), "%s.gz", name);
+			unlinkat(dfd, dst, 0);
+			res->changed++;
+		}
+	}
+	if (in >= 0)
+		close(in);
+	return r;
+}
+
 int eos_compress_apply(const struct eos_cleanup_item *v, size_t n, struct eos_compress_result *res,
 		       struct eos_err *e)
 {
-	struct open_set os;
 	memset(res, 0, sizeof(*res));
-	int r = open_set_read(&os);
-	if (r)
-		return eos_fail_sys(e, -r, "/proc", "reading /proc/*/fdinfo");
-	struct parent_dir pd = {.fd = -1};
-	for (size_t i = 0; i < n && !r; i++) {
-		const char *name = NULL;
-		int dfd = parent_dir_get(&pd, v[i].path, &name);
-		if (dfd < 0) {
-			if (dfd == -ENOENT)
-				res->missing++;
-			else
-				res->changed++;
-			continue;
-		}
-		int in = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		struct stat st;
-		if (in < 0) {
-			if (errno == ENOENT)
-				res->missing++;
-			else
-				res->changed++;  /* ELOOP: now a symlink */
-		} else if (fstat(in, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != v[i].dev ||
-			   (uint64_t)st.st_ino != v[i].ino || st.st_nlink > 1) {
-			res->changed++;
-		} else if (open_set_has(&os, st.st_dev, st.st_ino)) {
-			res->open_now++;
-		} else {
-			uint64_t gz = 0;
-			int g = gzip_to(dfd, name, in, &st, &gz);
-			struct stat now;
-			if (g == 1) {
-				res->exists++;
-			} else if (g < 0) {
-				r = eos_fail_sys(e, -g, v[i].path, "compressing %s", v[i].path);
-			} else if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-				   now.st_dev == st.st_dev && now.st_ino == st.st_ino &&
-				   now.st_size == st.st_size && unlinkat(dfd, name, 0) == 0) {
-				res->compressed++;
-				res->bytes_before += (uint64_t)st.st_blocks * 512;
-				res->bytes_after += gz;
-			} else {
-				/* Changed while we compressed it: keep the original, drop our copy. */
-				char dst[512];
-				snprintf(dst, sizeof(dst), "%s.gz", name);
-				unlinkat(dfd, dst, 0);
-				res->changed++;
-			}
-		}
-		if (in >= 0)
-			close(in);
-	}
-	parent_dir_close(&pd);
-	free(os.v);
-	return r;
+	return each_item(v, n, &res->missing, &res->changed, compress_one, res, e);
 }

@@ -19,6 +19,10 @@ int eos_file_write_atomic(const char *path, const char *data, size_t len, struct
 /* write(2) all of data to fd, again after EINTR and short writes; 0 or -errno. */
 int eos_write_all(int fd, const char *data, size_t len);
 
+/* open(2) the directory path for ioctls and *at() calls (read-only, close-on-exec): the fd, or
+ * -errno with e naming the path. */
+int eos_open_dir(const char *path, struct eos_err *e);
+
 /* fsync the directory dir (a rename in it made durable); 0 or -errno. */
 int eos_fsync_dir(const char *dir);
 

@@ -1,3 +1,4 @@
+#include "eos/core/fsutil.h"
 #include "eos/drivers/btrfs/btrfs_ioctl.h"
 
 #include <errno.h>
@@ -17,9 +18,9 @@ int eos_btrfs_members(const char *mountpoint, struct eos_btrfs_member **out, siz
 	size_t cnt = 0;
 	*out = NULL;
 	*n = 0;
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = eos_open_dir(mountpoint, e);
 	if (fd < 0)
-		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
+		return fd;
 	struct btrfs_ioctl_fs_info_args fi;
 	memset(&fi, 0, sizeof(fi));
 	if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi)) {

@@ -1,3 +1,4 @@
+#include "eos/core/fsutil.h"
 #include "eos/drivers/btrfs/btrfs_resize.h"
 
 #include <errno.h>
@@ -12,9 +13,9 @@
 int eos_btrfs_resize(const char *mountpoint, uint64_t devid, uint64_t bytes, struct eos_err *e)
 {
 	int r = 0;
-	int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = eos_open_dir(mountpoint, e);
 	if (fd < 0)
-		return eos_fail_sys(e, errno, mountpoint, "open %s", mountpoint);
+		return fd;
 	struct btrfs_ioctl_vol_args va;
 	memset(&va, 0, sizeof(va));
 	if (bytes)

@@ -1,3 +1,4 @@
+#include "eos/core/fsutil.h"
 #include "eos/drivers/btrfs/btrfs_space.h"
 
 #include "eos/drivers/btrfs/btrfs_ioctl.h"
@@ -39,9 +40,9 @@ int eos_btrfs_space_get(const char *path, struct eos_btrfs_space *s, struct eos_
 	struct btrfs_ioctl_space_args *sa = NULL;
 	int r = 0;
 	memset(s, 0, sizeof(*s));
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = eos_open_dir(path, e);
 	if (fd < 0)
-		return eos_fail_sys(e, errno, path, "open %s", path);
+		return fd;
 	struct eos_btrfs_member *bm = NULL;
 	size_t nbm = 0;
 	r = eos_btrfs_members(path, &bm, &nbm, e);
