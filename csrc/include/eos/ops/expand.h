@@ -1,7 +1,7 @@
 /* expand: grow a volume and the filesystem on it, safely.
  *
  * The target (a mount point, a block device or "vg/lv") is resolved to the chain under it:
- * loop backing file -> loop device -> (partition, reported) -> PV -> LV -> filesystem. A plan
+ * loop backing file -> loop device -> partition (the disk's last) -> PV -> LV -> filesystem. A plan
  * lists every step with the bytes before and after; the steps run under one lock per target
  * (flock on <state_dir>/expand/<key>.lock) and a journal (<state_dir>/expand/<key>.journal, each
  * step recorded before and after). A rerun after a crash reads the journal, keeps the sizes the
@@ -17,6 +17,7 @@
 
 enum eos_expand_step_kind {
 	EOS_STEP_LOOP_CAPACITY,  /* LOOP_SET_CAPACITY: the loop device follows its backing file */
+	EOS_STEP_PART_GROW,      /* the last partition to its disk's end: table, then BLKPG */
 	EOS_STEP_PVRESIZE,       /* pvresize: the PV follows its device */
 	EOS_STEP_LVEXTEND,       /* lvextend -L */
 	EOS_STEP_XFS_GROW,       /* XFS_IOC_FSGROWFSDATA */
@@ -39,8 +40,8 @@ struct eos_expand_step {
 	char object[4096];      /* device, vg/lv or mount point the step changes */
 	char note[512];         /* e.g. "devid 2", or why it is skipped */
 	uint64_t before, after; /* bytes */
-	uint64_t arg;           /* blocks (xfs, ext4), devid (btrfs) */
-	uint64_t arg2;          /* btrfs: bytes, 0 for max; ext4: block size */
+	uint64_t arg;           /* blocks (xfs, ext4), devid (btrfs), sectors (partition) */
+	uint64_t arg2;          /* btrfs: bytes, 0 for max; ext4: block size; partition: start */
 	long elapsed_ms;
 };
 

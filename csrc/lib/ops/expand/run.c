@@ -166,6 +166,9 @@ static int run_step(const struct eos_expand_plan *p, struct eos_expand_step *s, 
 	case EOS_STEP_LOOP_CAPACITY:
 		r = eos_loop_set_capacity(s->object, &now, e);
 		break;
+	case EOS_STEP_PART_GROW:
+		r = eos_part_grow(s->object, s->arg2, s->arg, &now, e);
+		break;
 	/* lvm sizes are whole extents, planned exactly: the tool's success is the measure. */
 	case EOS_STEP_PVRESIZE:
 		r = eos_lvm_pvresize(s->object, e);
