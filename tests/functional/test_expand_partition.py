@@ -5,11 +5,13 @@ at every step converges on a rerun. Real Salt (in-process loaders, salt-call for
 real loop disks with tables written by sfdisk and added with partx (no udev here)."""
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
-from tests.functional.test_expand import (CRASH, MiB, expand_ok, kinds, needs_test_hooks, sha256,
-                                          write_data, xfs_bytes)
+from tests.functional.test_expand import (CRASH, MiB, kinds, needs_test_hooks, sha256, write_data,
+                                          xfs_bytes)
 from tests.support import blockdev, lvmenv
 
 
@@ -75,16 +77,19 @@ def test_mounted_fs_grows_through_its_partition(loops, loaders, label, fstype):
 
 
 @pytest.mark.parametrize("label,grown", [("gpt", 192 * MiB), ("dos", 3 << 40)])
-def test_pv_on_partition_grows_with_pvresize(loops, salt_local, tmp_path, label, grown):
+def test_pv_on_partition_grows_with_pvresize(loops, loaders, tmp_path, monkeypatch, label, grown):
     """The PV follows its partition. MBR stops at 2 TiB: a 3 TiB (sparse) disk leaves the rest."""
+    expand = loaders.modules.eos_storage.expand
     disk, (part,) = loops.partitioned(64 * MiB, label, [None])
     env = lvmenv.write_lvm_conf(str(tmp_path / "lvm"), [part.device])
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
     vg = f"eospart{os.getpid()}{label}"
     lvmenv.lvm(env, "pvcreate", "-y", part.device)
     lvmenv.lvm(env, "vgcreate", vg, part.device)
     try:
         disk.grow_backing(grown)
-        res = expand_ok(salt_local, part.device, env=env)
+        res = expand(part.device)
         assert kinds(res, "done") == ["loop_capacity", "part_grow", "pvresize"]
         assert_table_fills(disk.device, grown, label)
         (pv,) = lvmenv.report(env, "pvs", ["pv_name", "pv_size", "dev_size"])
@@ -93,7 +98,7 @@ def test_pv_on_partition_grows_with_pvresize(loops, salt_local, tmp_path, label,
         if label == "dos":
             assert any("2 TiB" in n for n in res["notes"])
             assert kernel_bytes(part.device) < 2 << 40
-        assert expand_ok(salt_local, part.device, env=env)["changed"] is False
+        assert expand(part.device)["changed"] is False
     finally:
         lvmenv.lvm(env, "vgremove", "-f", vg)
         lvmenv.lvm(env, "pvremove", "-y", part.device)
@@ -139,17 +144,24 @@ def grown_xfs_disk(loops):
 
 @needs_test_hooks
 @pytest.mark.parametrize("crash_after", [1, 2, 3])
-def test_crash_after_each_step_converges(loops, salt_local, crash_after):
+def test_crash_after_each_step_converges(loops, loaders, minion_opts, crash_after):
+    """The killed run is the extension alone in a child process (SIGKILL right after step N is
+    journaled; test_expand.py kills whole salt-call runs the same way), in the state root the
+    in-process Salt minion uses; the rerun goes through Salt."""
     disk, part, mnt, (path, digest), grown = grown_xfs_disk(loops)
-    killed = salt_local.call("eos_storage.expand", mnt, env={CRASH: str(crash_after)})
+    state_dir = minion_opts["eos"]["storage"]["state_dir"]
+    killed = subprocess.run(
+        [sys.executable, "-c", "import sys, eos; eos.expand(sys.argv[1], state_dir=sys.argv[2])",
+         mnt, state_dir], env={**os.environ, CRASH: str(crash_after)}, capture_output=True, text=True)
     assert killed.returncode == -9, killed
-    res = expand_ok(salt_local, mnt)
+    expand = loaders.modules.eos_storage.expand
+    res = expand(mnt)
     assert res["resumed"] is True and f"step {crash_after} started" in res["resume_info"]
     assert kinds(res, "done") == ["loop_capacity", "part_grow", "xfs_grow"][crash_after:]
     assert_table_fills(disk.device, grown, "gpt")
     assert xfs_bytes(mnt) == res["after"] > kernel_bytes(part.device) - 8 * MiB
     assert sha256(path) == digest
-    assert expand_ok(salt_local, mnt)["changed"] is False
+    assert expand(mnt)["changed"] is False
 
 
 def test_table_written_but_kernel_not_told_converges(loops, loaders):
