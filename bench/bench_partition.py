@@ -32,7 +32,7 @@ START = 324 * MiB
 
 
 def part_size(part):
-    with open(f"/sys/class/block/{os.path.basename(part)}/size") as f:
+    with open(f"/sys/class/block/{os.path.basename(part.device)}/size") as f:
         return int(f.read()) * 512
 
 
