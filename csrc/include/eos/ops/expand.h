@@ -3,8 +3,9 @@
  * The target (a mount point, a block device or "vg/lv") is resolved to the chain under it:
  * loop backing file -> loop device -> partition (the disk's last) -> PV -> LV -> filesystem. A plan
  * lists every step with the bytes before and after; the steps run under one lock per target
- * (flock on <state_dir>/expand/<key>.lock) and a journal (<state_dir>/expand/<key>.journal, each
- * step recorded before and after). A rerun after a crash reads the journal, keeps the sizes the
+ * (flock on <state_dir>/expand/<key>.lock) and a journal (<state_dir>/expand/<key>.journal: the
+ * plan and its aim, made durable with one fdatasync before the first change, then each step
+ * recorded before and after). A rerun after a crash reads the journal, keeps the sizes the
  * interrupted run aimed at, measures the real state again and finishes what is missing. Nothing
  * ever shrinks. */
 #ifndef EOS_EXPAND_H
