@@ -10,6 +10,7 @@ from setuptools import Extension, setup
 # (pkg-config name, Debian package that provides it)
 PKG_CONFIG = [
     ("blkid", "libblkid-dev"),
+    ("fdisk", "libfdisk-dev"),
     ("libbtrfsutil", "libbtrfsutil-dev"),
     ("devmapper", "libdevmapper-dev"),
     ("zlib", "zlib1g-dev"),

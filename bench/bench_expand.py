@@ -252,9 +252,9 @@ def write_readme(rows, overhead, load):
               "ratios move between runs (between about 0.6x and 2.3x for XFS and ext4, 0.7x "
               "and 1.0x for LVM, over the runs made while writing this): read them as eos "
               "being on par with Salt's built-in way in speed for one change, while adding the "
-              "plan, the lock and the journal. eos's fixed cost is mostly that journal: the plan "
-              "written once and fsync'ed, the directory fsync'ed, one fdatasync per finished "
-              "step (about 2 ms each on this disk). For LVM both sides are dominated by lvm(8) "
+              "plan, the lock and the journal. eos's fixed cost is mostly that journal: the plan and "
+              "its aim written in place with one fdatasync per run (about 2 ms on this disk; the "
+              "step lines are not synced, since a rerun re-measures every size). For LVM both sides are dominated by lvm(8) "
               "start-ups: eos runs `lvm fullreport` once to plan, then pvresize and lvextend; "
               "Salt runs pvdisplay, pvresize and lvextend.", ""]
     section = "\n".join(lines) + "\n"

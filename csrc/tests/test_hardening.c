@@ -141,6 +141,18 @@ void test_journal_key_and_lock(void)
 	CHECK(eos_journal_init(&j2, dir, "expand", "../escape", 1, &e) == -EINVAL);
 	char *root = repeat('r', 4100, "/", "");
 	CHECK(eos_journal_init(&j2, root, "expand", "dev-7-3", 1, &e) == -ENAMETOOLONG);
+	/* Written whole in place (one fdatasync), appended to, then rewritten shorter: the file
+	 * holds exactly the new journal, nothing of the old one after it. */
+	int fd = -1;
+	struct eos_buf rb = EOS_BUF_INIT;
+	CHECK(eos_journal_write(j1.path, "plan\nbegin\n", 11, &fd, &e) == 0 && fd >= 0);
+	CHECK(eos_journal_append(fd, j1.path, 0, &e, "done %d\n", 1) == 0);
+	close(fd);
+	CHECK(eos_buf_read_file(&rb, AT_FDCWD, j1.path) == 0 && strcmp(rb.data, "plan\nbegin\ndone 1\n") == 0);
+	CHECK(eos_journal_write(j1.path, "b\n", 2, &fd, &e) == 0);
+	close(fd);
+	CHECK(eos_buf_read_file(&rb, AT_FDCWD, j1.path) == 0 && strcmp(rb.data, "b\n") == 0);
+	eos_buf_free(&rb);
 	eos_journal_unlock(&j1);
 	unlink(j1.path);
 	unlink(j1.lock);

@@ -75,6 +75,21 @@ class LoopFactory:
             run(argv)
         return loop
 
+    def partitioned(self, size, label, parts, fstype=None):
+        """A loop disk of size bytes with a `label` ("gpt" or "dos") table of parts (sizes in
+        MiB, None for the rest of the disk), written by sfdisk and made known to the kernel with
+        `partx -a` (there is no udev here). mkfs fstype on the last partition. Returns the disk
+        and a Loop per partition (same image, device /dev/loopNpK)."""
+        disk = self.create(size=size)
+        script = f"label: {label}\n" + "".join(f",{p}M\n" if p else ",\n" for p in parts)
+        run(["sfdisk", "-q", "--no-reread", "--no-tell-kernel", disk.device], input=script)
+        run(["partx", "-a", disk.device])
+        disk.partitions = [Loop(disk.image, f"{disk.device}p{i + 1}") for i in range(len(parts))]
+        if fstype:
+            run(list(MKFS[fstype]) + [disk.partitions[-1].device])
+            disk.partitions[-1].fstype = fstype
+        return disk, disk.partitions
+
     def mount(self, loop, mountpoint=None, options=None):
         mountpoint = mountpoint or os.path.join(self.workdir, f"mnt-{os.path.basename(loop.device)}")
         os.makedirs(mountpoint, exist_ok=True)
@@ -98,6 +113,9 @@ class LoopFactory:
                 errors.append(p.stderr.strip())
         self.mounts.clear()
         for loop in reversed(self.loops):
+            if getattr(loop, "partitions", None):
+                # Detaching keeps partitions added with partx: the next user would find them.
+                subprocess.run(["partx", "-d", loop.device], capture_output=True)
             p = subprocess.run(["losetup", "-d", loop.device], capture_output=True, text=True)
             if p.returncode and "No such device" not in p.stderr:
                 errors.append(p.stderr.strip())

@@ -140,6 +140,32 @@ static int vput(int fd, int sync, struct eos_buf *b, const char *path, struct eo
 	return 0;
 }
 
+int eos_journal_write(const char *path, const char *data, size_t len, int *fd_out, struct eos_err *e)
+{
+	struct stat st;
+	int created = stat(path, &st) != 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return eos_fail_sys(e, errno, path, "open journal %s", path);
+	int r = eos_write_all(fd, data, len);
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	if (r) {
+		close(fd);
+		return eos_fail_sys(e, -r, path, "write journal %s", path);
+	}
+	if (created) {
+		char dir[EOS_PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		eos_fsync_dir(slash ? dir : ".");
+	}
+	*fd_out = fd;
+	return 0;
+}
+
 int eos_journal_append(int fd, const char *path, int sync, struct eos_err *e, const char *fmt, ...)
 {
 	va_list ap;

@@ -53,6 +53,13 @@ int eos_journal_adopt(struct eos_journal *j, const char *legacy_path, struct eos
 int eos_journal_append(int fd, const char *path, int sync, struct eos_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* Write a journal whole, in place, and make it durable with one fdatasync: the file is kept
+ * from run to run (truncated and rewritten), so that only its first creation costs a
+ * directory fsync too. A reader must find the writer's last line (e.g. "begin") before trusting
+ * the rest: a crash during this write leaves a prefix. On success *fd_out is open for
+ * appending (eos_journal_append). */
+int eos_journal_write(const char *path, const char *data, size_t len, int *fd_out, struct eos_err *e);
+
 /* The same line added to b instead (a journal written whole); path is for the message. */
 struct eos_buf;
 int eos_journal_add(struct eos_buf *b, const char *path, struct eos_err *e, const char *fmt, ...)

@@ -1,10 +1,11 @@
 /* expand: grow a volume and the filesystem on it, safely.
  *
  * The target (a mount point, a block device or "vg/lv") is resolved to the chain under it:
- * loop backing file -> loop device -> (partition, reported) -> PV -> LV -> filesystem. A plan
+ * loop backing file -> loop device -> partition (the disk's last) -> PV -> LV -> filesystem. A plan
  * lists every step with the bytes before and after; the steps run under one lock per target
- * (flock on <state_dir>/expand/<key>.lock) and a journal (<state_dir>/expand/<key>.journal, each
- * step recorded before and after). A rerun after a crash reads the journal, keeps the sizes the
+ * (flock on <state_dir>/expand/<key>.lock) and a journal (<state_dir>/expand/<key>.journal: the
+ * plan and its aim, made durable with one fdatasync before the first change, then each step
+ * recorded before and after). A rerun after a crash reads the journal, keeps the sizes the
  * interrupted run aimed at, measures the real state again and finishes what is missing. Nothing
  * ever shrinks. */
 #ifndef EOS_EXPAND_H
@@ -17,6 +18,7 @@
 
 enum eos_expand_step_kind {
 	EOS_STEP_LOOP_CAPACITY,  /* LOOP_SET_CAPACITY: the loop device follows its backing file */
+	EOS_STEP_PART_GROW,      /* the last partition to its disk's end: table, then BLKPG */
 	EOS_STEP_PVRESIZE,       /* pvresize: the PV follows its device */
 	EOS_STEP_LVEXTEND,       /* lvextend -L */
 	EOS_STEP_XFS_GROW,       /* XFS_IOC_FSGROWFSDATA */
@@ -39,8 +41,8 @@ struct eos_expand_step {
 	char object[4096];      /* device, vg/lv or mount point the step changes */
 	char note[512];         /* e.g. "devid 2", or why it is skipped */
 	uint64_t before, after; /* bytes */
-	uint64_t arg;           /* blocks (xfs, ext4), devid (btrfs) */
-	uint64_t arg2;          /* btrfs: bytes, 0 for max; ext4: block size */
+	uint64_t arg;           /* blocks (xfs, ext4), devid (btrfs), sectors (partition) */
+	uint64_t arg2;          /* btrfs: bytes, 0 for max; ext4: block size; partition: start */
 	long elapsed_ms;
 };
 

@@ -10,6 +10,7 @@
 #include "eos/drivers/btrfs/btrfs_ioctl.h"
 #include "eos/drivers/ext4.h"
 #include "eos/drivers/loopdev.h"
+#include "eos/drivers/part.h"
 #include "eos/drivers/xfs.h"
 #include "eos/ops/expand.h"
 
@@ -20,6 +21,8 @@ struct bottom {
 	uint64_t size_now, size_new;
 	int is_loop;
 	struct eos_loop_info li;
+	int is_part;                /* a partition: pi describes it and its disk */
+	struct eos_part_info pi;
 	int is_pv;
 	uint64_t pv_size, pe_start, pe_count, extent_size;
 };

@@ -30,6 +30,7 @@
 
 const char *const expand_step_names[] = {
 	[EOS_STEP_LOOP_CAPACITY] = "loop_capacity",
+	[EOS_STEP_PART_GROW] = "part_grow",
 	[EOS_STEP_PVRESIZE] = "pvresize",
 	[EOS_STEP_LVEXTEND] = "lvextend",
 	[EOS_STEP_XFS_GROW] = "xfs_grow",
@@ -134,35 +135,77 @@ static int add_bottom(struct chain *c, const char *path, struct eos_err *e)
 	return 0;
 }
 
-static int is_partition(const char *dev, char *parent, size_t n)
+static int has_step(const struct eos_expand_plan *p, enum eos_expand_step_kind k, const char *object)
 {
-	struct stat st;
-	char sys[128], real[PATH_MAX];
-	if (stat(dev, &st) || !S_ISBLK(st.st_mode))
-		return 0;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition", major(st.st_rdev),
-		 minor(st.st_rdev));
-	if (access(sys, F_OK))
-		return 0;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/..", major(st.st_rdev), minor(st.st_rdev));
-	if (realpath(sys, real)) {
-		const char *base = strrchr(real, '/');
-		snprintf(parent, n, "/dev/%.200s", base ? base + 1 : real);
-	} else {
-		snprintf(parent, n, "?");
-	}
-	return 1;
+	for (size_t i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == k && strcmp(p->steps[i].object, object) == 0)
+			return 1;
+	return 0;
 }
 
-/* The bottom layers: loop capacity, then PVs. */
+/* A partition: its disk's loop device first (when its backing file grew), then the partition
+ * to the disk's end, when it is the last one and the disk has grown. */
+static int plan_partition(struct eos_expand_plan *p, struct bottom *b, struct eos_err *e)
+{
+	char disk[4096], a[32], z[32];
+	struct eos_loop_info li;
+	uint64_t disk_new = 0;
+	int r = eos_part_parent(b->path, disk, sizeof(disk), e);
+	if (r <= 0)
+		return r;
+	r = eos_loop_info(disk, &li, e);
+	if (r < 0)
+		return r;
+	if (r && li.read_only)
+		return eos_fail(e, EROFS, disk, "loop device %s (backing %s) is read-only", disk, li.backing);
+	if (r && eos_loop_capacity_target(&li) > li.dev_bytes) {
+		disk_new = eos_loop_capacity_target(&li);
+		if (!has_step(p, EOS_STEP_LOOP_CAPACITY, disk) &&
+		    !expand_add_step(p, EOS_STEP_LOOP_CAPACITY, disk, li.dev_bytes, disk_new, e))
+			return -e->code;
+	}
+	struct eos_part_info *pi = &b->pi;
+	r = eos_part_info(b->path, disk_new, pi, e);
+	if (r == -EOPNOTSUPP) {
+		/* A table eos does not edit: what is on the partition may still fill it. */
+		expand_note(p, "%.400s; the partition keeps its size", e->msg);
+		return 0;
+	}
+	if (r <= 0)
+		return r;
+	b->is_part = 1;
+	if (pi->next_partno && pi->free_after >= EOS_PART_MIN_GROW)
+		return eos_fail(e, EBUSY, b->path, "%s is partition %u of %s, and partition %u follows it "
+				"(at sector %llu): eos grows only the last partition of a disk, so it cannot "
+				"use the %s free at the end of %s", b->path, pi->partno, pi->disk,
+				pi->next_partno, (unsigned long long)pi->next_start,
+				expand_fmt_size(pi->free_after, a), pi->disk);
+	if (pi->mbr_capped)
+		expand_note(p, "%s has an MBR table: its partitions end at 2 TiB (32-bit sectors), the "
+			    "rest of the disk stays unused", pi->disk);
+	uint64_t max_bytes = pi->max_size * pi->sector;
+	if (max_bytes < b->size_now + EOS_PART_MIN_GROW)
+		return 0;
+	struct eos_expand_step *s = expand_add_step(p, EOS_STEP_PART_GROW, b->path, b->size_now,
+						     max_bytes, e);
+	if (!s)
+		return -e->code;
+	s->arg = pi->max_size;
+	s->arg2 = pi->start;
+	snprintf(s->note, sizeof(s->note), "partition %u of %.300s (%s), %s to %s", pi->partno, pi->disk,
+		 pi->label, expand_fmt_size(pi->size * pi->sector, a), expand_fmt_size(max_bytes, z));
+	b->size_new = max_bytes;
+	return 0;
+}
+
+/* The bottom layers: loop capacity, partitions, then PVs. */
 static int plan_bottom(struct eos_expand_plan *p, struct chain *c, struct eos_err *e)
 {
 	for (size_t i = 0; i < c->nb; i++) {
 		struct bottom *b = &c->b[i];
-		char parent[300];
-		if (is_partition(b->path, parent, sizeof(parent)))
-			expand_note(p, "%s is a partition of %s; eos does not grow partitions, it uses the "
-			     "partition's current size", b->path, parent);
+		int r = plan_partition(p, b, e);
+		if (r)
+			return r;
 		if (b->is_loop) {
 			uint64_t cap = eos_loop_capacity_target(&b->li);
 			if (cap > b->size_now) {

@@ -63,7 +63,7 @@ static int take_lock(const struct eos_expand_opts *o, struct eos_expand_plan *p,
 }
 
 struct journal_state {
-	int found, finished;
+	int found, finished;        /* found: a whole journal (its "begin" reached the disk) */
 	char request[128];
 	char top[8];
 	int top_max;
@@ -84,7 +84,7 @@ static int journal_read(const char *path, struct journal_state *js, struct eos_e
 		eos_buf_free(&b);
 		return eos_fail_sys(e, -r, path, "read journal %s", path);
 	}
-	js->found = 1;
+	int begun = 0;
 	for (char *line = b.data; line && *line;) {
 		char *nl = strchr(line, '\n');
 		if (nl)
@@ -105,14 +105,20 @@ static int journal_read(const char *path, struct journal_state *js, struct eos_e
 			js->failed = i;
 		else if (strcmp(line, "end") == 0)
 			js->finished = 1;
+		else if (strcmp(line, "begin") == 0)
+			begun = 1;
 		line = nl ? nl + 1 : NULL;
 	}
 	eos_buf_free(&b);
+	/* Without "begin" the journal's one durable write did not complete: no step started. */
+	js->found = begun;
 	return 0;
 }
 
-/* The journal starts as a whole: header, the plan with its absolute aim, "begin"; written
- * atomically (fsync'ed, renamed into place, directory fsync'ed), then opened for appending. */
+/* The journal starts as a whole: header, the plan with its absolute aim, "begin"; written in
+ * place with one fdatasync before the first step changes anything. It is the run's only
+ * durable write: the aim is what a rerun needs (it re-measures every size, so "start" and
+ * "done" lines lost with the page cache cost nothing but their report). */
 static int journal_begin(const struct eos_expand_plan *p, int to_max, int *fd_out, struct eos_err *e)
 {
 	struct eos_buf b = EOS_BUF_INIT;
@@ -130,30 +136,22 @@ static int journal_begin(const struct eos_expand_plan *p, int to_max, int *fd_ou
 	if (!r)
 		r = eos_journal_add(&b, j, e, "begin\n");
 	if (!r)
-		r = eos_file_write_atomic(j, b.data, b.len, e);
+		r = eos_journal_write(j, b.data, b.len, fd_out, e);
 	eos_buf_free(&b);
-	if (r)
-		return r;
-	*fd_out = open(j, O_WRONLY | O_APPEND | O_CLOEXEC);
-	return *fd_out < 0 ? eos_fail_sys(e, errno, j, "open journal %s", j) : 0;
+	return r;
 }
 
-/* Done: "end", and the journal moves aside as <key>.journal.last. Neither needs to reach the
- * disk: a journal that comes back after a crash here is resumed, re-measured, found complete. */
+/* Done: "end", and the journal stays for the next run to rewrite. It need not reach the disk:
+ * a journal that comes back without it after a crash is resumed, re-measured, found complete. */
 static int journal_finish(const struct eos_expand_plan *p, int fd, struct eos_err *e)
 {
-	char last[4300];
-	int r = 0;
-	if (fd >= 0) {
-		r = eos_journal_append(fd, p->journal, 0, e, "end\n");
-		close(fd);
-		if (r)
-			return r;
-	}
-	snprintf(last, sizeof(last), "%s.last", p->journal);
-	if (rename(p->journal, last) && errno != ENOENT)
-		return eos_fail_sys(e, errno, p->journal, "rename journal %s", p->journal);
-	return 0;
+	if (fd < 0)
+		fd = open(p->journal, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : eos_fail_sys(e, errno, p->journal, "open journal %s", p->journal);
+	int r = eos_journal_append(fd, p->journal, 0, e, "end\n");
+	close(fd);
+	return r;
 }
 
 /* ---- carrying out ----------------------------------------------------------------------- */
@@ -165,6 +163,9 @@ static int run_step(const struct eos_expand_plan *p, struct eos_expand_step *s, 
 	switch (s->kind) {
 	case EOS_STEP_LOOP_CAPACITY:
 		r = eos_loop_set_capacity(s->object, &now, e);
+		break;
+	case EOS_STEP_PART_GROW:
+		r = eos_part_grow(s->object, s->arg2, s->arg, &now, e);
 		break;
 	/* lvm sizes are whole extents, planned exactly: the tool's success is the measure. */
 	case EOS_STEP_PVRESIZE:
@@ -282,7 +283,7 @@ static int trim_plan(struct eos_expand_plan *p)
 	return todo;
 }
 
-/* Step i, journaled "start" before and "done" (synced) after. */
+/* Step i, journaled "start" before and "done" after (neither synced: see journal_begin). */
 static int carry_out_step(const struct eos_expand_opts *o, struct eos_expand_plan *p, size_t i, int jfd,
 			  int fail, struct eos_err *e)
 {
@@ -308,7 +309,7 @@ static int carry_out_step(const struct eos_expand_opts *o, struct eos_expand_pla
 	}
 	s->status = EOS_STEP_DONE;
 	p->changed = 1;
-	r = eos_journal_append(jfd, p->journal, 1, e, "done %zu %llu\n", i + 1, (unsigned long long)s->after);
+	r = eos_journal_append(jfd, p->journal, 0, e, "done %zu %llu\n", i + 1, (unsigned long long)s->after);
 	if (r)
 		return r;
 	emit(o, "step", p, s, NULL);
