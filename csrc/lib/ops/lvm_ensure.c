@@ -260,7 +260,10 @@ static int plan_lv(const struct eos_lvm_lv_req *q, const struct eos_lvm_vg *v,
 	eos_size_format(*target, want, sizeof(want));
 	eos_size_format(v->free, free_s, sizeof(free_s));
 	eos_size_format(res->before, have, sizeof(have));
-	if (*target > res->before && *target - res->before > v->free)
+	if (*target > res->before && *target - res->before > v->free && q->dry_run)
+		snprintf(res->note, sizeof(res->note), "volume group %s has only %s free now; the "
+			 "change needs a vg_present before this one to add room", q->vg, free_s);
+	else if (*target > res->before && *target - res->before > v->free)
 		return eos_fail(e, ENOSPC, q->vg, "logical volume %s/%s needs %s (size '%s') and has %s; "
 				"volume group %s has only %s free", q->vg, q->lv, want, q->size, have, q->vg,
 				free_s);
@@ -284,6 +287,24 @@ static int plan_lv(const struct eos_lvm_lv_req *q, const struct eos_lvm_vg *v,
 	return 0;
 }
 
+/* The plan of an LV in a VG that does not exist yet: only its creation can be said. */
+static int plan_lv_without_vg(const struct eos_lvm_lv_req *q, struct eos_lvm_ensure *res,
+			      struct eos_err *e)
+{
+	struct eos_size_req s;
+	int r = eos_size_parse(q->size, &s, e);
+	if (r)
+		return r;
+	if (s.kind != EOS_SIZE_ABSOLUTE && s.kind != EOS_SIZE_PCT_FREE && s.kind != EOS_SIZE_MAX)
+		return eos_fail(e, EINVAL, "", "size '%s' does not settle: an LV state takes an absolute "
+				"size (40G), N%%FREE (at creation) or max", q->size);
+	res->after = s.kind == EOS_SIZE_ABSOLUTE ? s.bytes : 0;
+	add_step(res, "lvcreate", "%s/%s %s", q->vg, q->lv, q->size);
+	snprintf(res->note, sizeof(res->note), "volume group %s does not exist yet: the LV can be "
+		 "made only once it does (a vg_present state before this one)", q->vg);
+	return 0;
+}
+
 int eos_lvm_lv_ensure(const struct eos_lvm_lv_req *q, struct eos_lvm_ensure *res,
 		      struct eos_err *e)
 {
@@ -302,9 +323,11 @@ int eos_lvm_lv_ensure(const struct eos_lvm_lv_req *q, struct eos_lvm_ensure *res
 		return r;
 	const struct eos_lvm_vg *v = eos_lvm_find_vg(&rep, q->vg);
 	const struct eos_lvm_lv *lv = eos_lvm_find_lv(&rep, q->vg, q->lv);
-	if (!v || !v->extent_size)
+	if ((!v || !v->extent_size) && q->dry_run)
+		r = plan_lv_without_vg(q, res, e);  /* a state before this one may make the VG */
+	else if (!v || !v->extent_size)
 		r = eos_fail(e, ENOENT, q->vg, "no volume group '%s' for logical volume '%s'", q->vg, q->lv);
-	if (!r)
+	else
 		r = plan_lv(q, v, lv, &target, res, e);
 	eos_lvm_report_free(&rep);
 	if (r || q->dry_run || !res->n_steps)
