@@ -358,6 +358,35 @@ def ex_convert(work):
         _cleanup(mounts, devs)
 
 
+def ex_lvm_create(work):
+    """PV, VG and LV made on two loop devices that only a private LVM configuration sees."""
+    expect_oserror(eos.lvm_lv_ensure, "bad name", "x", "1M")
+    expect_oserror(eos.lvm_lv_ensure, "vg", "x", "12Q")
+    expect_oserror(eos.lvm_vg_ensure, "vg", [])
+    expect_oserror(eos.lvm_vg_ensure, "vg", "not a list")
+    if not PRIVATE_ROOT:
+        return
+    from tests.support import lvmenv
+    devs = []
+    try:
+        devs = [_loop(work, 64 << 20), _loop(work, 64 << 20)]
+        os.environ.update(lvmenv.write_lvm_conf(os.path.join(work, "lvm"), devs))
+        expect_oserror(eos.lvm_pv_ensure, "/proc/self/status")
+        eos.lvm_pv_ensure(devs[0], dry_run=True)
+        eos.lvm_pv_ensure(devs[0])
+        eos.lvm_vg_ensure("eosvg", devs[:1], extent_size="4M")
+        expect_oserror(eos.lvm_vg_ensure, "other", devs[:1])
+        eos.lvm_vg_ensure("eosvg", devs)
+        eos.lvm_lv_ensure("eosvg", "data", "8M", dry_run=True)
+        eos.lvm_lv_ensure("eosvg", "data", "8M")
+        eos.lvm_lv_ensure("eosvg", "data", "max")
+        eos.lvm_lv_ensure("eosvg", "data", "4M", shrink=True)
+        expect_oserror(eos.lvm_lv_ensure, "eosvg", "data", "1T")
+        lvmenv.lvm(lvmenv.write_lvm_conf(os.path.join(work, "lvm"), devs), "vgremove", "-f", "eosvg")
+    finally:
+        _cleanup([], devs)
+
+
 def _covered(work):
     """Exercised with the other functions of its group (ex_btrfs, ex_provision, ex_copy, ex_convert)."""
 
@@ -430,6 +459,8 @@ EXERCISES = {
                              "btrfs_usage", "btrfs_extent_stats")},
     "provision_recommend": ex_provision,
     **{n: _covered for n in ("provision_check", "provision", "fstab_add", "fstab_find")},
+    "lvm_pv_ensure": ex_lvm_create,
+    **{n: _covered for n in ("lvm_vg_ensure", "lvm_lv_ensure")},
     "copy_tree": ex_copy,
     "copy_verify": _covered,
     "convert": ex_convert,

@@ -164,5 +164,6 @@ int eos_py_add_btrfs(PyObject *m);
 int eos_py_add_provision(PyObject *m);
 int eos_py_add_copy(PyObject *m);
 int eos_py_add_convert(PyObject *m);
+int eos_py_add_lvm(PyObject *m);
 
 #endif

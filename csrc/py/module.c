@@ -18,6 +18,7 @@ static const eos_py_adder adders[] = {
 	eos_py_add_provision,
 	eos_py_add_copy,
 	eos_py_add_convert,
+	eos_py_add_lvm,
 };
 
 static struct PyModuleDef moduledef = {

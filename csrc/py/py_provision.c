@@ -6,7 +6,9 @@
 static const char *const action_names[] = {
 	[EOS_PROV_WIPE] = "wipe", [EOS_PROV_UNMOUNT] = "unmount", [EOS_PROV_MKFS] = "mkfs",
 	[EOS_PROV_MKDIR] = "mkdir", [EOS_PROV_MOUNT] = "mount", [EOS_PROV_FSTAB] = "fstab",
-	[EOS_PROV_FSTAB_OFF] = "fstab-disable",
+	[EOS_PROV_FSTAB_OFF] = "fstab-disable", [EOS_PROV_PVCREATE] = "pvcreate",
+	[EOS_PROV_VGCREATE] = "vgcreate", [EOS_PROV_LVCREATE] = "lvcreate",
+	[EOS_PROV_ACTIVATE] = "activate",
 };
 
 /* eos_py_path, with None meaning "not given". */
@@ -150,13 +152,32 @@ static const struct eos_py_field result_fields[] = {
 	EOS_PY_F(struct eos_provision_result, changed, BOOL), EOS_PY_F(struct eos_provision_result, kept, BOOL),
 };
 
+/* d["lvm"]: the VG and LV the filesystem goes on, or None; recommendation.lvm.used says
+ * whether it does. */
+static int lvm_dict(PyObject *d, const struct eos_provision_result *res)
+{
+	PyObject *rec_lvm = PyDict_GetItemString(PyDict_GetItemString(d, "recommendation"), "lvm");
+	if (rec_lvm && rec_lvm != Py_None && eos_py_set_bool(rec_lvm, "used", res->lvm_used))
+		return -1;
+	if (eos_py_set_fsstr(d, "filesystem_device", res->fs_device[0] ? res->fs_device : NULL))
+		return -1;
+	if (!res->lvm_used)
+		return eos_py_set(d, "lvm", Py_NewRef(Py_None));
+	PyObject *l = PyDict_New();
+	if (!l || eos_py_set_str(l, "vg", res->vg) || eos_py_set_str(l, "lv", res->lv)) {
+		Py_XDECREF(l);
+		return -1;
+	}
+	return eos_py_set(d, "lvm", l);
+}
+
 static PyObject *result_dict(const struct eos_provision_result *res, int dry_run)
 {
 	PyObject *d;
 	if (res->rec.handover) {  /* handed over: nothing of the device's own */
 		d = PyDict_New();
 		if (d && (eos_py_set(d, "steps", steps_list(res)) ||
-			  eos_py_set(d, "recommendation", rec_dict(&res->rec)) ||
+			  eos_py_set(d, "recommendation", rec_dict(&res->rec)) || lvm_dict(d, res) ||
 			  eos_py_set_bool(d, "changed", 0) || eos_py_set_bool(d, "test", dry_run)))
 			Py_CLEAR(d);
 		return d;
@@ -165,7 +186,7 @@ static PyObject *result_dict(const struct eos_provision_result *res, int dry_run
 	if (!d || eos_py_set(d, "mkfs", res->mkfs_argc ? EOS_PY_FSSTR_LIST(res->mkfs_argv, res->mkfs_argc)
 						       : Py_NewRef(Py_None)) ||
 	    eos_py_set(d, "steps", steps_list(res)) ||
-	    eos_py_set(d, "recommendation", rec_dict(&res->rec)) ||
+	    eos_py_set(d, "recommendation", rec_dict(&res->rec)) || lvm_dict(d, res) ||
 	    eos_py_set(d, "device", check_dict(&res->check)) ||
 	    eos_py_set(d, "destroys", EOS_PY_FSSTR_LIST(res->destroys, res->n_destroys)) ||
 	    eos_py_set_bool(d, "test", dry_run))
@@ -177,16 +198,21 @@ static PyObject *py_provision(PyObject *self, PyObject *args, PyObject *kw)
 {
 	(void)self;
 	static char *kwlist[] = {"device", "workload", "mountpoint", "label", "fstab", "force", "dry_run",
-				 "keep_matching", NULL};
-	PyObject *dev = NULL, *mnt = NULL, *fstab = NULL;
-	const char *workload, *label = NULL;
+				 "keep_matching", "lvm", "vg", "lv", NULL};
+	PyObject *dev = NULL, *mnt = NULL, *fstab = NULL, *lvm = Py_None;
+	const char *workload, *label = NULL, *vg = NULL, *lv = NULL;
 	int force = 0, dry_run = 0, keep = 0;
 	PyObject *result = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O&s|O&zO&ppp:provision", kwlist, eos_py_path, &dev,
+	struct eos_provision_result *res = NULL;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O&s|O&zO&pppOzz:provision", kwlist, eos_py_path, &dev,
 					 &workload, path_or_none, &mnt, &label, path_or_none, &fstab, &force,
-					 &dry_run, &keep))
-		return NULL;
-	struct eos_provision_result *res = calloc(1, sizeof(*res));
+					 &dry_run, &keep, &lvm, &vg, &lv))
+		goto out;
+	if (lvm != Py_None && !PyBool_Check(lvm)) {
+		eos_py_einval("lvm must be True, False or None (as recommended), not %s", lvm);
+		goto out;
+	}
+	res = calloc(1, sizeof(*res));
 	if (!res) {
 		PyErr_NoMemory();
 		goto out;
@@ -200,6 +226,9 @@ static PyObject *py_provision(PyObject *self, PyObject *args, PyObject *kw)
 		.force = force,
 		.dry_run = dry_run,
 		.keep_matching = keep,
+		.lvm = lvm == Py_None ? -1 : lvm == Py_True,
+		.vg = vg,
+		.lv = lv,
 	};
 	struct eos_err e;
 	eos_err_clear(&e);
@@ -269,8 +298,9 @@ static PyMethodDef methods[] = {
 	 "busy state of a block device; 'in_use' lists every reason it is not free."},
 	{"provision", (PyCFunction)(void (*)(void))py_provision, METH_VARARGS | METH_KEYWORDS,
 	 "provision(device, workload, mountpoint=None, label=None, fstab=None, force=False, dry_run=False,\n"
-	 "          keep_matching=False) -> dict\n\nPlan and (unless dry_run) make the recommended "
-	 "filesystem, mount it and add it to fstab by UUID."},
+	 "          keep_matching=False, lvm=None, vg=None, lv=None) -> dict\n\nPlan and (unless "
+	 "dry_run) make the recommended filesystem (on a new PV, VG and LV with lvm=True, or as "
+	 "recommended with None), mount it and add it to fstab by UUID."},
 	{"fstab_add", (PyCFunction)(void (*)(void))py_fstab_add, METH_VARARGS | METH_KEYWORDS,
 	 "fstab_add(fstab, spec, target, fstype, options='defaults', passno=0, replace=False) -> bool\n\n"
 	 "Add an entry atomically; False when the same entry is already there."},

@@ -32,6 +32,8 @@ void test_roles(void);
 void test_roles_bounds(void);
 void test_btrfs_compression_check(void);
 void test_btrfs_refusals(void);
+void test_lvm_create_names(void);
+void test_lvm_ensure_refusals(void);
 void test_provision_recommend(void);
 void test_provision_fstab(void);
 void test_provision_refusals(void);
@@ -71,6 +73,8 @@ const struct eos_test eos_tests[] = {
 	{"roles_bounds", test_roles_bounds},
 	{"btrfs_compression_check", test_btrfs_compression_check},
 	{"btrfs_refusals", test_btrfs_refusals},
+	{"lvm_create_names", test_lvm_create_names},
+	{"lvm_ensure_refusals", test_lvm_ensure_refusals},
 	{"provision_recommend", test_provision_recommend},
 	{"provision_fstab", test_provision_fstab},
 	{"provision_refusals", test_provision_refusals},

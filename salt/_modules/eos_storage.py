@@ -523,7 +523,7 @@ def recommend(workload):
 
 
 def provision(device, workload, mountpoint=None, label=None, force=False, test=False,
-              keep_matching=False):
+              keep_matching=False, lvm=None, vg=None, lv=None):
     """
     Make the recommended filesystem for ``workload`` on ``device``; with ``mountpoint``, mount
     it and add an fstab entry by UUID (written atomically, other entries kept). The fstab is
@@ -538,6 +538,13 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
     label) is kept: only the missing mount and fstab steps run (the
     ``eos_storage.provisioned`` state).
 
+    With ``lvm=True`` the filesystem goes on LVM: the device becomes a PV of a new VG ``vg``
+    (default ``eos_<device name>``) with one LV ``lv`` (default: the workload) over all of it,
+    activated, and the filesystem is made on the LV. ``lvm=None`` (the default) does so where
+    the recommendation asks for LVM (``database``) and device-mapper can activate the LV;
+    ``lvm=False`` never. Where the kernel has no device-mapper, ``lvm=True`` fails before
+    anything changes, naming the reason (``test=True`` still shows the plan).
+
     CLI Example:
 
     .. code-block:: bash
@@ -545,19 +552,29 @@ def provision(device, workload, mountpoint=None, label=None, force=False, test=F
         salt '*' eos_storage.provision /dev/sdb backup /srv/backup test=True
         salt '*' eos_storage.provision /dev/sdb database /var/lib/postgresql label=pgdata
         salt '*' eos_storage.provision /dev/sdc general force=True
+        salt '*' eos_storage.provision /dev/sdd database /srv/pg lvm=True vg=vgpg lv=data
     """
     test = bool(test) or bool(__opts__.get("test"))
+    if lvm is not None and not isinstance(lvm, bool):
+        raise CommandExecutionError(f"lvm must be True, False or None (as recommended), got {lvm!r}")
     res = _call(eos.provision, _arg("device", device), _arg("workload", workload),
                 mountpoint=_arg("mountpoint", mountpoint) if mountpoint else None,
                 label=_arg("label", label) if label is not None else None,
                 fstab=_fstab(), force=bool(force), dry_run=test,
-                keep_matching=bool(keep_matching))
+                keep_matching=bool(keep_matching), lvm=lvm,
+                vg=_arg("vg", vg) if vg is not None else None,
+                lv=_arg("lv", lv) if lv is not None else None)
     rec = res["recommendation"]
     if rec["handover"]:
         res["comment"] = _handover_comment(rec, device)
         return res
     verb = "would be" if test else "was"
     res["comment"] = f"{device} {verb} provisioned with {rec['fstype']} for {rec['workload']}"
+    if res["lvm"]:
+        res["comment"] += f" on the LVM logical volume {res['lvm']['vg']}/{res['lvm']['lv']}"
+        dm, why = eos.lvm_dm_available()
+        if test and not dm:
+            res["comment"] += f"; but it cannot run here: {why}"
     if mountpoint:
         res["comment"] += f", mounted at {mountpoint} and added to {_fstab()} by UUID"
     if res["destroys"]:
@@ -672,6 +689,83 @@ def export_metrics(directory=None):
         raise CommandExecutionError(f"cannot write {directory}/eos_storage.prom: {exc.strerror}") from exc
     return {"file": os.path.join(directory, "eos_storage.prom"),
             "mounts": len([m for m in mounts if not m.get("error")])}
+
+
+# --- LVM creation (issue 15) ---
+
+def _test(test):
+    return bool(test) or bool(__opts__.get("test"))
+
+
+def _devices(devices):
+    """A list of device paths from a list or a comma-separated string, each a plain string."""
+    if isinstance(devices, str):
+        devices = [d.strip() for d in devices.split(",") if d.strip()]
+    if not isinstance(devices, (list, tuple)) or not devices or len(devices) > 16:
+        raise CommandExecutionError(f"devices must list 1 to 16 block devices, got {devices!r}")
+    for d in devices:
+        if not isinstance(d, str):
+            raise CommandExecutionError(f"a device must be a path string, got {d!r}")
+    return [_arg("device", d) for d in devices]
+
+
+def pv_ensure(device, test=False):
+    """
+    Make ``device`` an LVM physical volume; nothing when it is one already. A device that
+    is not a block device, or holds a filesystem, a partition table or another signature, or
+    is mounted or in use, is refused and nothing changes. ``test=True`` returns the plan only.
+    Returns ``steps`` (done or, with test, planned), ``changed``, ``before``/``after`` (PV
+    size in bytes) and ``note``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.pv_ensure /dev/sdb test=True
+    """
+    return _call(eos.lvm_pv_ensure, _arg("device", device), dry_run=_test(test))
+
+
+def vg_ensure(name, devices, extent_size=None, test=False):
+    """
+    Make volume group ``name`` exist and hold every device of ``devices`` (a list, or
+    comma-separated): devices that are no PV yet become PVs (refused when they are not free),
+    then the VG is created (``vgcreate``) or extended (``vgextend``). PVs of the VG that are
+    not listed stay in it; a device in another VG is refused. ``extent_size`` (``4M``) applies
+    at creation only. ``test=True`` returns the plan only.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.vg_ensure vgdata /dev/sdb,/dev/sdc
+        salt '*' eos_storage.vg_ensure vgdata '["/dev/sdb"]' extent_size=8M test=True
+    """
+    return _call(eos.lvm_vg_ensure, _arg("name", name), _devices(devices),
+                 extent_size=_arg("extent_size", extent_size) if extent_size is not None else None,
+                 dry_run=_test(test))
+
+
+def lv_ensure(name, vg, size, shrink=False, test=False):
+    """
+    Make logical volume ``name`` exist in volume group ``vg`` with ``size``: an absolute size
+    (``40G``, rounded up to whole extents), ``N%FREE`` (of the VG's free space, at creation)
+    or ``max`` (everything the VG has free). A smaller LV is grown (``lvextend``); a larger one
+    is left as it is unless ``shrink=True``, which reduces it only while it is inactive
+    (nothing can be mounted on it). Sizes like ``+10G`` that never settle are refused.
+    ``test=True`` returns the plan only.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_storage.lv_ensure data vgdata 100G
+        salt '*' eos_storage.lv_ensure data vgdata max test=True
+    """
+    if not isinstance(shrink, bool):
+        raise CommandExecutionError(f"shrink must be True or False, got {shrink!r}")
+    return _call(eos.lvm_lv_ensure, _arg("vg", vg), _arg("name", name), _arg("size", size),
+                 shrink=shrink, dry_run=_test(test))
 
 
 if not _UNLOADABLE:  # every public function's return is valid UTF-8 on the bus

@@ -87,7 +87,8 @@ def provisioned(name, workload, mountpoint=None, label=None, force=False):
     A device that already holds the recommended filesystem (and label, when given) is kept:
     only the missing mount and fstab steps run, so reruns change nothing. Any other content
     is refused unless ``force`` is True. The ``shared`` workload is handed over to the Ceph
-    work and fails here with that message.
+    work and fails here with that message. It never adds LVM itself: for a filesystem on LVM,
+    put ``pv_present``/``vg_present``/``lv_present`` before it and name the LV's device.
 
     .. code-block:: yaml
 
@@ -103,6 +104,9 @@ def provisioned(name, workload, mountpoint=None, label=None, force=False):
         "label": str(label) if label is not None else None,
         "force": bool(force),
         "keep_matching": True,
+        # The filesystem goes where name says (an LV made by lv_present, or a plain device):
+        # a rerun then finds it and keeps it.
+        "lvm": False,
     }
     provision = __salt__["eos_storage.provision"]
     try:
@@ -136,3 +140,72 @@ def provisioned(name, workload, mountpoint=None, label=None, force=False):
     ret["changes"] = changes
     ret["comment"] = f"{name} provisioned with {rec['fstype']} for {rec['workload']}"
     return ret
+
+
+def _lvm_state(name, what, fn, *args, **kwargs):
+    """One LVM object made to match: the plan under test=True (result None, nothing changed),
+    else the change; a refusal is a failed state quoting it."""
+    ret = {"name": name, "result": False, "changes": {}, "comment": ""}
+    test = bool(__opts__.get("test"))
+    try:
+        res = __salt__[fn](*args, test=test, **kwargs)
+    except CommandExecutionError as exc:
+        ret["comment"] = str(exc)
+        return ret
+    steps = [f"{s['action']} {s['detail']}" for s in res["steps"]]
+    note = f"; {res['note']}" if res["note"] else ""
+    if not steps:
+        ret["result"] = True
+        ret["comment"] = f"{what} {name} is already as requested{note}"
+        return ret
+    ret["changes"] = {"steps": steps, "before": res["before"], "after": res["after"]}
+    ret["result"] = None if test else True
+    ret["comment"] = f"{what} {name} {'would be' if test else 'was'} changed: {'; '.join(steps)}{note}"
+    return ret
+
+
+def pv_present(name):
+    """
+    Device ``name`` is an LVM physical volume (``pvcreate`` when it is not; a device that is
+    not free is refused and left as it is).
+
+    .. code-block:: yaml
+
+        /dev/sdb:
+          eos_storage.pv_present
+    """
+    return _lvm_state(name, "physical volume", "eos_storage.pv_ensure", name)
+
+
+def vg_present(name, devices, extent_size=None):
+    """
+    Volume group ``name`` exists and holds every device in ``devices`` (new PVs are made and
+    added with ``vgextend``; PVs not listed stay). ``extent_size`` applies at creation only.
+
+    .. code-block:: yaml
+
+        vgdata:
+          eos_storage.vg_present:
+            - devices:
+              - /dev/sdb
+              - /dev/sdc
+    """
+    return _lvm_state(name, "volume group", "eos_storage.vg_ensure", name, devices,
+                      extent_size=extent_size)
+
+
+def lv_present(name, vg, size, shrink=False):
+    """
+    Logical volume ``name`` exists in ``vg`` with at least ``size`` (absolute, ``N%FREE`` at
+    creation, or ``max``): created, or grown with ``lvextend``. A larger LV is never shrunk
+    unless ``shrink: True`` (and then only while it is inactive).
+
+    .. code-block:: yaml
+
+        data:
+          eos_storage.lv_present:
+            - vg: vgdata
+            - size: 100G
+    """
+    return _lvm_state(name, "logical volume", "eos_storage.lv_ensure", name, vg, size,
+                      shrink=shrink)

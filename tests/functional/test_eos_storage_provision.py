@@ -124,7 +124,9 @@ def test_provision_each_workload(storage, loops, fstab, tmp_path, etc_fstab, wor
     mnt = str(tmp_path / f"mnt {workload}")  # a space: escaped as \040 in fstab
     label = f"eos{workload[:4]}"
 
-    plan = mod.provision(loop.device, workload, mountpoint=mnt, label=label, test=True)
+    # lvm=False: the filesystem directly on the device even where device-mapper would put a
+    # database on LVM (tests/functional/test_lvm_create.py covers that).
+    plan = mod.provision(loop.device, workload, mountpoint=mnt, label=label, test=True, lvm=False)
     assert plan["test"] is True and plan["changed"] is True
     assert [s["action"] for s in plan["steps"]] == ["mkfs", "mkdir", "mount", "fstab"]
     assert plan["mkfs"][0] == f"mkfs.{fstype}" and plan["mkfs"][-1] == loop.device
@@ -133,7 +135,7 @@ def test_provision_each_workload(storage, loops, fstab, tmp_path, etc_fstab, wor
     if workload == "database":
         assert "LVM" in plan["recommendation"]["lvm"]["reason"]
 
-    res = mod.provision(loop.device, workload, mountpoint=mnt, label=label)
+    res = mod.provision(loop.device, workload, mountpoint=mnt, label=label, lvm=False)
     assert res["changed"] is True and all(s["done"] for s in res["steps"])
     sigs = eos.provision_check(loop.device)["signatures"]
     assert [(s["type"], s["label"]) for s in sigs] == [(fstype, label)]

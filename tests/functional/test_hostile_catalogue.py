@@ -162,10 +162,13 @@ def test_storage_functions_refuse_hostile_arguments(mod, disk, fun, args, kw, qu
     ({"device": "{blank}", "workload": "general", "label": "x" * 300}, "x" * 300),
     ({"device": "{blank}", "workload": "general", "label": "a\x00b"}, "a\x00b"),
     ({"device": "{loop}", "workload": "general"}, "{loop}"),
+    ({"device": "{blank}", "workload": "boot", "lvm": True, "vg": "vg; rm"}, "vg; rm"),
+    ({"device": "{blank}", "workload": "boot", "lvm": True, "lv": "snapshot0"}, "snapshot0"),
+    ({"device": "{blank}", "workload": "boot", "lvm": "yes"}, "yes"),
 ], ids=lambda v: repr(v)[:40])
 def test_provision_refuses_hostile_arguments(mod, disk, kw, quoted):
     names = {"blank": disk["blank"], "loop": disk["loop"].device}
-    kw = {k: v.format(**names) for k, v in kw.items()}
+    kw = {k: v.format(**names) if isinstance(v, str) else v for k, v in kw.items()}
     refused(disk, mod.eos_storage.provision, test=False, quoted=quoted.format(**names), **kw)
 
 

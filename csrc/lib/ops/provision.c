@@ -21,6 +21,8 @@
 #include "eos/core/fsutil.h"
 #include "eos/core/fstab.h"
 #include "eos/drivers/lvm/lvm_change.h"
+#include "eos/drivers/lvm/lvm_create.h"
+#include "eos/drivers/lvm/lvm_report.h"
 #include "eos/drivers/mounts.h"
 #include "eos/core/size.h"
 #include "eos/core/spawn.h"
@@ -47,14 +49,13 @@ int eos_provision_recommend(const char *workload, struct eos_provision_rec *rec,
 		rec->lvm_available = eos_lvm_dm_available(dm_why, sizeof(dm_why));
 		if (rec->lvm_available)
 			snprintf(rec->lvm_note, sizeof(rec->lvm_note),
-				 "LVM is recommended under the database filesystem so it can later grow across "
-				 "devices; eos provisions the filesystem directly on the device and leaves the "
-				 "LVM layer to eos_storage.expand");
+				 "LVM goes under the database filesystem (PV, VG and an LV over all of it) so "
+				 "it can later grow across devices; lvm=False puts it directly on the device");
 		else
 			snprintf(rec->lvm_note, sizeof(rec->lvm_note),
 				 "LVM layer skipped: this kernel has no device-mapper driver (no 'device-mapper' "
 				 "in /proc/misc), so an LVM logical volume could not be activated; XFS goes "
-				 "directly on the device");
+				 "directly on the device (lvm=True refuses instead)");
 		rec->min_size = 300 * MiB;
 	} else if (strcmp(w, "backup") == 0) {
 		rec->workload = "backup";
@@ -209,7 +210,7 @@ static int probe_uuid(const char *device, const char *fstype, char *uuid, size_t
 }
 
 static const char *const action_names[] = {"wipe", "unmount", "mkfs", "mkdir", "mount", "fstab",
-					   "fstab-disable"};
+					   "fstab-disable", "pvcreate", "vgcreate", "lvcreate", "activate"};
 
 /* One provisioning: the request, what it found and what it plans. */
 struct prov {
@@ -353,6 +354,64 @@ static int plan_destroys(struct prov *p, struct eos_err *e)
 	return 0;
 }
 
+/* Whether the filesystem goes on an LV: asked for, or recommended where an LV can be
+ * activated and the device is not itself a device-mapper device (an LV). */
+static int wants_lvm(const struct prov *p)
+{
+	if (p->req->lvm >= 0)
+		return p->req->lvm;
+	char dm[96];
+	struct stat st;
+	snprintf(dm, sizeof(dm), "/sys/dev/block/%u:%u/dm", p->c->major, p->c->minor);
+	return p->res->rec.wants_lvm && p->res->rec.lvm_available && stat(dm, &st) != 0;
+}
+
+/* PV, VG and an LV over all of it, planned; refused before anything changes where the LV could
+ * not be activated (lvm itself would exit 0 there without activating anything). */
+static int plan_lvm(struct prov *p, struct eos_err *e)
+{
+	struct eos_provision_result *res = p->res;
+	const char *dev = p->c->device, *base = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
+	char why[256];
+	res->lvm_used = 1;
+	int r = eos_lvm_check_name("volume group", p->req->vg ? p->req->vg : "eos_", e);
+	if (!r)
+		r = eos_lvm_check_name("logical volume", p->req->lv ? p->req->lv : res->rec.workload, e);
+	if (r)
+		return r;
+	/* Both fit: a checked name is shorter than EOS_LVM_NAME_MAX (128); a default VG name is
+	 * cut to it. */
+	snprintf(res->vg, sizeof(res->vg), "%s%.100s", p->req->vg ? "" : "eos_", p->req->vg ? p->req->vg : base);
+	snprintf(res->lv, sizeof(res->lv), "%s", p->req->lv ? p->req->lv : res->rec.workload);
+	if ((r = eos_lvm_check_name("volume group", res->vg, e)))
+		return r;
+	if (p->c->size < res->rec.min_size + 8 * MiB)
+		return eos_fail(e, ENOSPC, dev, "%s is too small for %s on LVM: it needs %llu MiB",
+				dev, p->fstype, (unsigned long long)((res->rec.min_size + 8 * MiB) / MiB));
+	struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
+	struct eos_lvm_report rep;
+	memset(&rep, 0, sizeof(rep));
+	r = eos_lvm_report(&lo, &rep, e);
+	if (!r && !rep.available)
+		r = eos_fail(e, ENOENT, "lvm", "the lvm tool is not installed (Debian package lvm2)");
+	if (!r && eos_lvm_find_vg(&rep, res->vg))
+		r = eos_fail(e, EEXIST, res->vg, "volume group '%s' exists already; name another with "
+			     "vg=", res->vg);
+	eos_lvm_report_free(&rep);
+	if (!r && !p->req->dry_run && !eos_lvm_dm_available(why, sizeof(why)))
+		r = eos_fail(e, ENOTSUP, dev, "cannot put %s on an LVM logical volume on %s here: %s; "
+			     "nothing was changed (lvm=False puts it directly on the device)", p->fstype,
+			     dev, why);
+	if (r)
+		return r;
+	add_step(res, EOS_PROV_PVCREATE, "%s", dev);
+	add_step(res, EOS_PROV_VGCREATE, "%s on %s", res->vg, dev);
+	add_step(res, EOS_PROV_LVCREATE, "%s/%s over all of %s", res->vg, res->lv, res->vg);
+	add_step(res, EOS_PROV_ACTIVATE, "/dev/%s/%s", res->vg, res->lv);
+	eos_strfmt(res->fs_device, sizeof(res->fs_device), "/dev/%s/%s", res->vg, res->lv);
+	return 0;
+}
+
 /* mkfs with a pre-chosen UUID, so the fstab line is known before it runs. */
 static int plan_mkfs(struct prov *p, struct eos_err *e)
 {
@@ -369,7 +428,7 @@ static int plan_mkfs(struct prov *p, struct eos_err *e)
 		p->req->force || p->c->n_sigs ? (strcmp(fstype, "ext4") == 0 ? "-F" : "-f") : NULL,
 		p->req->label ? "-L" : NULL, p->req->label,
 		strcmp(fstype, "xfs") == 0 ? "-m" : "-U", strcmp(fstype, "xfs") == 0 ? uuidopt : res->uuid,
-		p->c->device,
+		p->res->fs_device,
 	};
 	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
 		if (args[i] && (r = eos_provision_add_arg(res, args[i], e)))
@@ -419,7 +478,7 @@ static int plan_mount(struct prov *p, struct eos_err *e)
 	struct stat st;
 	if (lstat(mnt, &st) < 0)
 		add_step(res, EOS_PROV_MKDIR, "%s", mnt);
-	struct eos_provision_step *s = add_step(res, EOS_PROV_MOUNT, "%s on %s", p->c->device, mnt);
+	struct eos_provision_step *s = add_step(res, EOS_PROV_MOUNT, "%s on %s", p->res->fs_device, mnt);
 	s->done = p->mounted_here;
 	eos_strfmt(res->fstab_line, sizeof(res->fstab_line), "%s\t%s\t%s\t%s\t0\t%d", spec, etarget,
 		 p->fstype, res->rec.mount_options, res->rec.fsck_pass);
@@ -441,7 +500,7 @@ static int run_mkfs(struct prov *p, struct eos_err *e)
 	eos_run_free(&run);
 	if (!r) {
 		char found[64] = "";
-		r = probe_uuid(p->c->device, p->fstype, found, sizeof(found), e);
+		r = probe_uuid(p->res->fs_device, p->fstype, found, sizeof(found), e);
 		if (!r && strcmp(found, res->uuid) != 0)
 			snprintf(res->uuid, sizeof(res->uuid), "%s", found);
 	}
@@ -469,9 +528,22 @@ static int run_step(struct prov *p, const struct eos_provision_step *s, struct e
 		break;
 	case EOS_PROV_MOUNT:
 		opts = strcmp(opts, "defaults") == 0 ? NULL : opts;
-		if (mount(p->c->device, mnt, fstype, 0, opts) < 0)
-			r = eos_fail_sys(e, errno, mnt, "mount(%s, %s, %s, %s)", p->c->device, mnt, fstype,
+		if (mount(p->res->fs_device, mnt, fstype, 0, opts) < 0)
+			r = eos_fail_sys(e, errno, mnt, "mount(%s, %s, %s, %s)", p->res->fs_device, mnt, fstype,
 					 opts ? opts : "");
+		break;
+	case EOS_PROV_PVCREATE:
+		r = eos_lvm_pvcreate(p->c->device, e);
+		break;
+	case EOS_PROV_VGCREATE:
+		r = eos_lvm_vgcreate(p->res->vg, (const char *const[]){p->c->device}, 1, 0, e);
+		break;
+	case EOS_PROV_LVCREATE:
+		r = eos_lvm_lvcreate(p->res->vg, p->res->lv, 0, e);
+		break;
+	case EOS_PROV_ACTIVATE:
+		r = eos_lvm_lv_activate(p->res->vg, p->res->lv, p->res->fs_device,
+					sizeof(p->res->fs_device), e);
 		break;
 	case EOS_PROV_FSTAB_OFF:
 		r = eos_fstab_disable(p->fstab, s->detail, "eos_storage.provision destroyed this filesystem", e);
@@ -515,12 +587,16 @@ int eos_provision(const struct eos_provision_req *req, struct eos_provision_resu
 		return r;  /* a hand-over does nothing here: the caller reports it */
 	p.fstype = res->rec.fstype;
 	r = check_inputs(&p, e);
-	if (!r)
+	if (!r) {
+		snprintf(res->fs_device, sizeof(res->fs_device), "%s", p.c->device);
 		r = plan_keep(&p, e);
+	}
 	if (!r && !res->kept) {
 		r = refuse_busy(&p, e);
 		if (!r)
 			r = plan_destroys(&p, e);
+		if (!r && wants_lvm(&p))
+			r = plan_lvm(&p, e);
 		if (!r)
 			r = plan_mkfs(&p, e);
 	}

@@ -41,10 +41,15 @@ struct eos_provision_req {
 	int dry_run;                 /* plan only */
 	int keep_matching;           /* a device already holding the recommended filesystem (and
 				      * label) is kept: only mount and fstab are ensured (states) */
+	int lvm;                     /* 1: PV, VG and LV under the filesystem; 0: directly on the
+				      * device; -1: as recommended (database, where device-mapper
+				      * can activate the LV and the device is no LV itself) */
+	const char *vg, *lv;         /* NULL: "eos_<device name>" and the workload */
 };
 
 enum eos_provision_action { EOS_PROV_WIPE, EOS_PROV_UNMOUNT, EOS_PROV_MKFS, EOS_PROV_MKDIR,
-			    EOS_PROV_MOUNT, EOS_PROV_FSTAB, EOS_PROV_FSTAB_OFF };
+			    EOS_PROV_MOUNT, EOS_PROV_FSTAB, EOS_PROV_FSTAB_OFF, EOS_PROV_PVCREATE,
+			    EOS_PROV_VGCREATE, EOS_PROV_LVCREATE, EOS_PROV_ACTIVATE };
 
 struct eos_provision_step {
 	enum eos_provision_action action;
@@ -65,6 +70,9 @@ struct eos_provision_result {
 	size_t n_steps;
 	int changed;                 /* something was (or, dry_run, would be) done */
 	int kept;                    /* keep_matching: the existing filesystem was kept */
+	int lvm_used;                /* the filesystem goes on an LV: */
+	char vg[128], lv[128];       /* its VG and LV */
+	char fs_device[EOS_PATH_MAX];  /* where the filesystem is made: the device or the LV */
 };
 
 /* Add one mkfs argument to res->mkfs_argv: -ENAMETOOLONG when it does not fit its slot, -E2BIG

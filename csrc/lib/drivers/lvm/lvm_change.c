@@ -56,8 +56,7 @@ const char *eos_lvm_config(void)
 	return eos_lvm_dm_available(why, sizeof(why)) ? NULL : NO_ACTIVATION;
 }
 
-/* Run "lvm <cmd> ..." with activation disabled when there is no device-mapper. */
-static int lvm_run(const char *const args[], struct eos_run *run, struct eos_err *e)
+int eos_lvm_run(const char *const args[], struct eos_run *run, struct eos_err *e)
 {
 	const char *argv[24];
 	size_t k = 0;
@@ -88,7 +87,7 @@ int eos_lvm_pvresize(const char *dev, struct eos_err *e)
 {
 	struct eos_run run = EOS_RUN_INIT;
 	const char *args[] = {"pvresize", "--", dev, NULL};
-	int r = lvm_run(args, &run, e);
+	int r = eos_lvm_run(args, &run, e);
 	eos_run_free(&run);
 	return r;
 }
@@ -102,7 +101,7 @@ int eos_lvm_lvextend(const char *vg, const char *lv, uint64_t bytes, struct eos_
 	snprintf(size, sizeof(size), "%llub", (unsigned long long)bytes);
 	snprintf(name, sizeof(name), "%s/%s", vg, lv);
 	const char *args[] = {"lvextend", "-L", size, "--", name, NULL};
-	int r = lvm_run(args, &run, e);
+	int r = eos_lvm_run(args, &run, e);
 	eos_run_free(&run);
 	return r;
 }

@@ -23,6 +23,11 @@ const char *eos_lvm_config(void);
 
 /* Extents a PV (first extent at pe_start, extent_size bytes each, pe_count now) would have
  * after pvresize to a device of dev_bytes; pe_count when it would not grow. */
+struct eos_run;
+/* Run "lvm args[0] [--config <eos_lvm_config()>] args[1...]" (argv, no shell, 120 s timeout);
+ * -EIO with the command and its stderr unless it exits 0. args ends with NULL, at most 20. */
+int eos_lvm_run(const char *const args[], struct eos_run *run, struct eos_err *e);
+
 uint64_t eos_lvm_pv_extents_for(uint64_t pe_start, uint64_t extent_size, uint64_t pe_count,
 				uint64_t dev_bytes);
 
