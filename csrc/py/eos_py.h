@@ -105,6 +105,7 @@ int eos_py_add_size(PyObject *m);
 int eos_py_add_spawn(PyObject *m);
 int eos_py_add_ceph(PyObject *m);
 int eos_py_add_probe(PyObject *m);
+int eos_py_add_lvm(PyObject *m);
 int eos_py_add_walk(PyObject *m);
 int eos_py_add_analyze(PyObject *m);
 int eos_py_add_cleanup(PyObject *m);

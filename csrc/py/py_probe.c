@@ -240,6 +240,7 @@ static PyObject *lvm_dict(const struct eos_probe *p)
 			goto error;
 	}
 	if (eos_py_set_bool(o, "available", r->available) || eos_py_set_bool(o, "ran", p->lvm_ran) ||
+	    eos_py_set_str(o, "reader", p->lvm_reader) ||
 	    eos_py_set_str(o, "skipped", p->lvm_skipped) || set_error(o, "error", &p->lvm_err))
 		goto error;
 	if (eos_py_set(o, "pvs", pvs) || eos_py_set(o, "vgs", Py_NewRef(vgs)) ||
