@@ -108,11 +108,19 @@ static int read_lvm(struct lvm_job *j)
 	size_t n = 0;
 	if (!devs)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->devs.n; i++)
-		if (is_pv(p, i))
-			devs[n++] = (struct eos_lvm_dev){p->devs.v[i].path, p->devs.v[i].major,
-							 p->devs.v[i].minor, p->devs.v[i].size};
-	if (n) {
+	int dm = 0;
+	for (size_t i = 0; i < p->devs.n; i++) {
+		if (!is_pv(p, i))
+			continue;
+		/* lvm names a PV on device-mapper by its /dev/mapper name: leave those to it. */
+		dm |= p->devs.v[i].dm_name != NULL;
+		devs[n++] = (struct eos_lvm_dev){p->devs.v[i].path, p->devs.v[i].major,
+						 p->devs.v[i].minor, p->devs.v[i].size};
+	}
+	if (n && dm) {
+		lvm_start(j);
+		lvm_join(j);
+	} else if (n) {
 		struct eos_err e;
 		eos_err_clear(&e);
 		p->lvm_ran = 1;
