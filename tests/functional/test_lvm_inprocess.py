@@ -63,13 +63,17 @@ def fullreport(env):
 
 @pytest.fixture
 def lvm_setup(loops, tmp_path):
-    """Three PVs: two in a VG with a linear LV of two segments, a striped LV and an LV whose
-    name has a dash (device-mapper doubles it); the third an orphan whose device grew after
-    pvcreate (its label keeps the old size). Private lvm configuration for the tools only."""
+    """Three PVs: two in a VG (one of them without a metadata area) with a linear LV of two
+    segments, a striped LV and an LV whose name has a dash (device-mapper doubles it); the third
+    an orphan with two metadata areas whose device grew after pvcreate (its label keeps the old
+    size). Private lvm configuration for the tools only."""
     a, b, c = lvmenv.fresh_loops(loops, 3, 64 << 20)
     env = lvmenv.write_lvm_conf(str(tmp_path / "lvm"), [a.device, b.device, c.device])
     vg = "eosrd" + uuid.uuid4().hex[:6]
-    lvmenv.lvm(env, "pvcreate", "-q", a.device, b.device, c.device)
+    # b without a metadata area (its VG is known from a's), c with two (one at its end).
+    lvmenv.lvm(env, "pvcreate", "-q", a.device)
+    lvmenv.lvm(env, "pvcreate", "-q", "--pvmetadatacopies", "0", b.device)
+    lvmenv.lvm(env, "pvcreate", "-q", "--pvmetadatacopies", "2", c.device)
     lvmenv.lvm(env, "vgcreate", "-q", "-s", "4m", vg, a.device, b.device)
     lvmenv.lvm(env, "lvcreate", "-q", "-n", "lin", "-L", "12m", vg, a.device)
     lvmenv.lvm(env, "lvcreate", "-q", "-n", "str", "-i", "2", "-L", "16m", vg)

@@ -60,6 +60,7 @@ static int add_text(struct ctx *c, struct pvdev *p, const char *text, size_t len
 			r = nope(c, "two VGs are named %s%s", vg.name, "");
 		if (!r && strcmp(o->id, vg.id) == 0) {
 			p->vg = (int)i;
+			p->vg_id = o->id;
 			eos_lvm_vg_free(&vg);
 			return 0;
 		}
