@@ -369,7 +369,8 @@ static int vg_rows(struct ctx *c, size_t i, struct eos_lvm_report *out)
 static int build(struct ctx *c, struct eos_lvm_report *out)
 {
 	int r = 0;
-	qsort(c->vgs, c->n_vgs, sizeof(*c->vgs), cmp_vg);
+	if (c->n_vgs)
+		qsort(c->vgs, c->n_vgs, sizeof(*c->vgs), cmp_vg);
 	/* Sorting moved the VGs: find each PV's VG again by id (vg_id points into the VG). */
 	for (size_t i = 0; i < c->n_pvs; i++) {
 		struct pvdev *p = &c->pvs[i];
@@ -404,7 +405,8 @@ static int build(struct ctx *c, struct eos_lvm_report *out)
 	if (r)
 		return r;
 	qsort(out->pvs, out->n_pvs, sizeof(*out->pvs), cmp_pv);
-	qsort(out->lvs, out->n_lvs, sizeof(*out->lvs), cmp_lv);
+	if (out->n_lvs)
+		qsort(out->lvs, out->n_lvs, sizeof(*out->lvs), cmp_lv);
 	return 0;
 }
 
