@@ -83,7 +83,8 @@ def ex_lvm_segments(work):
     with open(blank, "wb") as f:
         f.truncate(1 << 20)
     assert eos.lvm_segments([blank]) == []  # no LVM label: nothing
-    expect_oserror(eos.lvm_segments, [os.path.join(work, "missing")])
+    assert eos.lvm_segments([os.path.join(work, "missing")]) == []  # lvm cannot open it either
+    expect_oserror(eos.lvm_segments, [work])  # a directory: the read fails
     attempt(eos.lvm_segments, 5)
     attempt(eos.lvm_segments, [5])
     eos.probe()  # lvm="auto": the PVs of this machine, if any, read in-process

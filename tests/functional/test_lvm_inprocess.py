@@ -118,3 +118,19 @@ def test_reader_leaves_what_it_does_not_model_to_lvm(lvm_setup):
     with pytest.raises(OSError) as err:
         eos.lvm_segments(devices[:1])  # the VG's second PV is not among them: missing
     assert "is missing" in str(err.value)
+
+
+def test_lv_expansion_paths_read_lvm_in_process(lvm_setup, tmp_path, monkeypatch):
+    reason = config_reason()
+    if reason:
+        pytest.skip(reason)
+    env, vg, devices = lvm_setup
+    accept = ", ".join(f'"a|^{d}$|"' for d in devices)
+    cfg = f'devices {{ filter = [ {accept}, "r|.*|" ] use_devicesfile = 0 }} global {{ activation = 0 }}'
+    by_tool = eos.lv_expansion_paths(vg, "with-dash", lvm_config=cfg)  # --config: the lvm tool
+    assert by_tool and by_tool[0]["kind"] == "vg_free"
+    # Without lvm on PATH only the in-process reader can answer; it answers the same.
+    empty = tmp_path / "nobin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert eos.lv_expansion_paths(vg, "with-dash") == by_tool

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "eos/core/buf.h"
+#include "eos/drivers/blockdev.h"
 #include "eos/drivers/lvm/lvm_label.h"
 #include "eos/drivers/lvm/lvm_meta.h"
 
@@ -90,7 +91,9 @@ static int read_devices(struct ctx *c, const struct eos_lvm_dev *devs, size_t n)
 		char *texts[EOS_LVM_MAX_AREAS];
 		size_t lens[EOS_LVM_MAX_AREAS];
 		int r = eos_lvm_read_dev(devs[i].path, &p->label, texts, lens, c->e);
-		if (r == 1)
+		/* Not a PV, or a device lvm (our credentials, the same /dev) cannot open either. */
+		if (r == 1 || r == -EACCES || r == -EPERM || r == -ENOENT || r == -ENXIO || r == -ENOMEDIUM ||
+		    r == -ENODEV)
 			continue;
 		if (r)
 			return r;
@@ -466,4 +469,48 @@ int eos_lvm_config_is_default(void)
 	if (getenv("LVM_SYSTEM_DIR") || stat("/etc/lvm/devices/system.devices", &st) == 0)
 		return 0;
 	return conf_file_default("/etc/lvm/lvm.conf") && conf_file_default("/etc/lvm/lvmlocal.conf");
+}
+
+/* The devices lvm would scan for labels: every block device with a size, without partitions
+ * (lvm skips a partitioned disk); 1 when one is on device-mapper (lvm names it otherwise). */
+static int scan_candidates(const struct eos_blockdev_list *l, struct eos_lvm_dev *devs, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct eos_blockdev *d = &l->v[i];
+		int parted = 0;
+		for (size_t j = 0; j < l->n; j++)
+			parted |= l->v[j].parent && strcmp(l->v[j].parent, d->name) == 0;
+		if (d->size == 0 || parted)
+			continue;
+		if (d->dm_name)
+			return 1;
+		devs[(*n)++] = (struct eos_lvm_dev){d->path, d->major, d->minor, d->size};
+	}
+	return 0;
+}
+
+int eos_lvm_scan(const struct eos_lvm_opts *o, struct eos_lvm_report *out, const char **reader,
+		 struct eos_err *e)
+{
+	struct eos_blockdev_list l = {NULL, 0};
+	struct eos_lvm_dev *devs = NULL;
+	size_t n;
+	*reader = "lvm";
+	if (o && (o->config || o->lvm))
+		goto tool;
+	if (!eos_lvm_config_is_default() || eos_blockdev_scan(NULL, &l, e) < 0)
+		goto tool;
+	devs = calloc(l.n ? l.n : 1, sizeof(*devs));
+	if (devs && !scan_candidates(&l, devs, &n) && eos_lvm_read(devs, n, out, e) == 0) {
+		*reader = "in-process";
+		free(devs);
+		eos_blockdev_list_free(&l);
+		return 0;
+	}
+tool:
+	free(devs);
+	eos_blockdev_list_free(&l);
+	eos_err_clear(e);
+	return eos_lvm_report(o, out, e);
 }

@@ -34,4 +34,10 @@ int eos_lvm_dm_loaded(void);
  * system id). Otherwise only the lvm tool knows which PVs it shows. */
 int eos_lvm_config_is_default(void);
 
+/* LVM as eos_lvm_report gives it, read in-process from the labels of every block device when
+ * no lvm program or --config is asked for and lvm's configuration is the default, else (and
+ * whenever the reader leaves it to lvm) by the lvm tool. *reader: "in-process" or "lvm". */
+int eos_lvm_scan(const struct eos_lvm_opts *o, struct eos_lvm_report *out, const char **reader,
+		 struct eos_err *e);
+
 #endif
