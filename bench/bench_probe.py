@@ -135,25 +135,17 @@ def make_lvm(workdir, factory, spare):
 
 
 def lvm_alone(eos, mods, pvs):
-    """The LVM part by itself: eos's in-process reader on the PVs against Salt's lvm.pvdisplay
-    (which starts lvm), and what reading LVM adds to eos.probe()."""
+    """The LVM part by itself: eos's in-process reader on our PVs (labels, metadata, segments)
+    against Salt's lvm.pvdisplay, which starts lvm."""
     def reader():
         return eos.lvm_segments(pvs)
 
     def pvdisplay():
         return mods["lvm.pvdisplay"]()
 
-    def probe_nolvm():
-        return eos.probe(lvm=False)
-
-    def probe_auto():
-        return eos.probe()
-
     rd, pd = median_ms(reader), median_ms(pvdisplay)
-    with_lvm, without = median_ms(probe_auto), median_ms(probe_nolvm)
     out(f"LVM alone: eos's in-process reader on the {len(pvs)} PVs {rd:.2f} ms ({CPU[reader]:.2f} CPU) vs "
-        f"Salt's lvm.pvdisplay {pd:.1f} ms ({CPU[pvdisplay]:.1f} CPU): {pd / rd:.0f}x; in eos.probe() "
-        f"reading LVM adds {with_lvm - without:.1f} ms ({with_lvm:.1f} vs {without:.1f} with lvm=False)")
+        f"Salt's lvm.pvdisplay {pd:.1f} ms ({CPU[pvdisplay]:.1f} CPU): {pd / rd:.0f}x")
 
 
 def salt_loader(workdir):
