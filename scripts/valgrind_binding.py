@@ -78,6 +78,18 @@ def ex_probe(work):
     attempt(eos.probe, mountinfo=os.path.join(work, "missing"))
 
 
+def ex_lvm_segments(work):
+    blank = os.path.join(work, "blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(1 << 20)
+    assert eos.lvm_segments([blank]) == []  # no LVM label: nothing
+    assert eos.lvm_segments([os.path.join(work, "missing")]) == []  # lvm cannot open it either
+    expect_oserror(eos.lvm_segments, [work])  # a directory: the read fails
+    attempt(eos.lvm_segments, 5)
+    attempt(eos.lvm_segments, [5])
+    eos.probe()  # lvm="auto": the PVs of this machine, if any, read in-process
+
+
 def ex_usage(work):
     eos.usage()
     eos.usage(work)
@@ -440,6 +452,7 @@ EXERCISES = {
     "run": ex_run,
     "top_consumers": ex_top_consumers,
     "probe": ex_probe,
+    "lvm_segments": ex_lvm_segments,
     "usage": ex_usage,
     "storage_facts": ex_storage_facts,
     "expand": ex_expand,

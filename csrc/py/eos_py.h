@@ -154,6 +154,7 @@ int eos_py_add_size(PyObject *m);
 int eos_py_add_spawn(PyObject *m);
 int eos_py_add_ceph(PyObject *m);
 int eos_py_add_probe(PyObject *m);
+int eos_py_add_lvm(PyObject *m);
 int eos_py_add_walk(PyObject *m);
 int eos_py_add_analyze(PyObject *m);
 int eos_py_add_cleanup(PyObject *m);
@@ -164,6 +165,6 @@ int eos_py_add_btrfs(PyObject *m);
 int eos_py_add_provision(PyObject *m);
 int eos_py_add_copy(PyObject *m);
 int eos_py_add_convert(PyObject *m);
-int eos_py_add_lvm(PyObject *m);
+int eos_py_add_lvm_ensure(PyObject *m);
 
 #endif

@@ -8,6 +8,7 @@ static const eos_py_adder adders[] = {
 	eos_py_add_spawn,
 	eos_py_add_ceph,
 	eos_py_add_probe,
+	eos_py_add_lvm,
 	eos_py_add_walk,
 	eos_py_add_analyze,
 	eos_py_add_cleanup,
@@ -18,7 +19,7 @@ static const eos_py_adder adders[] = {
 	eos_py_add_provision,
 	eos_py_add_copy,
 	eos_py_add_convert,
-	eos_py_add_lvm,
+	eos_py_add_lvm_ensure,
 };
 
 static struct PyModuleDef moduledef = {

@@ -251,6 +251,7 @@ static PyObject *lvm_dict(const struct eos_probe *p)
 			goto error;
 	}
 	if (eos_py_set_bool(o, "available", r->available) || eos_py_set_bool(o, "ran", p->lvm_ran) ||
+	    eos_py_set_str(o, "reader", p->lvm_reader) ||
 	    eos_py_set_str(o, "skipped", p->lvm_skipped) || set_error(o, "error", &p->lvm_err))
 		goto error;
 	if (eos_py_set(o, "pvs", pvs) || eos_py_set(o, "vgs", Py_NewRef(vgs)) ||
@@ -500,8 +501,10 @@ static PyMethodDef methods[] = {
 	 "      blkid=True) -> dict\n\n"
 	 "One in-process storage inventory: {'devices', 'mounts', 'btrfs', 'lvm'}. Block devices from\n"
 	 "sysfs with their libblkid signatures (as `blkid -p`), mounts from mountinfo with statvfs\n"
-	 "usage, mounted BTRFS filesystems, and LVM from `lvm fullreport` (lvm='auto': only when a\n"
-	 "device carries an LVM2_member signature). Per-item failures are reported next to the item."},
+	 "usage, mounted BTRFS filesystems, and LVM as `lvm fullreport` shows it (lvm='auto': only when\n"
+	 "a device carries an LVM2_member signature; read in-process from the PVs when lvm runs with\n"
+	 "its default configuration, lvm['reader'] says so; lvm=True: always the lvm tool). Per-item\n"
+	 "failures are reported next to the item."},
 	{"usage", (PyCFunction)(void (*)(void))py_usage, METH_VARARGS | METH_KEYWORDS,
 	 "usage(path=None) -> dict or list\n\n"
 	 "Bytes and inodes of the filesystem holding path (statvfs), or of every mounted filesystem."},

@@ -38,14 +38,17 @@ def probe(lvm="auto"):
     ``btrfs``
         mounted BTRFS filesystems and their member devices (/sys/fs/btrfs);
     ``lvm``
-        PVs, VGs and LVs from the lvm tool's JSON report, ``{"available": false}`` when lvm
-        is not installed.
+        PVs, VGs and LVs as ``lvm fullreport`` shows them, read in-process from the PVs' labels
+        and metadata when lvm runs with its default configuration, otherwise (and for what the
+        reader leaves to lvm: RAID, thin, a missing PV ...) from the lvm tool's JSON report;
+        ``reader`` says which (``in-process`` or ``lvm``); ``{"available": false}`` when lvm
+        is not installed and nothing was read.
 
     lvm
-        ``auto`` (default): run lvm only when some device carries an LVM2_member signature, is
+        ``auto`` (default): read LVM only when some device carries an LVM2_member signature, is
         ambivalent or could not be read for a reason lvm would not share (an I/O error; not a
-        permission error); ``True``: always; ``False``: never. The lvm report runs on its own
-        thread while the devices are probed.
+        permission error); ``True``: always, through the lvm tool; ``False``: never. The lvm
+        tool runs on its own thread while the devices are probed.
 
     CLI Example:
 

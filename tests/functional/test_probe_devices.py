@@ -213,6 +213,7 @@ def test_lvm_matches_lvm_reports(loops, tmp_path, monkeypatch):
     p = eos.probe()  # lvm="auto": runs, since a and b carry LVM2_member signatures
     lvm = p["lvm"]
     assert lvm["available"] is True and lvm["ran"] is True and lvm["error"] is None
+    assert lvm["reader"] == "lvm"  # LVM_SYSTEM_DIR's filter decides the PVs: only lvm knows it
     pvs = lvmenv.report(env, "pvs", ["pv_name", "vg_name", "pv_uuid", "pv_size", "pv_free", "pv_used",
                                      "dev_size", "pv_pe_count", "pv_pe_alloc_count"])
     assert sorted(x["name"] for x in lvm["pvs"]) == sorted(x["pv_name"] for x in pvs)

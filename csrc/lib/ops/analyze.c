@@ -19,6 +19,7 @@
 
 #include "eos/drivers/btrfs/btrfs_ioctl.h"
 #include "eos/core/buf.h"
+#include "eos/drivers/lvm/lvm_read.h"
 #include "eos/drivers/lvm/lvm_report.h"
 #include "eos/core/size.h"
 
@@ -226,15 +227,16 @@ static void lvm_cache_free(struct lvm_cache *l)
 	l->tried = 0;
 }
 
-/* Run lvm's report once per analysis. */
+/* Read LVM once per analysis (in-process where lvm's view is the default one). */
 static int lvm_get(struct xp_ctx *c, const struct eos_lvm_report **out)
 {
 	struct lvm_cache *l = c->lvm;
 	if (!l->tried) {
 		struct eos_lvm_opts lo = {.config = c->o->lvm_config};
+		const char *reader;
 		l->tried = 1;
 		eos_err_clear(&l->err);
-		l->rc = eos_lvm_report(&lo, &l->rep, &l->err);
+		l->rc = eos_lvm_scan(&lo, &l->rep, &reader, &l->err);
 	}
 	if (l->rc) {
 		*c->e = l->err;

@@ -32,12 +32,20 @@ static int lvm_cannot_open(int code)
 	       code == ENOMEDIUM || code == ENODEV;
 }
 
-/* Whether what device i showed makes the lvm report necessary in LVM_AUTO mode. */
-static int needs_lvm(const struct eos_probe *p, size_t i)
+static int is_pv(const struct eos_probe *p, size_t i)
 {
 	const char *t = eos_blkid_get(&p->sb[i], "TYPE");
+	return p->sb[i].status == EOS_BLKID_FOUND && t && strcmp(t, "LVM2_member") == 0;
+}
+
+/* Whether what device i showed makes the lvm tool necessary in LVM_AUTO mode: a device that
+ * gave an error the tool would not share, or an ambivalent one, or a PV when LVM cannot be read
+ * in-process (a configuration of lvm's own decides which PVs it shows). A plain PV is read
+ * in-process after the probe (read_lvm). */
+static int needs_lvm(const struct eos_probe *p, size_t i, int in_process)
+{
 	return !lvm_cannot_open(p->sb_err[i].code) || p->sb[i].status == EOS_BLKID_AMBIVALENT ||
-	       (t && strcmp(t, "LVM2_member") == 0);
+	       (!in_process && is_pv(p, i));
 }
 
 /* The lvm report runs on a thread of its own, overlapping the signature probing: it is
@@ -67,6 +75,7 @@ static void lvm_start(struct lvm_job *j)
 	if (!j || j->started)
 		return;
 	j->p->lvm_ran = 1;
+	j->p->lvm_reader = "lvm";
 	if (pthread_create(&j->tid, NULL, lvm_thread, j) == 0) {
 		j->started = 1;
 	} else {
@@ -82,9 +91,57 @@ static void lvm_join(struct lvm_job *j)
 	j->started = j->started ? 2 : 0;
 }
 
+/* Whether LVM may be read from the devices instead of through the lvm tool: lvm's default
+ * configuration, not another lvm program or --config. */
+static int in_process(const struct eos_probe_opts *o)
+{
+	return !o->lvm_opts.config && !o->lvm_opts.lvm && eos_lvm_config_is_default();
+}
+
+/* LVM_AUTO once the signatures are known and the tool was not needed: read the PVs in-process.
+ * What the reader does not model, or metadata it finds corrupt, goes to the lvm tool, the
+ * authority on both; without the tool the reader's message is the error. */
+static int read_lvm(struct lvm_job *j)
+{
+	struct eos_probe *p = j->p;
+	struct eos_lvm_dev *devs = calloc(p->devs.n ? p->devs.n : 1, sizeof(*devs));
+	size_t n = 0;
+	if (!devs)
+		return -ENOMEM;
+	int dm = 0;
+	for (size_t i = 0; i < p->devs.n; i++) {
+		if (!is_pv(p, i))
+			continue;
+		/* lvm names a PV on device-mapper by its /dev/mapper name: leave those to it. */
+		dm |= p->devs.v[i].dm_name != NULL;
+		devs[n++] = (struct eos_lvm_dev){p->devs.v[i].path, p->devs.v[i].major,
+						 p->devs.v[i].minor, p->devs.v[i].size};
+	}
+	if (n && dm) {
+		lvm_start(j);
+		lvm_join(j);
+	} else if (n) {
+		struct eos_err e;
+		eos_err_clear(&e);
+		p->lvm_ran = 1;
+		p->lvm_reader = "in-process";
+		if (eos_lvm_read(devs, n, &p->lvm, &e)) {
+			if (eos_lvm_available(&j->o->lvm_opts)) {
+				lvm_start(j);
+				lvm_join(j);
+			} else {
+				set_err(&p->lvm_err, &e);
+			}
+		}
+	}
+	free(devs);
+	return 0;
+}
+
 struct probe_work {
 	struct eos_probe *p;
 	struct lvm_job *lvm;    /* LVM_AUTO: start it when a device needs it */
+	int in_process;         /* PVs can be read in-process */
 	const char *want;       /* devs.n flags: probe this one */
 	size_t next;            /* next index to take, shared */
 	pthread_mutex_t lock;
@@ -109,7 +166,7 @@ static void *probe_worker(void *arg)
 			set_err(&w->p->sb_err[i], &e);
 		else
 			w->p->probed[i] = 1;
-		if (w->lvm && needs_lvm(w->p, i)) {
+		if (w->lvm && needs_lvm(w->p, i, w->in_process)) {
 			pthread_mutex_lock(&w->lock);
 			lvm_start(w->lvm);
 			pthread_mutex_unlock(&w->lock);
@@ -121,7 +178,7 @@ static void *probe_worker(void *arg)
  * 4 threads), the calling thread being one of them. */
 static int probe_devices(const struct eos_probe_opts *o, struct eos_probe *p, struct lvm_job *lvm)
 {
-	struct probe_work w = {p, o->lvm == EOS_PROBE_LVM_AUTO ? lvm : NULL, NULL, 0,
+	struct probe_work w = {p, o->lvm == EOS_PROBE_LVM_AUTO ? lvm : NULL, in_process(o), NULL, 0,
 			       PTHREAD_MUTEX_INITIALIZER};
 	char *want = calloc(p->devs.n ? p->devs.n : 1, 1);
 	size_t n = 0;
@@ -212,7 +269,9 @@ int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struc
 	if (o->usage)
 		mount_usage(p);
 	lvm_join(&lvm);
-	if (!lvm.started) {
+	if (!lvm.started && o->lvm == EOS_PROBE_LVM_AUTO && o->blkid && in_process(o) && read_lvm(&lvm))
+		goto nomem;
+	if (!lvm.started && !p->lvm_ran) {
 		p->lvm_skipped = o->lvm == EOS_PROBE_LVM_NEVER ? "not requested"
 							       : "no device carries an LVM2_member signature";
 		p->lvm.available = eos_lvm_available(&o->lvm_opts);

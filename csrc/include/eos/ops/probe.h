@@ -11,6 +11,7 @@
 #include "eos/drivers/blockdev.h"
 #include "eos/drivers/btrfs/btrfs_sysfs.h"
 #include "eos/core/err.h"
+#include "eos/drivers/lvm/lvm_read.h"
 #include "eos/drivers/lvm/lvm_report.h"
 #include "eos/drivers/mounts.h"
 
@@ -56,6 +57,7 @@ struct eos_probe {
 	struct eos_btrfs_fs_list btrfs;
 	struct eos_lvm_report lvm;
 	int lvm_ran;
+	const char *lvm_reader;              /* "in-process" or "lvm" (the tool), NULL: not run */
 	const char *lvm_skipped;             /* static reason when not run */
 	struct eos_probe_error lvm_err;
 };

@@ -331,9 +331,15 @@ void eos_lvm_report_free(struct eos_lvm_report *r)
 			free(l->devices[j]);
 		free(l->devices);
 	}
+	for (size_t i = 0; i < r->n_segs; i++) {
+		free(r->segs[i].lv_uuid);
+		free(r->segs[i].type);
+		free(r->segs[i].devices);
+	}
 	free(r->pvs);
 	free(r->vgs);
 	free(r->lvs);
+	free(r->segs);
 	memset(r, 0, sizeof(*r));
 }
 

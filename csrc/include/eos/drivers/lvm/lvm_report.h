@@ -50,6 +50,17 @@ struct eos_lvm_lv {
 	size_t n_devices;
 };
 
+/* One segment of an LV (filled by the in-process reader, lvm_read.h; the JSON report leaves
+ * the list empty). */
+struct eos_lvm_seg {
+	char *lv_uuid;
+	char *type;               /* segtype: "linear", "striped" */
+	uint64_t start, size;     /* bytes: seg_start, seg_size */
+	uint64_t start_pe, size_pe;
+	uint64_t stripes, stripe_size;
+	char *devices;            /* "/dev/loop4(5),/dev/loop5(0)", as lvm prints it */
+};
+
 struct eos_lvm_report {
 	int available;            /* 0: the lvm tool is not installed; the lists are empty */
 	struct eos_lvm_pv *pvs;
@@ -58,6 +69,8 @@ struct eos_lvm_report {
 	size_t n_vgs;
 	struct eos_lvm_lv *lvs;
 	size_t n_lvs;
+	struct eos_lvm_seg *segs;
+	size_t n_segs;
 };
 
 struct eos_lvm_opts {
