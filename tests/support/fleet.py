@@ -16,12 +16,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import yaml
 
 from tests.support.blockdev import LoopFactory
-from tests.support.saltenv import SALT_TREE, VENV_BIN
+from tests.support.saltenv import REPO, SALT_TREE, VENV_BIN
 
 
 def free_port():
@@ -39,12 +40,12 @@ def reactor_wiring():
 class Daemon:
     """One running salt daemon (argv in its own session); .pid, .stop()."""
 
-    def __init__(self, name, argv, log):
+    def __init__(self, name, argv, log, cwd=None):
         self.name = name
         self.log = log
         with open(log + ".out", "ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+                                         stdin=subprocess.DEVNULL, start_new_session=True, cwd=cwd)
         self.pid = self.proc.pid
 
     def rss_bytes(self):
@@ -221,15 +222,18 @@ class Fleet:
         self.minion_conf[mid] = conf
         return confdir
 
-    def filesystem(self, mid, size=320 << 20):
-        """A loop-backed XFS for this minion (a sparse image), mounted under its root."""
-        loop = self.loops.create(size, "xfs")
-        mnt = os.path.join(self.root, "m", mid, "data")
-        return self.loops.mount(loop, mnt)
-
-    def minion(self, master, mid, extra=None):
+    def minion(self, master, mid, extra=None, mountpoint=None, size=320 << 20):
+        """A salt-minion; with mountpoint, in a mount namespace of its own with its own
+        loop-backed XFS (a sparse image) there (tests/support/fleet_minion.py)."""
         confdir = self.minion_config(master, mid, extra)
-        return self._start(mid, "salt-minion", confdir, self.minion_conf[mid]["log_file"])
+        argv = [os.path.join(VENV_BIN, "salt-minion"), f"--config-dir={confdir}", "-l", "quiet"]
+        if mountpoint:
+            loop = self.loops.create(size, "xfs")
+            os.makedirs(mountpoint, exist_ok=True)
+            argv = [sys.executable, "-m", "tests.support.fleet_minion", loop.device, mountpoint, *argv]
+        d = Daemon(mid, argv, self.minion_conf[mid]["log_file"], cwd=REPO)
+        self.daemons.append(d)
+        return d
 
     def stop(self):
         """Every daemon, minions first (by pid), then the mounts and loop devices."""
