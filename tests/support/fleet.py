@@ -187,10 +187,11 @@ class Fleet:
                      master_id=name)
         m = Master(self, name, self._master_conf(name, extra))
         # salt-syndic reads the minion file of the same config dir over the master one: its
-        # id, its key (pki_dir) and where its own master's sockets are.
+        # id, its key (pki_dir), where its own master's sockets are, and master_id (the syndic
+        # forwards only publishes that did not come from its own master).
         c = m.conf
         with open(os.path.join(m.confdir, "minion"), "w") as f:
-            yaml.safe_dump({"id": name, "root_dir": c["root_dir"], "cachedir": c["cachedir"],
+            yaml.safe_dump({"id": name, "master_id": name, "root_dir": c["root_dir"], "cachedir": c["cachedir"],
                             "sock_dir": c["sock_dir"], "pki_dir": os.path.join(c["root_dir"], "syndic-pki"),
                             "log_file": c["syndic_log_file"], "file_roots": c["file_roots"],
                             "pillar_roots": c["pillar_roots"], "log_level_logfile": self.log_level,
