@@ -116,6 +116,18 @@ def converge(master, ids, timeout):
     raise RuntimeError(f"no consistent role assignment on {len(ids)} minions within {timeout} s")
 
 
+def roles_state(master):
+    """eos_roles' state file: under the master's cachedir, or the one the orchestration's runner
+    was given (Salt hands runners inside an orchestration a cachedir of their own)."""
+    import glob
+
+    found = sorted(glob.glob(os.path.join(master.conf["root_dir"], "**", "eos_roles", "state.json"),
+                             recursive=True), key=os.path.getmtime)
+    if not found:
+        raise RuntimeError(f"no eos_roles/state.json under {master.conf['root_dir']}: eos_roles.apply never ran")
+    return found[-1]
+
+
 def fill(daemon, mountpoint, pct):
     """Inside the minion's own mount namespace: fallocate a file so that its XFS is at pct %."""
     ns = ["nsenter", "-t", str(daemon.pid), "-m", "--"]
@@ -162,7 +174,7 @@ def run_one(n, work):
         res["converge_s"] += res["up_s"]
         res["start_cpu"] = top.daemon.cpu_seconds() - c0
         time.sleep(SETTLE + 5)  # orchestrations still in flight finish (they must add nothing)
-        state = json.load(open(os.path.join(top.conf["cachedir"], "eos_roles", "state.json")))
+        state = json.load(open(roles_state(top)))
         res["generation"] = state["generation"]
         res["orchestrations"] = len(bus.runs("runner.state.orchestrate", t0))
         applied = {}
