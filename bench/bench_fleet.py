@@ -116,16 +116,12 @@ def converge(master, ids, timeout):
     raise RuntimeError(f"no consistent role assignment on {len(ids)} minions within {timeout} s")
 
 
-def roles_state(master):
-    """eos_roles' state file: under the master's cachedir, or the one the orchestration's runner
-    was given (Salt hands runners inside an orchestration a cachedir of their own)."""
-    import glob
+def roles_generation(fl):
+    """The generation of the assignment eos_roles.apply wrote (pillar eos:cluster:roles_generation)."""
+    import yaml
 
-    found = sorted(glob.glob(os.path.join(master.conf["root_dir"], "**", "eos_roles", "state.json"),
-                             recursive=True), key=os.path.getmtime)
-    if not found:
-        raise RuntimeError(f"no eos_roles/state.json under {master.conf['root_dir']}: eos_roles.apply never ran")
-    return found[-1]
+    with open(os.path.join(fl.pillar_root, "eos_roles.sls")) as f:
+        return yaml.safe_load(f)["eos"]["cluster"]["roles_generation"]
 
 
 def fill(daemon, mountpoint, pct):
@@ -174,8 +170,7 @@ def run_one(n, work):
         res["converge_s"] += res["up_s"]
         res["start_cpu"] = top.daemon.cpu_seconds() - c0
         time.sleep(SETTLE + 5)  # orchestrations still in flight finish (they must add nothing)
-        state = json.load(open(roles_state(top)))
-        res["generation"] = state["generation"]
+        res["generation"] = roles_generation(fl)
         res["orchestrations"] = len(bus.runs("runner.state.orchestrate", t0))
         applied = {}
         for targets, _ in bus.new_jobs("state.apply", t0):
