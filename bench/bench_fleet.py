@@ -107,7 +107,7 @@ def converge(master, ids, timeout):
     """Seconds until every minion's eos:roles covers exactly ids and all agree; the assignment."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        _, got, _ = salt_json(master, "-L", ",".join(ids), "--timeout=30", "pillar.get", "eos:roles")
+        _, got, _ = salt_json(master, "-L", ",".join(ids), "--timeout=30", "pillar.get", "eos:roles", "unmask=True")
         vals = [got.get(m) for m in ids]
         if all(isinstance(v, dict) and sorted(v) == sorted(ids) for v in vals) and \
                 all(v == vals[0] for v in vals):
