@@ -6,7 +6,7 @@ PYTEST := $(PY) -m pytest
 # pytest exits 5 when it collected no test: that is a failure too, said out loud.
 NO_TESTS := || { rc=$$?; [ $$rc -ne 5 ] || echo "make: pytest collected no test" >&2; exit $$rc; }
 
-.PHONY: all install build test-build test test-unit test-asan valgrind ctest fuzz fuzz-smoke demo demo-stop bench clean
+.PHONY: all install build test-build test test-unit test-asan valgrind ctest fuzz fuzz-smoke demo demo-stop bench fleet clean
 
 all: build
 
@@ -89,6 +89,11 @@ demo: install
 
 demo-stop:
 	bash scripts/demo stop
+
+# The fleet bench alone: `make fleet N=10,50,100` (sizes, comma-separated).
+N ?= 10
+fleet: install
+	$(PY) bench/bench_fleet.py $(N)
 
 bench: install
 	$(PY) bench/run.py

@@ -161,10 +161,19 @@ def _local():
 
 
 def _live_inventory(timeout, warnings, unresponsive):
-    minions = _accepted_minions()
-    if not minions:
-        raise CommandExecutionError("no accepted minions: nothing to assign roles to")
-    ret = _local().cmd(minions, "grains.item", GRAINS, tgt_type="list", timeout=timeout)
+    if __opts__.get("order_masters"):
+        # A master of masters holds only its syndics' keys: the nodes are the minions that
+        # answer through the syndics (a read; every action still targets exact ids).
+        ret = _local().cmd("*", "grains.item", GRAINS, timeout=timeout)
+        minions = sorted(ret)
+        if not minions:
+            raise CommandExecutionError(
+                f"no minion answered through the syndics within {timeout} s: nothing to assign roles to")
+    else:
+        minions = _accepted_minions()
+        if not minions:
+            raise CommandExecutionError("no accepted minions: nothing to assign roles to")
+        ret = _local().cmd(minions, "grains.item", GRAINS, tgt_type="list", timeout=timeout)
     nodes = []
     for mid in minions:
         grains = ret.get(mid)
@@ -248,6 +257,29 @@ def _lock(timeout):
         yield
     finally:
         os.close(fd)
+
+
+def _note_request():
+    """Record the time of this join's request (the latest one wins), read by _settle."""
+    _atomic_write(os.path.join(_state_dir(), "requested"), repr(time.time()), keep_previous=False)
+
+
+def _settle(settle, settle_max):
+    """Wait until no join has been requested for ``settle`` seconds, at most ``settle_max``:
+    a fleet starting over minutes gets one calculation after the last join, not one per
+    ``settle`` window."""
+    end_by = time.time() + settle_max
+    while True:
+        try:
+            with open(os.path.join(_state_dir(), "requested"), encoding="utf-8") as f:
+                last = float(f.read())
+        except (OSError, ValueError):
+            last = 0.0
+        now = time.time()
+        quiet_at = min(last + settle, end_by)
+        if now >= quiet_at:
+            return
+        time.sleep(min(quiet_at - now, settle))
 
 
 def _fire(tag, data):
@@ -353,7 +385,7 @@ def _write_and_apply(assignment, changed, reachable, generation, header, timeout
 
 
 def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=0,
-          lock_timeout=600, test=False, fire=True):
+          lock_timeout=600, test=False, fire=True, settle_max=None):
     """
     Calculate the assignment and make it so: write it into the pillar file eos_roles.sls under
     the master's pillar_roots (atomically, the previous version kept as eos_roles.sls.prev),
@@ -362,9 +394,11 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
     assignment changed.
 
     Runs are serialized by a lock; with ``settle=N`` (seconds, used by the node-join
-    orchestration) a run waits N seconds for more joins, and a run requested before another one
-    started calculating returns that run's result: ten minions starting together give one
-    consistent assignment, not ten racing ones. ``test=True`` only calculates. ``fire=False``
+    orchestration) a run waits until no join has been requested for N seconds (at most
+    ``settle_max`` seconds, default master option ``eos_roles_settle_max`` or 300), and a run
+    requested before another one started calculating returns that run's result: a hundred
+    minions starting together give one consistent assignment, not one per join. When the
+    assignment is unchanged, pillar is refreshed only on minions that had not seen it. ``test=True`` only calculates. ``fire=False``
     leaves the event to the caller (the node-addition orchestration fires it itself).
 
     Raises when a minion whose roles changed did not apply its role states.
@@ -378,6 +412,8 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
     """
     requested = time.time()
     settle = float(settle)
+    if settle and not test:
+        _note_request()
     with _lock(float(lock_timeout)):
         state = _load_state()
         if settle and state.get("calculated_at", 0) >= requested and "last" in state:
@@ -386,7 +422,7 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
                                "this request")
             return last
         if settle and not test:
-            time.sleep(settle)
+            _settle(settle, float(settle_max or __opts__.get("eos_roles_settle_max", 300)))
         calculated_at = time.time()
         plan = _plan(inventory, current, timeout)
         if test:
@@ -399,9 +435,14 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
         header = (f"# Written by salt-run eos_roles.apply (generation {generation}); "
                   f"the previous version is {PILLAR_SLS}.sls.prev\n")
         if same and os.path.exists(_pillar_path()):
-            # Nothing changed; minions that failed last time get their role states again.
-            retry = sorted(m for m in (state.get("last") or {}).get("failures") or {} if m in reachable)
-            not_refreshed = _refresh_pillar(reachable, int(timeout or 10))
+            # Nothing changed; minions that failed last time get their role states again, and
+            # pillar is refreshed only where it was not before (at fleet size a refresh of
+            # every minion per join is a pillar compile per minion per join).
+            last = state.get("last") or {}
+            retry = sorted(m for m in last.get("failures") or {} if m in reachable)
+            seen = set(last.get("refreshed") or [])
+            not_refreshed = _refresh_pillar([m for m in reachable if m not in seen or m in retry],
+                                            int(timeout or 10))
             applied, failures = _apply_states(retry, plan["assignment"], int(state_timeout))
             failures.update({m: "saltutil.refresh_pillar did not confirm" for m in not_refreshed})
             result = {"pillar_file": _pillar_path(), "top_updated": _ensure_top(_pillar_root()),
@@ -413,6 +454,7 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
         summary = {k: plan[k] for k in ("assignment", "changes", "churn", "warnings", "counts",
                                         "node_count", "unresponsive", "generation", "changed",
                                         "applied", "failures", "pillar_file")}
+        summary["refreshed"] = sorted(set(reachable) - set(plan["failures"]))
         _save_state({"generation": generation, "calculated_at": calculated_at, "last": summary})
     if not same and fire:
         _fire("eos/cluster/roles/changed", {"generation": generation, "changes": plan["changes"],

@@ -3,6 +3,7 @@ the eos_roles runner in-process (RunnerClient with a private master config) on i
 and the eos_cluster health checks through the loader."""
 import json
 import os
+import time
 
 import pytest
 import yaml
@@ -293,3 +294,31 @@ def test_concurrent_applies_are_serialized_and_debounced(runner, tmp_path):
     assert all(s["generation"] == 1 and s["assignment"] == ran[0]["assignment"] for s in skipped)
     data = yaml.safe_load((runner.pillar_dir / "eos_roles.sls").read_text())
     assert data["eos"]["roles"] == ran[0]["assignment"] and data["eos"]["cluster"]["roles_generation"] == 1
+
+
+def test_staggered_joins_give_one_calculation(runner, tmp_path):
+    """Joins that keep arriving during the settle (a fleet starting over minutes) extend it: one
+    calculation after the last join, every other request covered by it. With a fixed settle, the
+    join 6 s in (after the first run had calculated) ran a second calculation."""
+    import threading
+
+    inv = _inventory(tmp_path, 7, name="staggered")
+    results, errors = [], []
+
+    def one():
+        try:
+            results.append(runner.run("eos_roles.apply", inventory=inv, settle=5))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = []
+    for _ in range(3):
+        threads.append(threading.Thread(target=one))
+        threads[-1].start()
+        time.sleep(3)
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors and len(results) == 3
+    ran = [r["return"] for r in results if "skipped" not in r["return"]]
+    assert len(ran) == 1, [r["return"] for r in results]
+    assert ran[0]["generation"] == 1

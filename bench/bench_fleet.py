@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""The fleet: one real salt-master and N real salt-minions on this machine (tests/support/fleet.py),
+each minion with its own id, root_dir, cachedir, loopback source address and, in a mount
+namespace of its own, its own loop-backed XFS at the same path (as separate machines have).
+The master runs this tree's reactors (salt/reactor/eos_reactor.conf) with the eos runners.
+
+Measured, in one run per N (`make fleet N=10,50,100`, or EOS_FLEET_N):
+- starting all N together: time until every minion answers, then until they all hold one
+  consistent role assignment (node-join reactor -> orchestration.node_addition ->
+  eos_roles.apply); the generations written, the orchestrations the reactor started and how
+  many times each minion's role state was applied;
+- memory per minion (RSS of its whole process session, idle);
+- `salt '*' eos_storage.analyze` beside Salt's `disk.usage`, and `eos_storage.expand MOUNT
+  test=True` (medians of rounds);
+- a threshold storm: every filesystem pushed past the cleanup level at once; each minion must get
+  exactly one eos_storage.cleanup, and `salt-run manage.status` is timed during the storm;
+- the master's CPU seconds (its whole session) for each measurement.
+Results go to bench/README.md under "Fleet"."""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, REPO)
+
+from bench.common import write_section  # noqa: E402
+from tests.support import fleet as fleetlib  # noqa: E402
+from tests.support.mountns import enter_private_mount_namespace  # noqa: E402
+
+HEADING = "## Fleet: Eos on N real minions"
+ROUNDS = int(os.environ.get("EOS_FLEET_ROUNDS", "3"))
+SETTLE = int(os.environ.get("EOS_FLEET_SETTLE", "10"))
+MiB = 1 << 20
+
+
+class Bus:
+    """Counts what the master's event bus carries during the run (a listener thread)."""
+
+    def __init__(self, master):
+        import salt.config
+        import salt.utils.event
+
+        opts = salt.config.master_config(master.conf["conf_file"])
+        self.ev = salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True)
+        self.events = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            got = self.ev.get_event(wait=1, full=True)
+            if got:
+                with self.lock:
+                    self.events.append((time.time(), got["tag"], got["data"]))
+
+    def new_jobs(self, fun, since):
+        """[(minion list, data)] of the jobs of fun published since `since`."""
+        with self.lock:
+            return [(d.get("minions") or [], d) for t, tag, d in self.events
+                    if t >= since and tag.startswith("salt/job/") and tag.endswith("/new")
+                    and isinstance(d, dict) and d.get("fun") == fun]
+
+    def runs(self, fun, since):
+        with self.lock:
+            return [d for t, tag, d in self.events if t >= since and tag.startswith("salt/run/")
+                    and tag.endswith("/new") and isinstance(d, dict) and d.get("fun") == fun]
+
+    def tags(self, prefix, since):
+        with self.lock:
+            return [(t, tag, d) for t, tag, d in self.events if t >= since and tag.startswith(prefix)]
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.ev.destroy()
+
+
+def salt_json(master, *args, timeout=300):
+    """(seconds, parsed output, rc) of `salt --static --out=json ARGS`."""
+    t0 = time.monotonic()
+    p = master.cli("salt", "--out=json", "--static", *args, timeout=timeout)
+    took = time.monotonic() - t0
+    try:
+        data = json.loads(p.stdout) if p.stdout.strip() else {}
+    except ValueError:
+        data = {}
+    return took, data, p.returncode
+
+
+def measured(master, fn):
+    """(result of fn, master CPU seconds it cost)."""
+    c0 = master.daemon.cpu_seconds()
+    res = fn()
+    return res, master.daemon.cpu_seconds() - c0
+
+
+def converge(master, ids, timeout):
+    """Seconds until every minion's eos:roles covers exactly ids and all agree; the assignment."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        _, got, _ = salt_json(master, "-L", ",".join(ids), "--timeout=30", "pillar.get", "eos:roles", "unmask=True")
+        vals = [got.get(m) for m in ids]
+        if all(isinstance(v, dict) and sorted(v) == sorted(ids) for v in vals) and \
+                all(v == vals[0] for v in vals):
+            return time.monotonic() - start, vals[0]
+        time.sleep(3)
+    raise RuntimeError(f"no consistent role assignment on {len(ids)} minions within {timeout} s")
+
+
+def roles_generation(fl):
+    """The generation of the assignment eos_roles.apply wrote (pillar eos:cluster:roles_generation)."""
+    import yaml
+
+    with open(os.path.join(fl.pillar_root, "eos_roles.sls")) as f:
+        return yaml.safe_load(f)["eos"]["cluster"]["roles_generation"]
+
+
+def fill(daemon, mountpoint, pct):
+    """Inside the minion's own mount namespace: fallocate a file so that its XFS is at pct %."""
+    ns = ["nsenter", "-t", str(daemon.pid), "-m", "--"]
+    out = subprocess.run(ns + ["df", "-B1", "--output=size,used", mountpoint], capture_output=True,
+                         text=True, check=True).stdout.split()
+    size, used = int(out[-2]), int(out[-1])
+    want = int(size * pct / 100) - used
+    subprocess.run(ns + ["fallocate", "-l", str(max(want, MiB)), os.path.join(mountpoint, "fill")],
+                   check=True, capture_output=True)
+
+
+def medians(master, ids, argv, rounds=ROUNDS):
+    """Median wall seconds and median master CPU of `salt -L ids ARGV`, checking every answer."""
+    walls, cpus = [], []
+    for _ in range(rounds):
+        (took, data, rc), cpu = measured(master, lambda: salt_json(master, "-L", ",".join(ids), *argv))
+        bad = [m for m in ids if not isinstance(data.get(m), (dict, list))]
+        if rc or bad:
+            raise RuntimeError(f"salt {' '.join(argv)}: rc {rc}, no proper answer from {bad[:10]}")
+        walls.append(took)
+        cpus.append(cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def run_one(n, work):
+    mnt = os.path.join(work, "srv")
+    pillar = {"eos": {"cluster": {"join_settle": SETTLE}, "services": {"manage": False},
+                      "storage": {"cleanup": [{"path": os.path.join(mnt, "scratch"), "older_than_days": 7}]}}}
+    fl = fleetlib.Fleet(os.path.join(work, f"n{n}"), pillar=pillar)
+    res = {"n": n, "load_start": os.getloadavg()[0]}
+    bus = None
+    try:
+        top = fl.master("eos-fleet-master", {**fleetlib.reactor_wiring(), "worker_threads": 8,
+                                             "eos_roles_grains_timeout": 30})
+        fleetlib.wait_for_master(top, 300)
+        bus = Bus(top)
+        ids = [f"eos-fleet-{n}-{i:03d}" for i in range(n)]
+        beacon = {"eos_storage": [{"mounts": [mnt]}, {"thresholds": {"check_interval": 2}},
+                                  {"node_count": 1}]}
+        t0, c0 = time.time(), top.daemon.cpu_seconds()
+        minions = {m: fl.minion(top, m, {"beacons": beacon}, mountpoint=mnt) for m in ids}
+        res["up_s"] = fleetlib.wait_for_minions(top, ids, 300 + 10 * n)
+        res["converge_s"], assignment = converge(top, ids, 300 + 10 * n)
+        res["converge_s"] += res["up_s"]
+        res["start_cpu"] = top.daemon.cpu_seconds() - c0
+        time.sleep(SETTLE + 5)  # orchestrations still in flight finish (they must add nothing)
+        res["generation"] = roles_generation(fl)
+        res["orchestrations"] = len(bus.runs("runner.state.orchestrate", t0))
+        applied = {}
+        for targets, _ in bus.new_jobs("state.apply", t0):
+            for m in targets:
+                applied[m] = applied.get(m, 0) + 1
+        res["applied_once"] = sum(1 for m in ids if applied.get(m) == 1)
+        res["applied_max"] = max(applied.values() or [0])
+        res["roles"] = sorted({r for v in assignment.values() for r in v})
+        res["rss_mib"] = statistics.median(d.rss_bytes() for d in minions.values()) / MiB
+
+        res["analyze"] = medians(top, ids, ["eos_storage.analyze", "record=False"])
+        res["disk_usage"] = medians(top, ids, ["disk.usage"])
+        res["expand"] = medians(top, ids, ["eos_storage.expand", mnt, "test=True"])
+
+        # The storm: every filesystem past the cleanup level (75 % on the single tier) at once.
+        ts = time.time()
+        c1 = top.daemon.cpu_seconds()
+        for m in ids:
+            fill(minions[m], mnt, 78)
+        status_s = []
+        deadline = time.monotonic() + 120 + 3 * n
+        while time.monotonic() < deadline:
+            t = time.monotonic()
+            p = top.cli("salt-run", "--out=json", "manage.status", timeout=120)
+            status_s.append(time.monotonic() - t if p.returncode == 0 else float("inf"))
+            done = {m for targets, _ in bus.new_jobs("eos_storage.cleanup", ts) for m in targets}
+            if done >= set(ids):
+                break
+        time.sleep(10)  # a duplicate would show now
+        per = {}
+        for targets, _ in bus.new_jobs("eos_storage.cleanup", ts):
+            for m in targets:
+                per[m] = per.get(m, 0) + 1
+        res["storm_events"] = len(bus.tags("eos/storage/threshold/cleanup", ts))
+        res["storm_once"] = sum(1 for m in ids if per.get(m) == 1)
+        res["storm_max"] = max(per.values() or [0])
+        res["storm_s"] = time.time() - ts
+        res["status_max_s"] = max(status_s or [float("inf")])
+        res["storm_cpu"] = top.daemon.cpu_seconds() - c1
+        res["master_rss_mib"] = top.daemon.rss_bytes() / MiB
+        res["load_end"] = os.getloadavg()[0]
+    finally:
+        if bus:
+            bus.close()
+        errors = fl.stop()
+        if errors:
+            print("cleanup:", errors, file=sys.stderr)
+    return res
+
+
+def row(r):
+    a, d, e = r["analyze"], r["disk_usage"], r["expand"]
+    return (f"| {r['n']} | {r['up_s']:.0f} s | {r['converge_s']:.0f} s, gen {r['generation']}, "
+            f"{r['orchestrations']} orch., once {r['applied_once']}/{r['n']} | {r['start_cpu']:.0f} s | "
+            f"{r['rss_mib']:.0f} MiB | {a[0]:.1f} s ({a[1]:.1f} s) | {d[0]:.1f} s ({d[1]:.1f} s) | "
+            f"{e[0]:.1f} s ({e[1]:.1f} s) | {r['storm_once']}/{r['n']} once (max {r['storm_max']}), "
+            f"{r['storm_s']:.0f} s, status ≤ {r['status_max_s']:.1f} s, {r['storm_cpu']:.0f} s | "
+            f"{r['load_start']:.1f} → {r['load_end']:.1f} |")
+
+
+def main(argv):
+    sizes = [int(x) for x in (argv[0] if argv else os.environ.get("EOS_FLEET_N", "10")).split(",")]
+    reason = enter_private_mount_namespace()
+    if reason:
+        print(f"bench_fleet: {reason}", file=sys.stderr)
+        return 1
+    work = tempfile.mkdtemp(prefix="eos-fleet-")
+    rows, failed = [], []
+    try:
+        for n in sizes:
+            try:
+                r = run_one(n, work)
+            except Exception as exc:  # pylint: disable=broad-except
+                failed.append(f"N={n}: {exc}")
+                print(f"N={n} failed: {exc}", file=sys.stderr)
+                continue
+            print(json.dumps(r, default=str), flush=True)
+            rows.append(row(r))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if rows:
+        write_section(HEADING, "\n".join([
+            HEADING, "",
+            f"`make fleet N=...` (`bench/bench_fleet.py`): one salt-master and N salt-minions on this "
+            f"machine ({os.cpu_count()} CPUs, shared with other work: see the load average), each minion "
+            "with its own root, loopback address and loop-backed XFS in its own mount namespace; join "
+            f"settle {SETTLE} s. Wall time, and in brackets the master's CPU seconds, medians of "
+            f"{ROUNDS} rounds.", "",
+            "| N | all answer | one role assignment | master CPU (start) | RSS per minion | "
+            "`eos_storage.analyze` | `disk.usage` | `expand MNT test=True` | threshold storm "
+            "(cleanup once each, duration, manage.status, master CPU) | load |",
+            "|---|---|---|---|---|---|---|---|---|---|", *rows,
+            *([""] + [f"Failed: {f}" for f in failed] if failed else []),
+        ]))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

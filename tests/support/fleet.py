@@ -1,0 +1,286 @@
+"""A fleet of real Salt daemons on this machine, for bench/bench_fleet.py and
+tests/integration/test_syndic.py: salt-masters (one of them a master of masters), salt-syndics
+and many salt-minions, each with its own id, root_dir, cachedir, sock_dir, free ports, and for
+a minion its own loopback source address (127.0.0.x) and optionally its own loop-backed XFS.
+
+Every daemon runs in the foreground as a child of this process in its own session; stop()
+ends each by its pid (SIGTERM to its process group, SIGKILL after a bound), so nothing is left
+behind. Mounts stay in the caller's mount namespace: call mountns.enter_private_mount_namespace()
+first (pytest's conftest does).
+
+All masters share one file_roots (this repository's salt/) and one pillar root, as a real
+fleet's masters would through gitfs or shared storage: eos_roles.apply writes pillar on the top
+master and the minions under a syndic read it from their own master.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import yaml
+
+from tests.support.blockdev import LoopFactory
+from tests.support.saltenv import REPO, SALT_TREE, VENV_BIN
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reactor_wiring():
+    """The master's reactor section as salt/reactor/eos_reactor.conf gives it."""
+    with open(os.path.join(SALT_TREE, "reactor", "eos_reactor.conf")) as f:
+        return yaml.safe_load(f)
+
+
+class Daemon:
+    """One running salt daemon (argv in its own session); .pid, .stop()."""
+
+    def __init__(self, name, argv, log, cwd=None):
+        self.name = name
+        self.log = log
+        with open(log + ".out", "ab") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True, cwd=cwd)
+        self.pid = self.proc.pid
+
+    def rss_bytes(self):
+        """Resident memory of this daemon and every process in its session (workers, jobs)."""
+        total = 0
+        for pid in _session_pids(self.pid):
+            try:
+                with open(f"/proc/{pid}/statm") as f:
+                    total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, ValueError, IndexError):
+                continue
+        return total
+
+    def cpu_seconds(self):
+        """User + system CPU of the daemon's whole session so far (children still running)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in _session_pids(self.pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+            except (OSError, ValueError, IndexError):
+                continue
+        return total
+
+    def terminate(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout=20):
+        if self.proc.poll() is not None:
+            return
+        self.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # the session's leftovers (job processes)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+
+def _session_pids(sid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # field 6 of stat: the session id
+            pids.append(int(entry))
+    return pids
+
+
+class Master:
+    def __init__(self, fleet, name, conf):
+        self.fleet, self.id, self.conf = fleet, name, conf
+        self.confdir = os.path.dirname(conf["conf_file"])
+        self.daemon = None
+        self.syndic = None
+
+    def cli(self, *args, timeout=120):
+        """`salt` / `salt-run` (args[0]) against this master; the CompletedProcess."""
+        tool, rest = args[0], args[1:]
+        return subprocess.run([os.path.join(VENV_BIN, tool), f"--config-dir={self.confdir}", *rest],
+                              capture_output=True, text=True, timeout=timeout)
+
+
+class Fleet:
+    """Masters, syndics and minions under root; start with master()/syndic()/minions(); stop()."""
+
+    def __init__(self, root, pillar=None, log_level="warning"):
+        self.root = root
+        self.pillar_root = os.path.join(root, "pillar")
+        os.makedirs(self.pillar_root, exist_ok=True)
+        if pillar is not None:
+            self.write_pillar(pillar)
+        self.log_level = log_level
+        self.daemons = []
+        self.minion_conf = {}
+        self.loops = LoopFactory(root)
+        self._next_addr = 2
+
+    def write_pillar(self, data):
+        with open(os.path.join(self.pillar_root, "top.sls"), "w") as f:
+            yaml.safe_dump({"base": {"*": ["fleet"]}}, f)
+        with open(os.path.join(self.pillar_root, "fleet.sls"), "w") as f:
+            yaml.safe_dump(data, f)
+
+    def _master_conf(self, name, extra):
+        root = os.path.join(self.root, name)
+        conf = {
+            "id": name, "interface": "127.0.0.1", "publish_port": free_port(), "ret_port": free_port(),
+            "root_dir": root, "pki_dir": os.path.join(root, "pki"),
+            "cachedir": os.path.join(root, "cache"), "sock_dir": os.path.join(root, "sock"),
+            "log_file": os.path.join(root, "master.log"), "pidfile": os.path.join(root, "master.pid"),
+            "syndic_log_file": os.path.join(root, "syndic.log"),
+            "syndic_pidfile": os.path.join(root, "syndic.pid"),
+            "log_level_logfile": self.log_level, "user": "root",
+            "file_roots": {"base": [SALT_TREE]}, "pillar_roots": {"base": [self.pillar_root]},
+            "fileserver_backend": ["roots"],
+            "runner_dirs": [os.path.join(SALT_TREE, "_runners")],
+            # Keys are accepted as they come: the fleet measures Eos, not key handling (the
+            # fingerprint-bound acceptance is tests/integration/test_key_acceptance.py).
+            "auto_accept": True,
+            "conf_file": os.path.join(root, "conf", "master"),
+        }
+        conf.update(extra or {})
+        os.makedirs(os.path.dirname(conf["conf_file"]), exist_ok=True)
+        with open(conf["conf_file"], "w") as f:
+            yaml.safe_dump(conf, f)
+        return conf
+
+    def _start(self, name, tool, confdir, log):
+        d = Daemon(name, [os.path.join(VENV_BIN, tool), f"--config-dir={confdir}", "-l", "quiet"], log)
+        self.daemons.append(d)
+        return d
+
+    def master(self, name, extra=None):
+        """A salt-master (the master of masters with extra={'order_masters': True})."""
+        m = Master(self, name, self._master_conf(name, extra))
+        m.daemon = self._start(name, "salt-master", m.confdir, m.conf["log_file"])
+        return m
+
+    def syndic(self, name, top, extra=None, ready_timeout=180):
+        """A salt-master plus its salt-syndic, which connects it to the master ``top``; the
+        syndic starts once its own master answers (a syndic started before it never forwards
+        what the top publishes)."""
+        extra = dict(extra or {}, syndic_master="127.0.0.1", syndic_master_port=top.conf["ret_port"],
+                     master_id=name)
+        m = Master(self, name, self._master_conf(name, extra))
+        # salt-syndic reads the minion file of the same config dir over the master one: its
+        # id, its key (pki_dir), where its own master's sockets are, and master_id (the syndic
+        # forwards only publishes that did not come from its own master).
+        c = m.conf
+        with open(os.path.join(m.confdir, "minion"), "w") as f:
+            yaml.safe_dump({"id": name, "master_id": name, "root_dir": c["root_dir"], "cachedir": c["cachedir"],
+                            "sock_dir": c["sock_dir"], "pki_dir": os.path.join(c["root_dir"], "syndic-pki"),
+                            "log_file": c["syndic_log_file"], "file_roots": c["file_roots"],
+                            "pillar_roots": c["pillar_roots"], "log_level_logfile": self.log_level,
+                            "enable_fqdns_grains": False, "acceptance_wait_time": 2}, f)
+        m.daemon = self._start(name, "salt-master", m.confdir, m.conf["log_file"])
+        wait_for_master(m, ready_timeout)
+        m.syndic = self._start(name + "-syndic", "salt-syndic", m.confdir, m.conf["syndic_log_file"])
+        return m
+
+    def minion_config(self, master, mid, extra=None):
+        root = os.path.join(self.root, "m", mid)
+        addr = f"127.0.0.{self._next_addr}"
+        self._next_addr += 1
+        conf = {
+            "id": mid, "master": "127.0.0.1", "master_port": master.conf["ret_port"],
+            "publish_port": master.conf["publish_port"], "source_address": addr,
+            "root_dir": root, "pki_dir": os.path.join(root, "pki"),
+            "cachedir": os.path.join(root, "cache"), "sock_dir": os.path.join(root, "sock"),
+            "log_file": os.path.join(root, "minion.log"), "pidfile": os.path.join(root, "minion.pid"),
+            "log_level_logfile": self.log_level, "user": "root",
+            "enable_fqdns_grains": False, "acceptance_wait_time": 2, "random_reauth_delay": 0,
+            "eos": {"storage": {"state_dir": os.path.join(root, "state")}},
+        }
+        conf.update(extra or {})
+        confdir = os.path.join(root, "conf")
+        os.makedirs(confdir, exist_ok=True)
+        with open(os.path.join(confdir, "minion"), "w") as f:
+            yaml.safe_dump(conf, f)
+        self.minion_conf[mid] = conf
+        return confdir
+
+    def minion(self, master, mid, extra=None, mountpoint=None, size=320 << 20):
+        """A salt-minion; with mountpoint, in a mount namespace of its own with its own
+        loop-backed XFS (a sparse image) there (tests/support/fleet_minion.py)."""
+        confdir = self.minion_config(master, mid, extra)
+        argv = [os.path.join(VENV_BIN, "salt-minion"), f"--config-dir={confdir}", "-l", "quiet"]
+        if mountpoint:
+            loop = self.loops.create(size, "xfs")
+            os.makedirs(mountpoint, exist_ok=True)
+            argv = [sys.executable, "-m", "tests.support.fleet_minion", loop.device, mountpoint, *argv]
+        d = Daemon(mid, argv, self.minion_conf[mid]["log_file"], cwd=REPO)
+        self.daemons.append(d)
+        return d
+
+    def stop(self):
+        """Every daemon, minions first (by pid), then the mounts and loop devices."""
+        errors = []
+        for d in self.daemons:  # all told at once: each takes seconds to wind down
+            d.terminate()
+        for d in reversed(self.daemons):
+            try:
+                d.stop()
+            except Exception as exc:  # pylint: disable=broad-except
+                errors.append(f"{d.name} (pid {d.pid}): {exc}")
+        self.daemons.clear()
+        errors += self.loops.cleanup()
+        return errors
+
+
+def wait_for_master(master, timeout):
+    """Until `salt-run test.arg` answers on master (its workers and event bus are up)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if master.daemon.proc.poll() is not None:
+            raise RuntimeError(f"salt-master {master.id} exited ({master.daemon.proc.returncode}); see {master.conf['log_file']}")
+        try:
+            if master.cli("salt-run", "--out=json", "test.arg", "up", timeout=60).returncode == 0:
+                return time.monotonic() - start
+        except subprocess.TimeoutExpired:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"salt-master {master.id} did not answer within {timeout} s")
+
+
+def wait_for_minions(master, ids, timeout, tgt="*"):
+    """Until every id in ids answers test.ping through master; returns the seconds it took.
+    RuntimeError naming the missing ids at timeout."""
+    import json
+
+    start = time.monotonic()
+    missing = set(ids)
+    while time.monotonic() - start < timeout:
+        p = master.cli("salt", "--out=json", "--static", "--timeout=10", tgt, "test.ping", timeout=120)
+        try:
+            got = json.loads(p.stdout) if p.stdout.strip() else {}
+        except ValueError:
+            got = {}
+        missing = {m for m in ids if got.get(m) is not True}
+        if not missing:
+            return time.monotonic() - start
+        time.sleep(2)
+    raise RuntimeError(f"{len(missing)} minions did not answer within {timeout} s: {sorted(missing)[:20]}")
