@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -149,6 +150,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--nodes", type=int, default=10, help="nodes joining at once (0: skip)")
     args = ap.parse_args()
+    # A SIGTERM (a timeout) still removes the namespaces and their daemons (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     reason = netns.skip_reason()
     if reason:
         sys.exit(f"bench_join: {reason}")
