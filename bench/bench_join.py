@@ -120,17 +120,22 @@ class Bench:
         checked(node.run([os.path.join(BIN, "salt-minion"), "-c", conf(node), "-d",
                           f"--pid-file={os.path.join(r, 'salt-minion.pid')}"], timeout=120), "salt-minion -d")
         salt_key = [os.path.join(BIN, "salt-key"), "-c", conf(self.master)]
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
         while node.hostname not in self.master.run(salt_key + ["-l", "un"], timeout=60).stdout.split():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{node.hostname}'s key never became pending")
             time.sleep(1)
         checked(self.master.run(salt_key + ["-y", "-a", node.hostname], timeout=60), "salt-key -a")
-        run = [os.path.join(BIN, "salt-run"), "-c", conf(self.master), "--out=json"]
+        run = [os.path.join(BIN, "salt-run"), "-c", conf(self.master), "--out=json", "eos_roles.apply"]
+        # As a user would: rerun it while it fails (the minion not answering yet, or the node-join
+        # orchestration's apply running beside it), until the node holds its roles.
         while not self.roles_held(node):
-            checked(self.master.run(run + ["eos_roles.apply"], timeout=900), "salt-run eos_roles.apply")
+            proc = self.master.run(run, timeout=900)
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{node.hostname} holds no roles after salt-run eos_roles.apply")
+                raise RuntimeError(f"{node.hostname} holds no roles after salt-run eos_roles.apply: "
+                                   f"{(proc.stdout + proc.stderr)[-2000:]}")
+            if proc.returncode != 0:
+                time.sleep(1)
         return time.monotonic() - started
 
     def at_once(self, count, tag):
