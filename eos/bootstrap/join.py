@@ -12,7 +12,7 @@ import os
 import time
 
 from eos.bootstrap import configs, roles
-from eos.bootstrap.proc import BootstrapError, reachable, run, run_watched, start_daemon
+from eos.bootstrap.proc import BootstrapError, alive, reachable, run, run_watched, start_daemon
 
 FINGER_MISMATCH = 42  # salt.crypt.AsyncAuth._finger_fail's exit code
 
@@ -175,6 +175,10 @@ class Join:
         return {"roles": roles.wait(self.lay, self.opts.id, self.opts.wait,
                                     lambda: self.gone("waiting for this node's roles"), self.log)}
 
+    def daemon_gone(self, step):
+        """A rerun after the recorded minion stopped (a reboot, make demo-stop) starts it again."""
+        return step == "minion" and not alive(self.cp.state["pids"].get("salt-minion"), self.lay.conf_dir)
+
     def run(self):
         if self.cp.done("locate") and not self.opts.master and not self.opts.auto_discover:
             info = self.cp.info("locate")
@@ -183,7 +187,7 @@ class Join:
                  ("keys", self.keys), ("accepted", self.accepted), ("clock", self.clock), ("config", self.configure),
                  ("minion", self.start), ("roles", self.roles)]
         for name, fn in steps:
-            if name == "locate" or not self.cp.done(name):
+            if name == "locate" or not self.cp.done(name) or self.daemon_gone(name):
                 self.log(f"[{name}] ...")
                 self.cp.mark(name, **(fn() or {}))
         return {"id": self.opts.id, "master": f"{self.host}:{self.port}",

@@ -13,8 +13,10 @@ from eos.bootstrap.proc import BootstrapError, alive, run, start_daemon, wait_po
 class Master:
     def __init__(self, lay, opts, cp, tree, log):
         self.lay, self.opts, self.cp, self.tree, self.log = lay, opts, cp, tree, log
-        self.local = opts.interface if opts.interface not in ("0.0.0.0", "::") else "127.0.0.1"
-        self.api_host = self.local if self.local != "127.0.0.1" else (_addresses() or [self.local])[0]
+        wildcard = opts.interface in ("0.0.0.0", "::")
+        self.local = "127.0.0.1" if wildcard else opts.interface
+        # salt-api binds the interface: on a wildcard, this host's first address names it.
+        self.api_host = (_addresses() or [self.local])[0] if wildcard else self.local
 
     def salt(self, name, *args, timeout=120):
         argv = [self.lay.bin(name), "-c", self.lay.conf_dir, "--out=json", *args]
