@@ -20,7 +20,7 @@ _DEVICE = re.compile(r"^/dev/[A-Za-z0-9._+:/\[\]*?!-]{1,200}$")
 
 def device_path(value, what):
     """A /dev path (fnmatch patterns allowed where ``what`` says so), never '..'."""
-    if not isinstance(value, str) or not _DEVICE.match(value) or "/../" in value + "/":
+    if not isinstance(value, str) or not _DEVICE.fullmatch(value) or "/../" in value + "/":
         raise ValueError(f"{what}: {value!r} is not a device path under /dev "
                          "(letters, digits and ._+:-/ only, at most 200)")
     return value
@@ -69,7 +69,7 @@ def osd_devices(settings, unused, local, exclude=()):
         patterns = [device_path(p, "eos:data:devices") for p in patterns]
     limit = _bounded_int(settings.get("max_osds"), "eos:data:max_osds", 0, MAX_OSDS, 16)
     found = [d.get("path") for d in unused or [] if isinstance(d, dict)]
-    found = {p for p in found + list(local or []) if isinstance(p, str) and _DEVICE.match(p)}
+    found = {p for p in found + list(local or []) if isinstance(p, str) and _DEVICE.fullmatch(p)}
     allowed = [p for p in sorted(found - set(exclude))
                if patterns is None or any(fnmatch.fnmatchcase(p, pat) for pat in patterns)]
     # The ones that are OSDs already come first: the limit never drops a running OSD.

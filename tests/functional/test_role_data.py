@@ -19,7 +19,7 @@ def _root(salt_local):
     return os.path.dirname(salt_local.state_dir)
 
 
-def _pillar(root, cluster, bao, secret, roles, **data):
+def _pillar(root, bao, secret, roles, **data):
     return {"eos": {
         "roles": {ME: roles},
         "services": {"manage": False},        # no node exporter here: OSDs only
@@ -46,18 +46,47 @@ def _osds(cluster):
     return {o["osd"]: o for o in cluster.ceph("osd", "dump", fmt_json=True)["osds"]}
 
 
-def test_hostile_data_pillar_is_refused_quoting_it(salt_local, ceph_cluster, openbao_dev):
+@pytest.mark.parametrize("settings, quoted", [
+    ({"devices": "/dev/loop0"}, "'/dev/loop0' is not a list"),
+    ({"devices": ["/dev/../etc/passwd"]}, "'/dev/../etc/passwd' is not a device path"),
+    ({"devices": ["/dev/sdb"] * 65}, "at most 64"),
+    ({"max_osds": 10**6}, "1000000 is not a whole number"),
+    ({"max_osds": True}, "True is not a whole number"),
+    ({"crush_weight": "1; rm"}, "'1; rm' is not a number"),
+    ({"devices": ["/dev/sdb\n- evil: yes"]}, "'/dev/sdb\\n- evil: yes'"),
+    ({"devices": ["/dev/sdb\n"]}, "'/dev/sdb\\n'"),
+    ({"devices": ["/dev/sdb\n"]}, "'/dev/sdb\\n'"),
+])
+def test_hostile_data_pillar_is_refused_quoting_it(settings, quoted):
+    from eos import role_storage
+
+    with pytest.raises(ValueError) as err:
+        role_storage.osd_devices(settings, [{"path": "/dev/sdb"}], [])
+        role_storage.crush_weight(settings)
+    assert quoted in str(err.value)
+
+
+def test_data_role_devices_unused_and_allowed_within_the_limit():
+    from eos import role_storage
+
+    unused = [{"path": p} for p in ("/dev/sdb", "/dev/sdc", "/dev/sdd", "/dev/nvme0n1")] + [{"x": 1}, "junk"]
+    assert role_storage.osd_devices({}, unused, []) == ["/dev/nvme0n1", "/dev/sdb", "/dev/sdc", "/dev/sdd"]
+    assert role_storage.osd_devices({"devices": ["/dev/sd[b-c]"]}, unused, []) == ["/dev/sdb", "/dev/sdc"]
+    # an OSD's own device (no longer unused) stays, and counts first against max_osds
+    assert role_storage.osd_devices({"max_osds": 1}, unused, ["/dev/sdz"]) == ["/dev/sdz"]
+    assert role_storage.osd_devices({}, unused, [], exclude=["/dev/sdb"])[1:] == ["/dev/sdc", "/dev/sdd"]
+    with pytest.raises(ValueError, match="one device, not a pattern"):
+        role_storage.fs_device("observe", {"fs_device": "/dev/sd*"})
+
+
+def test_hostile_pillar_fails_the_role_state_and_changes_nothing(salt_local, openbao_dev):
     root = _root(salt_local)
-    for bad, quoted in (({"devices": "/dev/loop0"}, "'/dev/loop0'"),
-                        ({"devices": ["/dev/../etc/passwd"]}, "'/dev/../etc/passwd'"),
-                        ({"max_osds": 10**6}, "1000000"),
-                        ({"fs_device": "/dev/loop0\n- evil: yes"}, "'/dev/loop0\\n- evil: yes'")):
-        salt_local.pillar(_pillar(root, ceph_cluster, openbao_dev, "eos/x", ["data"], **bad))
-        res = salt_local.call("state.apply", "roles.data")
-        assert res.returncode != 0, res
-        out = str(res.data) + res.stdout + res.stderr
-        assert quoted in out, (bad, out[-2000:])
-        assert not os.path.exists(f"{root}/etc/ceph"), "a refused pillar changed something"
+    salt_local.pillar(_pillar(root, openbao_dev, "eos/x", ["data"],
+                              devices=["/dev/loop0", "/dev/../../etc/shadow"]))
+    res = salt_local.call("state.apply", "roles.data")
+    out = str(res.data) + res.stdout + res.stderr
+    assert res.returncode != 0 and "'/dev/../../etc/shadow' is not a device path" in out, out[-2000:]
+    assert not os.path.exists(f"{root}/etc/ceph") and not os.path.exists(f"{root}/etc/eos/roles/data")
 
 
 def test_data_role_osd_from_grains_then_drained_on_leaving(salt_local, ceph_cluster, openbao_dev,
@@ -78,7 +107,7 @@ def test_data_role_osd_from_grains_then_drained_on_leaving(salt_local, ceph_clus
     osd_dev = loops.create(size=10 << 30).device
     fs_dev = loops.create(size=320 << 20).device
     data_root = f"{root}/var/lib/eos/data/osd"
-    salt_local.pillar(_pillar(root, c, openbao_dev, secret, ["data"], devices=[osd_dev, fs_dev],
+    salt_local.pillar(_pillar(root, openbao_dev, secret, ["data"], devices=[osd_dev, fs_dev],
                               fs_device=fs_dev))
     pool = f"eos-drain-{uuid.uuid4().hex[:6]}"
     before = set(_osds(c))
@@ -111,7 +140,7 @@ def test_data_role_osd_from_grains_then_drained_on_leaving(salt_local, ceph_clus
         on_it = c.ceph("pg", "ls-by-osd", str(osd_id), fmt_json=True)["pg_stats"]
         assert on_it, "the new OSD holds no PG: nothing to drain"
 
-        salt_local.pillar(_pillar(root, c, openbao_dev, secret, [], devices=[osd_dev]))
+        salt_local.pillar(_pillar(root, openbao_dev, secret, [], devices=[osd_dev]))
         gone = salt_local.call("state.apply", "roles.absent", timeout=360)
         assert gone.returncode == 0 and not _failed(gone), (_failed(gone), gone.stdout[-3000:])
         drained = {v["__id__"]: v for v in gone.data.values()}["eos-role-data-osds-absent"]
@@ -126,7 +155,8 @@ def test_data_role_osd_from_grains_then_drained_on_leaving(salt_local, ceph_clus
         for i in range(8):      # nothing was lost: every object reads back from osd.0
             assert _rados(c, "-p", pool, "get", f"obj{i}", "-") == f"payload {i}".encode()
     finally:
-        if osd:
+        if osd:     # the daemon runs with the node's copy of the conf: found by its data dir
+            c.kill_pidfile(osd, marker=data_root)
             c.remove_osd(int(osd.split(".")[1]))
         c.ceph("osd", "pool", "delete", pool, pool, "--yes-i-really-really-mean-it", check=False)
         subprocess.run(["umount", data_root], capture_output=True)

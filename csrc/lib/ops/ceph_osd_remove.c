@@ -121,7 +121,7 @@ static long pgs_on(struct eos_rados *c, long id, struct eos_err *e)
 {
 	char cmd[128];
 	struct eos_json *j = NULL;
-	snprintf(cmd, sizeof(cmd), "{\"prefix\": \"pg ls-by-osd\", \"osd\": \"osd.%ld\", \"format\": \"json\"}", id);
+	snprintf(cmd, sizeof(cmd), "{\"prefix\": \"pg ls-by-osd\", \"osd\": %ld, \"format\": \"json\"}", id);
 	int r = eos_rados_mon_json(c, cmd, &j, e);
 	if (r < 0)
 		return r;
