@@ -26,7 +26,7 @@ def _pillar(root, bao, secret, roles, **data):
         "ceph": {"conf": f"{root}/etc/ceph/ceph.conf", "keyring": f"{root}/etc/ceph/keyring",
                  "client_secret": secret, "osd_data_root": f"{root}/var/lib/eos/data/osd",
                  "timeout": 10},
-        "data": dict({"drain_wait": 240}, **data),
+        "data": dict({"drain_wait": 180}, **data),
         "vault": {"addr": bao.addr, "token_file": bao.token_file, "timeout": 5},
         "storage": {"fstab": f"{root}/etc/fstab"},
     }}
@@ -54,7 +54,6 @@ def _osds(cluster):
     ({"max_osds": True}, "True is not a whole number"),
     ({"crush_weight": "1; rm"}, "'1; rm' is not a number"),
     ({"devices": ["/dev/sdb\n- evil: yes"]}, "'/dev/sdb\\n- evil: yes'"),
-    ({"devices": ["/dev/sdb\n"]}, "'/dev/sdb\\n'"),
     ({"devices": ["/dev/sdb\n"]}, "'/dev/sdb\\n'"),
 ])
 def test_hostile_data_pillar_is_refused_quoting_it(settings, quoted):
@@ -155,9 +154,13 @@ def test_data_role_osd_from_grains_then_drained_on_leaving(salt_local, ceph_clus
         for i in range(8):      # nothing was lost: every object reads back from osd.0
             assert _rados(c, "-p", pool, "get", f"obj{i}", "-") == f"payload {i}".encode()
     finally:
-        if osd:     # the daemon runs with the node's copy of the conf: found by its data dir
-            c.kill_pidfile(osd, marker=data_root)
-            c.remove_osd(int(osd.split(".")[1]))
+        if osd:     # drained first, so the session's cluster loses nothing; then by force
+            try:
+                eos.ceph_osd_remove(int(osd.split(".")[1]), data_root=data_root, wait=120,
+                                    conf=c.conf, keyring=c.keyring)
+            except OSError:
+                c.kill_pidfile(osd, marker=data_root)   # runs with the node's copy of the conf
+                c.remove_osd(int(osd.split(".")[1]))
         c.ceph("osd", "pool", "delete", pool, pool, "--yes-i-really-really-mean-it", check=False)
         subprocess.run(["umount", data_root], capture_output=True)
     c.wait_healthy(120)

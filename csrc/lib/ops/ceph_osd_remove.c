@@ -17,6 +17,10 @@
 
 #define CLUSTER_PREFIX "ceph-"
 #define STOP_WAIT_MS 30000
+/* How long "drained" must hold without a break before the OSD stops: peering right after the
+ * map change can report a PG active+clean on its new OSD for a moment before it finds objects
+ * missing there (seen here); two OSD report intervals (osd_mon_report_interval, 5 s). */
+#define SETTLE_MS 10000
 
 /* ---- this host's OSD data directories --------------------------------------------------- */
 
@@ -116,8 +120,39 @@ static int command(struct eos_rados *c, struct eos_err *e, const char *fmt, long
 	return r;
 }
 
-/* How many PGs have the OSD in their up or acting set (the manager's view), or -errno. */
-static long pgs_on(struct eos_rados *c, long id, struct eos_err *e)
+/* The OSD's CRUSH weight (osd tree), or -1 when it is not in the CRUSH map. */
+static int crush_weight(struct eos_rados *c, long id, double *weight, struct eos_err *e)
+{
+	struct eos_json *j = NULL;
+	int r = eos_rados_mon_json(c, "osd tree", &j, e);
+	if (r < 0)
+		return r;
+	const struct eos_json *nodes = eos_json_get(j, "nodes");
+	*weight = -1;
+	for (const struct eos_json *it = nodes ? nodes->child : NULL; it; it = it->next) {
+		uint64_t v;
+		const struct eos_json *w = eos_json_get(it, "crush_weight");
+		if (eos_json_u64(it, "id", &v) == 0 && (long)v == id && w && w->type == EOS_JSON_NUMBER)
+			*weight = w->num;
+	}
+	eos_json_free(j);
+	return 0;
+}
+
+static int reweight(struct eos_rados *c, long id, double weight, struct eos_err *e)
+{
+	char cmd[160];
+	struct eos_buf out = EOS_BUF_INIT;
+	snprintf(cmd, sizeof(cmd), "{\"prefix\": \"osd crush reweight\", \"name\": \"osd.%ld\", "
+		 "\"weight\": %.6f}", id, weight);
+	int r = eos_rados_mon_command(c, cmd, &out, e);
+	eos_buf_free(&out);
+	return r;
+}
+
+/* How many PGs have the OSD in their up or acting set (the manager's view), or -errno; the
+ * first few as "pgid state" in seen (for the message when the drain does not finish). */
+static long pgs_on(struct eos_rados *c, long id, char *seen, size_t seen_len, struct eos_err *e)
 {
 	char cmd[128];
 	struct eos_json *j = NULL;
@@ -130,8 +165,35 @@ static long pgs_on(struct eos_rados *c, long id, struct eos_err *e)
 	const struct eos_json *list = j->type == EOS_JSON_ARRAY ? j : eos_json_get(j, "pg_stats");
 	const struct eos_json *ready = eos_json_get(j, "pg_ready");
 	long n = list && list->type == EOS_JSON_ARRAY ? (long)list->n : 0;
+	size_t used = 0;
+	seen[0] = '\0';
+	for (const struct eos_json *pg = n ? list->child : NULL; pg && used + 1 < seen_len; pg = pg->next) {
+		const char *pgid = eos_json_str(pg, "pgid"), *state = eos_json_str(pg, "state");
+		int w = snprintf(seen + used, seen_len - used, "%s%s %s", used ? ", " : "",
+				 pgid ? pgid : "?", state ? state : "?");
+		used = w < 0 ? seen_len : used + (size_t)w;
+	}
 	if (ready && ready->type == EOS_JSON_BOOL && !ready->boolean)
 		n = LONG_MAX;
+	eos_json_free(j);
+	return n;
+}
+
+/* How many PGs the OSD itself says it stores (osd df "pgs": strays not yet deleted count),
+ * or -errno; LONG_MAX when the manager has no statistics from it. */
+static long pgs_stored(struct eos_rados *c, long id, struct eos_err *e)
+{
+	struct eos_json *j = NULL;
+	int r = eos_rados_mon_json(c, "osd df", &j, e);
+	if (r < 0)
+		return r;
+	const struct eos_json *nodes = eos_json_get(j, "nodes");
+	long n = LONG_MAX;
+	for (const struct eos_json *it = nodes ? nodes->child : NULL; it; it = it->next) {
+		uint64_t v, pgs;
+		if (eos_json_u64(it, "id", &v) == 0 && (long)v == id && eos_json_u64(it, "pgs", &pgs) == 0)
+			n = (long)pgs;
+	}
 	eos_json_free(j);
 	return n;
 }
@@ -246,55 +308,61 @@ static int remove_data(const char *dir, struct eos_err *e)
 
 /* ---- removal ---------------------------------------------------------------------------- */
 
-/* Out, then wait until no PG lives on it and all are active+clean. On timeout it is marked in
- * again: a drain that cannot finish leaves the cluster as it found it. */
+/* CRUSH weight 0 and out, then wait until no PG lives on it and all are active+clean. Weight 0
+ * first: an OSD that is only "out" still draws CRUSH's choices, and on a small cluster some
+ * PGs then find no OSD at all (an empty up set) instead of moving. On timeout the weight and
+ * the in flag are put back: a drain that cannot finish leaves the cluster as it found it. */
 static int drain(struct eos_rados *c, long id, int was_in, long long deadline,
 		 struct eos_ceph_osd_removed *res, struct eos_err *e)
 {
 	long long start = eos_now_ms();
-	int r = command(c, e, "{\"prefix\": \"osd out\", \"ids\": [\"%ld\"]}", id);
+	double weight;
+	int r = crush_weight(c, id, &weight, e);
+	r = r < 0 || weight <= 0 ? r : reweight(c, id, 0, e);
+	r = r < 0 ? r : command(c, e, "{\"prefix\": \"osd out\", \"ids\": [\"%ld\"]}", id);
 	long on = 0;
+	long long since = 0;
 	int clean = 0;
+	char seen[512];
 	while (r >= 0) {
-		on = pgs_on(c, id, e);
+		on = pgs_on(c, id, seen, sizeof(seen), e);
 		if (on < 0)
 			return (int)on;
 		if (res->pgs_at_start < 0 && on != LONG_MAX)
 			res->pgs_at_start = on;
+		/* The manager's PG map may lag behind peering: the OSD's own count of the PGs it
+		 * still stores, and Ceph's own verdict, must agree before anything stops. */
+		if (on == 0 && (on = pgs_stored(c, id, e)) < 0)
+			return (int)on;
 		clean = on == 0 ? all_clean(c, e) : 0;
+		if (clean == 1) {
+			int safe = command(c, e, "{\"prefix\": \"osd safe-to-destroy\", \"ids\": [\"%ld\"]}", id);
+			if (safe < 0 && safe != -EBUSY && safe != -EAGAIN)
+				return safe;
+			clean = safe == 0;
+		}
 		if (clean < 0)
 			return clean;
-		if (clean == 1)
+		since = clean == 1 ? (since ? since : eos_now_ms()) : 0;
+		if (since && eos_now_ms() - since >= SETTLE_MS)
 			break;
 		if (eos_now_ms() >= deadline) {
 			char count[32];
-			if (was_in) {
-				struct eos_err ignored;
+			struct eos_err ignored;
+			if (weight > 0)
+				reweight(c, id, weight, &ignored);
+			if (was_in)
 				command(c, &ignored, "{\"prefix\": \"osd in\", \"ids\": [\"%ld\"]}", id);
-			}
 			snprintf(count, sizeof(count), on == LONG_MAX ? "unknown (no PG statistics)" : "%ld", on);
-			return eos_fail(e, ETIMEDOUT, "", "osd.%ld not drained in time: PGs still on it: %s%s; %s",
-					id, count, on ? "" : ", but not every PG is active+clean",
-					was_in ? "marked in again, nothing removed" : "nothing removed");
+			return eos_fail(e, ETIMEDOUT, "", "osd.%ld not drained in time: PGs still on it: %s%s%s%s; "
+					"its CRUSH weight and in flag put back, nothing removed", id, count,
+					on ? " (" : ", but not every PG is active+clean or Ceph does not call it safe to destroy",
+					on ? seen : "", on ? ")" : "");
 		}
 		usleep(500 * 1000);
 	}
 	res->drain_ms = eos_now_ms() - start;
 	return r;
-}
-
-/* Ceph's own verdict on the stopped OSD; EBUSY/EAGAIN mean "not yet". */
-static int wait_safe(struct eos_rados *c, long id, long long deadline, struct eos_err *e)
-{
-	for (;;) {
-		int r = command(c, e, "{\"prefix\": \"osd safe-to-destroy\", \"ids\": [\"%ld\"]}", id);
-		if (r >= 0 || (r != -EBUSY && r != -EAGAIN))
-			return r;
-		if (eos_now_ms() >= deadline)
-			return eos_fail(e, ETIMEDOUT, "", "osd.%ld is drained and stopped but Ceph does not call it "
-					"safe to destroy yet (%s); it stays in the map: rerun to finish", id, e->msg);
-		usleep(500 * 1000);
-	}
 }
 
 static int remove_known(struct eos_rados *c, long id, int in, const char *dir, long long deadline,
@@ -303,8 +371,9 @@ static int remove_known(struct eos_rados *c, long id, int in, const char *dir, l
 	int r = drain(c, id, in, deadline, res, e);
 	r = r < 0 ? r : stop_daemon(dir, id, e);
 	r = r < 0 ? r : command(c, e, "{\"prefix\": \"osd down\", \"ids\": [\"%ld\"]}", id);
-	r = r < 0 ? r : wait_safe(c, id, deadline, e);
-	r = r < 0 ? r : command(c, e, "{\"prefix\": \"osd purge\", \"id\": %ld, "
+	/* The monitor's own purge: the manager's "osd purge" front repeats the safety check we
+	 * made while the OSD still reported, and cannot make it for a stopped one. */
+	r = r < 0 ? r : command(c, e, "{\"prefix\": \"osd purge-actual\", \"id\": %ld, "
 				"\"yes_i_really_mean_it\": true}", id);
 	return r < 0 ? r : remove_data(dir, e);
 }

@@ -1,10 +1,10 @@
 /* Taking this host's OSDs out of a cluster safely, and finding them.
  *
- * Removal drains first: the OSD is marked out, then (bounded) nothing happens until no PG
- * lives on it any more and every PG is active+clean; only then is its daemon stopped, and
- * only once Ceph itself says it is safe to destroy (`osd safe-to-destroy`) is it purged from
- * the maps and its data directory removed. A timeout at any point leaves it in the cluster
- * (out, or stopped) with an error that says where it stopped: a rerun continues. */
+ * Removal drains first: the OSD gets CRUSH weight 0 and is marked out; then (bounded) nothing
+ * happens until no PG maps to it, the OSD itself reports storing no PG, every PG is
+ * active+clean and Ceph calls it safe to destroy (`osd safe-to-destroy`); only then is its
+ * daemon stopped, it is purged from the maps and its data directory removed. A drain that does
+ * not finish in time puts the weight and the in flag back and changes nothing else. */
 #ifndef EOS_CEPH_OSD_REMOVE_H
 #define EOS_CEPH_OSD_REMOVE_H
 
