@@ -62,7 +62,7 @@ def make_nodes(base, n):
     confs = {}
     for mid in nodes:
         confs[mid] = saltenv.minion_config(os.path.join(base, mid), dict(
-            SALT_PROVIDERS, id=mid, eos_service_suffix=f"-bench-{mid}"))
+            SALT_PROVIDERS, id=mid, eos_service_suffix=f"-bench-{mid}", eos_schedule_offline=True))
         saltenv.write_pillar(confs[mid], node_pillar(nodes))
     return nodes, confs
 
@@ -97,7 +97,9 @@ def apply_all(confs, nodes):
     def one(mid):
         res = saltenv.salt_call(confs[mid], "state.apply", "roles", timeout=600)
         if res.returncode != 0:
-            errors.append(f"{mid}: {str(res.data)[-1500:]}")
+            bad = [f"{v.get('__id__')}: {v.get('comment')}" for v in (res.data or {}).values()
+                   if isinstance(v, dict) and v.get("result") is False]
+            errors.append(f"{mid}: {bad or str(res.data)[-1500:]}")
     threads = [threading.Thread(target=one, args=(m,)) for m in confs]
     for t in threads:
         t.start()
