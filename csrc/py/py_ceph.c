@@ -3,6 +3,7 @@
  * connects, works and disconnects with the GIL released. */
 #include "eos_py.h"
 #include "eos/ops/ceph_deploy.h"
+#include "eos/ops/ceph_osd_remove.h"
 #include "eos/drivers/ceph/cephfs.h"
 #include "eos/drivers/ceph/rados.h"
 
@@ -581,6 +582,60 @@ static PyObject *py_ceph_write_client(PyObject *self, PyObject *args, PyObject *
 	return PyBool_FromLong(r);
 }
 
+static PyObject *py_ceph_osd_remove(PyObject *self, PyObject *args, PyObject *kw)
+{
+	(void)self;
+	static char *kwlist[] = {"osd_id", "data_root", "test", "wait", CONN_KW, NULL};
+	struct eos_ceph_opts o = {0};
+	struct eos_ceph_osd_drain d = {0};
+	struct eos_ceph_osd_removed res;
+	struct eos_err e;
+	long id;
+	PyObject *dict;
+	int r;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "l|$zpi" CONN_FMT_KW ":ceph_osd_remove", kwlist, &id,
+					 &d.data_root, &d.test, &d.wait_s, CONN_ARGS(o)))
+		return NULL;
+	eos_err_clear(&e);
+	EOS_PY_CALL(r, &e, NULL, NULL, eos_ceph_osd_remove(&o, id, &d, &res, &e));
+	dict = PyDict_New();
+	if (!dict || eos_py_set_str(dict, "daemon", res.daemon) ||
+	    eos_py_set_str(dict, "action", res.action) || eos_py_set_i64(dict, "drain_ms", res.drain_ms) ||
+	    eos_py_set_i64(dict, "pgs_at_start", res.pgs_at_start) || eos_py_set_bool(dict, "test", d.test))
+		Py_CLEAR(dict);
+	return dict;
+}
+
+static PyObject *py_ceph_local_osds(PyObject *self, PyObject *args)
+{
+	(void)self;
+	struct eos_ceph_local_osd *osds = NULL;
+	struct eos_err e;
+	PyObject *root, *list;
+	int n;
+	if (!PyArg_ParseTuple(args, "O&:ceph_local_osds", eos_py_path, &root))
+		return NULL;
+	const char *path = PyBytes_AS_STRING(root);
+	eos_err_clear(&e);
+	Py_BEGIN_ALLOW_THREADS
+	n = eos_ceph_local_osds(path, &osds, &e);
+	Py_END_ALLOW_THREADS
+	Py_DECREF(root);
+	if (n < 0)
+		return eos_py_raise(&e);
+	list = PyList_New(0);
+	for (int i = 0; list && i < n; i++) {
+		PyObject *d = PyDict_New();
+		if (!d || eos_py_set_i64(d, "id", osds[i].id) || eos_py_set_fsstr(d, "data", osds[i].data) ||
+		    eos_py_set_fsstr(d, "device", osds[i].device[0] ? osds[i].device : NULL) ||
+		    PyList_Append(list, d) < 0)
+			Py_CLEAR(list);
+		Py_XDECREF(d);
+	}
+	free(osds);
+	return list;
+}
+
 #define CONN_DOC "Connection (keyword-only): conf=, keyring=, name='client.admin', mon_host=, timeout=10 (s)."
 #define M(n, f, doc) {n, (PyCFunction)(void (*)(void))f, METH_VARARGS | METH_KEYWORDS, doc "\n\n" CONN_DOC}
 
@@ -630,6 +685,12 @@ static PyMethodDef methods[] = {
 	M("ceph_fs_add", py_ceph_fs_add,
 	  "ceph_fs_add(fs_name, metadata_pool, data_pool, *, test=False, conn...)\n"
 	  "-> {fs, action, pools, test}: a CephFS with its pools, created unless it exists."),
+	M("ceph_osd_remove", py_ceph_osd_remove,
+	  "ceph_osd_remove(osd_id, *, data_root='/var/lib/ceph/osd', test=False, wait=600, conn...)\n"
+	  "-> {daemon, action, drain_ms, pgs_at_start, test}: out, drained (bounded wait until no PG\n"
+	  "is on it and all are active+clean), stopped, safe-to-destroy, purged, data removed."),
+	{"ceph_local_osds", (PyCFunction)py_ceph_local_osds, METH_VARARGS,
+	 "ceph_local_osds(data_root) -> [{id, data, device}]: the OSD data directories on this host."},
 	{NULL, NULL, 0, NULL},
 };
 

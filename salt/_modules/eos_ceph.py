@@ -431,5 +431,91 @@ def write_client(secret_path, conf=None, keyring=None, test=False):
             "changes": {"written": [conf, keyring]} if changed else {}, "test": bool(test)}
 
 
+def _data_root(data_root):
+    root = data_root or __salt__["config.get"]("eos:ceph:osd_data_root", None) or "/var/lib/ceph/osd"
+    if not isinstance(root, str) or not root.startswith("/") or len(root) > 1024 or any(
+            ord(c) < 32 for c in root):
+        raise CommandExecutionError(f"OSD data root {root!r} is not an absolute path")
+    return root
+
+
+def local_osds(data_root=None):
+    """
+    The OSDs whose data directories are on this host under ``data_root`` (default pillar
+    ``eos:ceph:osd_data_root``, else /var/lib/ceph/osd): ``[{id, data, device}]`` by id.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.local_osds
+    """
+    return _call(eos.ceph_local_osds, _data_root(data_root))
+
+
+def data_role(data_root=None):
+    """
+    What the data role does on this host: ``devices``, the devices it makes OSDs on (the
+    unused devices of the ``eos_storage`` grain and those already backing this host's OSDs,
+    narrowed by pillar ``eos:data:devices`` (paths or patterns) and ``eos:data:max_osds``,
+    leaving out every role's filesystem device ``eos:<role>:fs_device``), ``data_root``
+    (pillar ``eos:ceph:osd_data_root``) and ``crush_weight`` (``eos:data:crush_weight``, None:
+    by size). Pillar values of the wrong type or out of bounds are an error that quotes them.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.data_role
+    """
+    from eos import role_storage
+
+    pillar = __salt__["pillar.get"]("eos", {}) or {}
+    root = _data_root(data_root)
+    try:
+        if not isinstance(pillar, dict):
+            raise ValueError(f"eos: {pillar!r} is not a mapping")
+        settings = pillar.get("data") or {}
+        exclude = [d for role in eos.ROLES if (d := role_storage.fs_device(role, pillar.get(role)))]
+        local = [o["device"] for o in local_osds(root) if o["device"]]
+        devices = role_storage.osd_devices(
+            settings, __salt__["grains.get"]("eos_storage:unused_devices", []), local, exclude)
+        return {"devices": devices, "data_root": root,
+                "crush_weight": role_storage.crush_weight(settings)}
+    except ValueError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+
+
+def osd_remove(osd_id, data_root=None, wait=600, test=False, conf=None, keyring=None, name=None,
+               mon_host=None, timeout=None):
+    """
+    Take OSD ``osd_id`` of this host out of the cluster without losing data: mark it out,
+    wait (at most ``wait`` seconds) until no PG lives on it and every PG is active+clean,
+    then stop its daemon, wait until Ceph calls it safe to destroy, purge it and remove its
+    data directory. A drain that does not finish in time marks it in again and is an error.
+    ``test=True`` changes nothing.
+
+    Returns ``{daemon, action (remove/cleanup/none), drain_ms, pgs_at_start, changes}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'node2' eos_ceph.osd_remove 3
+        salt 'node2' eos_ceph.osd_remove 3 wait=1800 test=True
+    """
+    conn = _conn(locals())
+    try:
+        osd_id, wait = int(osd_id), int(wait)
+    except (TypeError, ValueError):
+        raise CommandExecutionError(f"osd_id and wait must be whole numbers, not {osd_id!r}, {wait!r}")
+    if not 0 < wait <= 86400:
+        raise CommandExecutionError(f"wait must be 1 to 86400 seconds, not {wait!r}")
+    res = _call(eos.ceph_osd_remove, osd_id, data_root=_data_root(data_root), test=bool(test),
+                wait=wait, **conn)
+    res["changes"] = {} if res["action"] == "none" else {res["daemon"]: res["action"]}
+    return res
+
+
 if not _UNLOADABLE:  # every public function's return is valid UTF-8 on the bus
     _text_returns(globals())

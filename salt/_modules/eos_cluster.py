@@ -128,6 +128,27 @@ def roles():
     return list(eos.ROLES)
 
 
+def role_fs_device(role):
+    """
+    The device pillar ``eos:<role>:fs_device`` gives the role's own filesystem on this node,
+    or None: checked to be one plain path under /dev (pillar is written by others).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' eos_cluster.role_fs_device observe
+    """
+    from eos import role_storage
+
+    if role not in eos.ROLES:
+        raise CommandExecutionError(f"unknown role {role!r} (roles: {', '.join(eos.ROLES)})")
+    try:
+        return role_storage.fs_device(role, __salt__["pillar.get"](f"eos:{role}", {}))
+    except ValueError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+
+
 def health_check(max_skew=5, min_free_bytes=1 << 30, path=None, timeout=10):
     """
     The pre-join health checks of this node: clock skew against the master (through

@@ -101,3 +101,64 @@ def fs_present(name, metadata_pool=None, data_pool=None, conf=None, keyring=None
     conn = _conn(conf, keyring, client, mon_host, timeout)
     return _apply(name, "eos_ceph.fs_add", name, metadata_pool=metadata_pool,
                   data_pool=data_pool, **conn)
+
+
+def client_present(name, conf=None, keyring=None):
+    """
+    This host's Ceph client configuration and key, read from the secrets store at the kv path
+    ``name`` (where ``eos_ceph.store_client`` put them; the node's token from pillar
+    ``eos:vault``): the key never crosses the Salt bus or lands in pillar.
+
+    .. code-block:: yaml
+
+        eos/ceph/client:
+          eos_ceph.client_present
+    """
+    ret = {"name": name, "result": False, "changes": {}, "comment": ""}
+    test = bool(__opts__.get("test"))
+    try:
+        res = __salt__["eos_ceph.write_client"](name, conf=conf, keyring=keyring, test=test)
+    except CommandExecutionError as exc:
+        ret["comment"] = str(exc)
+        return ret
+    ret["changes"] = res["changes"]
+    ret["result"] = None if test and res["changes"] else True
+    ret["comment"] = (f"{res['conf']} and {res['keyring']} "
+                      + (("would be written" if test else "written") if res["changes"]
+                         else "already match the secrets store"))
+    return ret
+
+
+def osds_absent(name, wait=600, conf=None, keyring=None, client=None, mon_host=None,
+                timeout=None):
+    """
+    No OSD of this host left under the data root ``name``: each one in turn is marked out,
+    drained (at most ``wait`` seconds: no PG on it, every PG active+clean), stopped and only
+    then purged (``eos_ceph.osd_remove``). The first one that cannot be drained stops the
+    state with its error; the rest stay.
+
+    .. code-block:: yaml
+
+        /var/lib/ceph/osd:
+          eos_ceph.osds_absent:
+            - wait: 1800
+    """
+    ret = {"name": name, "result": False, "changes": {}, "comment": ""}
+    test = bool(__opts__.get("test"))
+    conn = _conn(conf, keyring, client, mon_host, timeout)
+    done = []
+    try:
+        for osd in __salt__["eos_ceph.local_osds"](name):
+            res = __salt__["eos_ceph.osd_remove"](osd["id"], data_root=name, wait=wait, test=test,
+                                                  **conn)
+            ret["changes"].update(res["changes"])
+            if res["changes"]:
+                done.append(f"{res['daemon']} ({res['pgs_at_start']} PGs moved off in "
+                            f"{res['drain_ms'] / 1000:.1f} s)" if not test else res["daemon"])
+    except CommandExecutionError as exc:
+        ret["comment"] = "; ".join(([f"removed {', '.join(done)}"] if done else []) + [str(exc)])
+        return ret
+    ret["result"] = None if test and ret["changes"] else True
+    ret["comment"] = (f"{'would remove' if test else 'drained and removed'} {', '.join(done)}"
+                      if done else f"no OSD under {name}")
+    return ret

@@ -1,8 +1,9 @@
 # Take down what a node's lost roles ran, then remove their marks (pillar eos:roles; a
-# monolith holds all). Services stop through Salt's service state; the cluster-side part (the
-# Raft peer removed, OSDs drained) is the master's: salt-run eos_vault.converge and
-# eos_ceph's OSD removal. A NATS node that leaves drops out of the others' routes when they
-# apply roles.message again.
+# monolith holds all). Services stop through Salt's service state. A lost data role drains its
+# OSDs first (eos_ceph.osds_absent: out, PGs moved off and all active+clean, then stopped and
+# purged; bounded by pillar eos:data:drain_wait, default 600 s); its marks stay until that has
+# succeeded. The Raft peer is removed by the master (salt-run eos_vault.converge). A NATS node
+# that leaves drops out of the others' routes when they apply roles.message again.
 {%- from 'roles/_lib.jinja' import svc_name with context %}
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
 {%- set mine = salt['pillar.get']('eos:roles', {}).get(grains['id'], []) %}
@@ -23,17 +24,34 @@ eos-role-{{ role }}-{{ service }}-initd-absent:
       - service: eos-role-{{ role }}-{{ service }}-dead
 {%- endif %}
 {%- endfor %}
+{%- set osd_root = salt['pillar.get']('eos:ceph:osd_data_root', base ~ '/var/lib/eos/data/osd') %}
+{%- set drain = role == 'data' and salt['eos_ceph.local_osds'](osd_root) %}
+{%- if drain %}
+
+eos-role-data-osds-absent:
+  eos_ceph.osds_absent:
+    - name: {{ osd_root | json }}
+    - wait: {{ salt['pillar.get']('eos:data:drain_wait', 600) | json }}
+{%- endif %}
 
 eos-role-{{ role }}-absent:
   file.absent:
     - names:
       - {{ base }}/etc/eos/roles/{{ role }}
       - {{ base }}/etc/eos/{{ role }}
+{%- if drain %}
+    - require:
+      - eos_ceph: eos-role-data-osds-absent
+{%- endif %}
 
 eos-role-{{ role }}-grain-absent:
   grains.list_absent:
     - name: eos_roles
     - value: {{ role }}
+{%- if drain %}
+    - require:
+      - eos_ceph: eos-role-data-osds-absent
+{%- endif %}
 {%- endif %}
 {%- endfor %}
 {%- if not mine %}

@@ -5,7 +5,7 @@
 {% include 'roles/_role.jinja' %}
 {%- set mine = salt['pillar.get']('eos:roles', {}).get(grains['id'], []) %}
 {%- if (role in mine or 'monolith' in mine) and salt['pillar.get']('eos:services:manage', True) %}
-{%- from 'roles/_lib.jinja' import addr, port, lsb_service with context %}
+{%- from 'roles/_lib.jinja' import addr, port, lsb_service, role_fs with context %}
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
 {%- set me = grains['id'] %}
 {%- set raft_dir = salt['pillar.get']('eos:vault:raft_dir', base ~ '/var/lib/eos/core/openbao') %}
@@ -49,11 +49,8 @@ eos-openbao-pkg:
     - name: {{ source.get('pkg', 'openbao') }}
 {%- endif %}
 
-eos-openbao-raft:
-  file.directory:
-    - name: {{ raft_dir }}
-    - makedirs: True
-    - mode: '0700'
+{#- The Raft log and snapshots: XFS (the database workload) when a device is given #}
+{{ role_fs('eos-openbao-raft', 'core', raft_dir, 'database', mode='0700') }}
 
 eos-openbao-config:
   file.managed:

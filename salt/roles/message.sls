@@ -4,7 +4,7 @@
 {% include 'roles/_role.jinja' %}
 {%- set mine = salt['pillar.get']('eos:roles', {}).get(grains['id'], []) %}
 {%- if (role in mine or 'monolith' in mine) and salt['pillar.get']('eos:services:manage', True) %}
-{%- from 'roles/_lib.jinja' import addr, port, lsb_service with context %}
+{%- from 'roles/_lib.jinja' import addr, port, lsb_service, role_fs with context %}
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
 {%- set me = grains['id'] %}
 {%- set store = salt['pillar.get']('eos:message:store_dir', base ~ '/var/lib/eos/message/jetstream') %}
@@ -17,11 +17,9 @@ eos-nats-pkg:
   pkg.installed:
     - name: {{ salt['pillar.get']('eos:packages:nats', 'nats-server') }}
 
-eos-nats-store:
-  file.directory:
-    - name: {{ store }}
-    - makedirs: True
-    - mode: '0750'
+{#- JetStream's message logs: BTRFS with zstd (the backup workload: append-only, compressible)
+    when a device is given #}
+{{ role_fs('eos-nats-store', 'message', store, 'backup') }}
 
 eos-nats-config:
   file.managed:

@@ -32,6 +32,11 @@ eos-node-exporter-schedule:
     - seconds: 60
     - run_on_start: True
     - persist: False
+{#- salt-call without a running minion (minion option eos_schedule_offline): no minion process
+    to hand the job to, so it goes into schedule.conf for the next start #}
+{%- if salt['config.get']('eos_schedule_offline', False) %}
+    - offline: True
+{%- endif %}
 
 {{ lsb_service('eos-node-exporter', 'prometheus-node-exporter', '/usr/bin/prometheus-node-exporter',
                '--web.listen-address=' ~ addr(me) ~ ':' ~ port(me, 'node_exporter') ~

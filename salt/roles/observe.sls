@@ -4,7 +4,7 @@
 {% include 'roles/_role.jinja' %}
 {%- set mine = salt['pillar.get']('eos:roles', {}).get(grains['id'], []) %}
 {%- if (role in mine or 'monolith' in mine) and salt['pillar.get']('eos:services:manage', True) %}
-{%- from 'roles/_lib.jinja' import addr, port, lsb_service with context %}
+{%- from 'roles/_lib.jinja' import addr, port, lsb_service, role_fs with context %}
 {%- set base = (salt['config.get']('eos_state_root') or opts.get('root_dir') or '/').rstrip('/') %}
 {%- set me = grains['id'] %}
 {%- set conf_dir = base ~ '/etc/eos/observe' %}
@@ -22,11 +22,8 @@ eos-prometheus-pkg:
   pkg.installed:
     - name: {{ salt['pillar.get']('eos:packages:prometheus', 'prometheus') }}
 
-eos-prometheus-tsdb:
-  file.directory:
-    - name: {{ tsdb }}
-    - makedirs: True
-    - mode: '0750'
+{#- The TSDB: XFS (the database workload) when a device is given #}
+{{ role_fs('eos-prometheus-tsdb', 'observe', tsdb, 'database') }}
 
 eos-prometheus-rules:
   file.managed:

@@ -285,9 +285,10 @@ keyring = {self.keyring}
             os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=30)
 
-    def kill_pidfile(self, name, timeout=30):
+    def kill_pidfile(self, name, timeout=30, marker=None):
         """SIGKILL a daemon that daemonized itself (started by the code under test), found by
-        its pid file in this cluster's run dir; wait until it is gone."""
+        its pid file in this cluster's run dir and checked to be ours by ``marker`` (default:
+        this cluster's conf path) in its command line; wait until it is gone."""
         try:
             with open(self.path("run", f"{name}.pid")) as f:
                 pid = int(f.read().strip())
@@ -295,7 +296,7 @@ keyring = {self.keyring}
             return False
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if self.conf.encode() not in f.read():
+                if (marker or self.conf).encode() not in f.read():
                     return False        # not one of ours (pid reused)
             os.kill(pid, signal.SIGKILL)
         except (OSError, ProcessLookupError):
