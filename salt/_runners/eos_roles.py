@@ -87,7 +87,7 @@ def _node(mid, grains, warnings):
     if not isinstance(grains, dict):
         raise CommandExecutionError(f"node {mid!r}: grains must be a mapping, got {grains!r}")
     storage = grains.get("eos_storage")
-    if storage is None:
+    if storage is None or storage == "":  # grains.item answers "" for a grain not synced yet
         warnings.append(f"{mid}: no eos_storage grain (modules not synced?): unused disk counted as 0")
         unused = 0
     elif not isinstance(storage, dict):
