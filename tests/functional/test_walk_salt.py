@@ -144,7 +144,10 @@ def test_glue_virtual_names_missing_eos(monkeypatch, relpath):
     import importlib.util
     import sys
 
-    monkeypatch.setitem(sys.modules, "eos", None)          # `import eos` raises ImportError
+    # `import eos` and `from eos.x import y` raise ImportError, even when an earlier test in
+    # this process imported eos.x (a submodule in sys.modules is found without its parent)
+    for name in ["eos"] + [m for m in sys.modules if m.startswith("eos.")]:
+        monkeypatch.setitem(sys.modules, name, None)
     spec = importlib.util.spec_from_file_location("glue_without_eos", ROOT / relpath)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -67,7 +67,9 @@ def master(salt_factories, ids, canaries):
     with open(os.path.join(pillar, "top.sls"), "w") as f:
         yaml.safe_dump(top, f)
     for key in ids:
-        data = {"eos": {"cluster": {"join_settle": 1},
+        # The role states' services (OpenBao, node exporter ...) are not what this test is
+        # about: they would only make the joins slow and depend on names resolving.
+        data = {"eos": {"cluster": {"join_settle": 1}, "services": {"manage": False},
                         "storage": {"cleanup": [{"path": canaries[key]["scratch"], "older_than_days": 7}],
                                     "degraded": {"services": {"all": [canaries[key]["service"]]}}}}}
         with open(os.path.join(pillar, f"eos_{key}.sls"), "w") as f:
