@@ -95,6 +95,9 @@ def test_pillar_is_compiled_once_per_id_per_interval(master, tmp_path):
     mid = random_string("eos-key-late-")
     confdir, finger = saltkeys.minion_with_key(str(tmp_path / "late"), mid, master)
     _pillar(master, {})
+    # Taken before the knock: the reactor compiles the pillar while the knock runs, and a
+    # loaded machine can keep the knock going for seconds after that.
+    before = time.monotonic()
     saltkeys.knock(confdir)
     first = time.monotonic()
     assert mid in _settled(master, [mid], seconds=4)["minions_pre"]
@@ -102,7 +105,7 @@ def test_pillar_is_compiled_once_per_id_per_interval(master, tmp_path):
     # knock within the interval is not accepted ...
     _pillar(master, {mid: finger})
     saltkeys.knock(confdir)
-    if time.monotonic() - first < TTL - 6:
+    if time.monotonic() - before < TTL - 6:
         assert mid in _settled(master, [mid], seconds=4)["minions_pre"]
     # ... and once the interval has passed, the next knock is.
     time.sleep(max(0.0, TTL + 1 - (time.monotonic() - first)))
