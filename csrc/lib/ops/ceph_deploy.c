@@ -193,6 +193,11 @@ static int mgr_known(struct eos_rados *c, const char *id, struct eos_err *e);
 
 enum wait_for { WAIT_OSD_UP, WAIT_MDS, WAIT_QUORUM, WAIT_MGR };
 
+static int transient(int r)
+{
+	return r == -ETIMEDOUT || r == -EAGAIN || r == -EINTR || r == -ENOTCONN;
+}
+
 static int wait_for(struct eos_rados *c, enum wait_for what, long osd, const char *id, int wait_s,
 		    struct eos_err *e)
 {
@@ -206,9 +211,11 @@ static int wait_for(struct eos_rados *c, enum wait_for what, long osd, const cha
 			r = mds_known(c, id, e);
 		else if (what == WAIT_MGR)
 			r = mgr_known(c, id, e);
-		else
-			r = mon_state(c, id, e) == 3;
-		if (r < 0 && r != -ENOENT)
+		else if ((r = mon_state(c, id, e)) >= 0)
+			r = r == 3;
+		/* An election answers "try again" for a while: that is "not yet". Any other error
+		 * (refused, denied, invalid) will not mend by waiting. */
+		if (r < 0 && r != -ENOENT && !transient(r))
 			return r;
 		if (r == 1)
 			return 0;
