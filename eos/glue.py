@@ -35,6 +35,18 @@ def _command_error(message):
     return CommandExecutionError(message)
 
 
+def state_call(salt, opts, ret, fn, *args, **kwargs):
+    """For a state: the execution function ``fn`` called with the run's test flag. Its refusal
+    (CommandExecutionError) fails the state ``ret`` with the message, and None is returned."""
+    from salt.exceptions import CommandExecutionError
+
+    try:
+        return salt[fn](*args, test=bool(opts.get("test")), **kwargs)
+    except CommandExecutionError as exc:
+        ret.update(result=False, comment=str(exc))
+        return None
+
+
 def pillar(salt, key, default=None):
     """A pillar value as plain data: Salt 3008 masks pillar.get's return unless unmask=True.
     ``salt`` is the caller's ``__salt__``."""

@@ -19,6 +19,11 @@ state's name).
 """
 from salt.exceptions import CommandExecutionError
 
+try:
+    from eos.glue import state_call as _state_call
+except ImportError:  # pragma: no cover - __virtual__ then fails on the execution module
+    _state_call = None
+
 __virtualname__ = "eos_ceph"
 
 
@@ -37,10 +42,8 @@ def _conn(conf, keyring, client, mon_host, timeout):
 def _apply(name, fn, *args, **kwargs):
     ret = {"name": name, "result": False, "changes": {}, "comment": ""}
     test = bool(__opts__.get("test"))
-    try:
-        res = __salt__[fn](*args, test=test, **kwargs)
-    except CommandExecutionError as exc:
-        ret["comment"] = str(exc)
+    res = _state_call(__salt__, __opts__, ret, fn, *args, **kwargs)
+    if res is None:
         return ret
     what = res.get("daemon") or f"CephFS {res.get('fs')}"
     if res["action"] == "none":
@@ -116,10 +119,9 @@ def client_present(name, conf=None, keyring=None):
     """
     ret = {"name": name, "result": False, "changes": {}, "comment": ""}
     test = bool(__opts__.get("test"))
-    try:
-        res = __salt__["eos_ceph.write_client"](name, conf=conf, keyring=keyring, test=test)
-    except CommandExecutionError as exc:
-        ret["comment"] = str(exc)
+    res = _state_call(__salt__, __opts__, ret, "eos_ceph.write_client", name, conf=conf,
+                      keyring=keyring)
+    if res is None:
         return ret
     ret["changes"] = res["changes"]
     ret["result"] = None if test and res["changes"] else True

@@ -23,6 +23,11 @@ import time
 
 from salt.exceptions import CommandExecutionError
 
+try:
+    from eos.glue import state_call as _state_call
+except ImportError:  # pragma: no cover - __virtual__ then fails on the execution module
+    _state_call = None
+
 __virtualname__ = "eos_hecate"
 
 
@@ -42,11 +47,9 @@ def route_present(name, domains, upstreams, tls=None, health_uri=None, headers=N
     """
     ret = _ret(name)
     test = bool(__opts__.get("test"))
-    try:
-        res = __salt__["eos_hecate.route_set"](name, domains=domains, upstreams=upstreams, tls=tls,
-                                               health_uri=health_uri, headers=headers, test=test)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    res = _state_call(__salt__, __opts__, ret, "eos_hecate.route_set", name, domains=domains,
+                      upstreams=upstreams, tls=tls, health_uri=health_uri, headers=headers)
+    if res is None:
         return ret
     if not res["changed"]:
         ret["comment"] = f"route {name} is already as given"
@@ -65,10 +68,8 @@ def route_absent(name):
     """
     ret = _ret(name)
     test = bool(__opts__.get("test"))
-    try:
-        res = __salt__["eos_hecate.route_delete"](name, test=test)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    res = _state_call(__salt__, __opts__, ret, "eos_hecate.route_delete", name)
+    if res is None:
         return ret
     if not res["changed"]:
         ret["comment"] = f"route {name} is already absent"

@@ -3,8 +3,9 @@ from salt.exceptions import CommandExecutionError
 
 try:
     from eos.glue import config as _config
+    from eos.glue import state_call as _state_call
 except ImportError:  # pragma: no cover - __virtual__ then fails on the execution module
-    _config = None
+    _config = _state_call = None
 
 __virtualname__ = "eos_storage"
 
@@ -45,12 +46,9 @@ def expanded(name, size="max", warn_pct=None, margin_pct=5):
     """
     ret = {"name": name, "result": False, "changes": {}, "comment": ""}
     test = bool(__opts__.get("test"))
-    try:
-        res = __salt__["eos_storage.expand"](
-            name, size=size, test=test, warn_pct=warn_pct, margin_pct=margin_pct
-        )
-    except CommandExecutionError as exc:
-        ret["comment"] = str(exc)
+    res = _state_call(__salt__, __opts__, ret, "eos_storage.expand", name, size=size,
+                      warn_pct=warn_pct, margin_pct=margin_pct)
+    if res is None:
         return ret
     skipped = [s for s in res["plan"] if s["status"] == "skipped"]
     notes = list(res.get("notes") or []) + [f"skipped {s['kind']} {s['object']}: {s['note']}" for s in skipped]
@@ -147,10 +145,8 @@ def _lvm_state(name, what, fn, *args, **kwargs):
     else the change; a refusal is a failed state quoting it."""
     ret = {"name": name, "result": False, "changes": {}, "comment": ""}
     test = bool(__opts__.get("test"))
-    try:
-        res = __salt__[fn](*args, test=test, **kwargs)
-    except CommandExecutionError as exc:
-        ret["comment"] = str(exc)
+    res = _state_call(__salt__, __opts__, ret, fn, *args, **kwargs)
+    if res is None:
         return ret
     steps = [f"{s['action']} {s['detail']}" for s in res["steps"]]
     note = f"; {res['note']}" if res["note"] else ""
