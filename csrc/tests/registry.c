@@ -16,6 +16,7 @@ void test_blockdev(void);
 void test_blkid_probe(void);
 void test_lvm_report(void);
 void test_lvm_read(void);
+void test_lvm_view(void);
 void test_probe(void);
 void test_walk(void);
 void test_buf_read_file(void);
@@ -58,6 +59,7 @@ const struct eos_test eos_tests[] = {
 	{"blkid_probe", test_blkid_probe},
 	{"lvm_report", test_lvm_report},
 	{"lvm_read", test_lvm_read},
+	{"lvm_view", test_lvm_view},
 	{"probe", test_probe},
 	{"walk", test_walk},
 	{"buf_read_file", test_buf_read_file},

@@ -145,11 +145,11 @@ void test_journal_key_and_lock(void)
 	 * holds exactly the new journal, nothing of the old one after it. */
 	int fd = -1;
 	struct eos_buf rb = EOS_BUF_INIT;
-	CHECK(eos_journal_write(j1.path, "plan\nbegin\n", 11, &fd, &e) == 0 && fd >= 0);
+	CHECK(eos_journal_write(j1.path, "plan\nbegin\n", 11, 1, &fd, &e) == 0 && fd >= 0);
 	CHECK(eos_journal_append(fd, j1.path, 0, &e, "done %d\n", 1) == 0);
 	close(fd);
 	CHECK(eos_buf_read_file(&rb, AT_FDCWD, j1.path) == 0 && strcmp(rb.data, "plan\nbegin\ndone 1\n") == 0);
-	CHECK(eos_journal_write(j1.path, "b\n", 2, &fd, &e) == 0);
+	CHECK(eos_journal_write(j1.path, "b\n", 2, 0, &fd, &e) == 0);
 	close(fd);
 	CHECK(eos_buf_read_file(&rb, AT_FDCWD, j1.path) == 0 && strcmp(rb.data, "b\n") == 0);
 	eos_buf_free(&rb);

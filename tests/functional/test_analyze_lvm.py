@@ -3,6 +3,7 @@
 This kernel has no device-mapper, so the LV cannot be activated or mounted: the test creates
 it with activation disabled and asks for its paths by name (eos.lv_expansion_paths, the same
 code analyze runs for a mounted LV once it has found the LV behind a dm device)."""
+import os
 import shutil
 import uuid
 
@@ -40,12 +41,29 @@ def vg(loops, tmp_path, monkeypatch):
     run(["lvm", "vgremove", "-q", "-f", name])
 
 
-def test_vg_free_extents(vg):
+def test_vg_free_extents(vg, tmp_path, monkeypatch):
     name, a, b = vg
     paths = eos.lv_expansion_paths(name, "data")
     # Two 64 MiB PVs with 1 MiB of metadata each: 15 extents of 4 MiB each, 8 used by the LV.
     assert paths == [{"kind": "vg_free", "device": f"/dev/{name}/data", "target": name,
                       "available": 22 * 4 * MiB}]
+    # The private lvm.conf's filter is applied in-process: without lvm on PATH, the same answer.
+    conf = os.path.join(os.environ["LVM_SYSTEM_DIR"], "lvm.conf")
+    with open(conf) as f:
+        text = f.read()
+    with monkeypatch.context() as m:
+        m.setenv("PATH", str(tmp_path / "nobin"))
+        assert eos.lv_expansion_paths(name, "data") == paths
+        # A setting eos does not model leaves the answer to lvm, which is not there now.
+        with open(conf, "a") as f:
+            f.write("devices {\n  scan_lvs = 1\n}\n")
+        try:
+            with pytest.raises(FileNotFoundError) as exc:
+                eos.lv_expansion_paths(name, "data")
+        finally:
+            with open(conf, "w") as f:
+                f.write(text)
+    assert "lvm tool is not installed" in str(exc.value)
 
 
 def test_pv_on_grown_loop(vg):

@@ -272,7 +272,7 @@ def lvm_chain(loops, tmp_path):
     lvm.cleanup()
 
 
-def test_lvm_chain_pvresize_lvextend(lvm_chain, loaders, monkeypatch):
+def test_lvm_chain_pvresize_lvextend(lvm_chain, loaders, monkeypatch, tmp_path):
     from salt.exceptions import CommandExecutionError
 
     expand = loaders.modules.eos_storage.expand
@@ -285,6 +285,11 @@ def test_lvm_chain_pvresize_lvextend(lvm_chain, loaders, monkeypatch):
 
     plan = expand(target, "+32M", test=True)
     assert kinds(plan, "planned") == ["loop_capacity", "pvresize", "lvextend"]
+    # The plan reads the PVs and the VG in-process, the private lvm.conf's filter applied as lvm
+    # applies it: without lvm on PATH, the same plan (only the steps start lvm).
+    with monkeypatch.context() as m:
+        m.setenv("PATH", str(tmp_path / "nobin"))
+        assert expand(target, "+32M", test=True)["plan"] == plan["plan"]
     assert lvm.lv_size("data") == 40 * MiB and dev_size(a.device) == 64 * MiB
 
     res = expand(target, "+32M")
@@ -600,3 +605,41 @@ def test_failed_step_reports_and_the_next_run_recovers(loops, loaders, monkeypat
     res = expand(mnt, "max")           # another request after a failed run: planned afresh
     assert res["resumed"] is False and any("failed at step 1" in n for n in res["notes"])
     assert xfs_bytes(mnt) == 640 * MiB
+
+
+def fnv1a64(text):
+    h = 0xCBF29CE484222325
+    for byte in text.encode():
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def test_a_torn_journal_is_no_journal(loops, loaders):
+    """The journal is overwritten in place in one block; a crash during that write can leave old
+    and new sectors mixed. Its sum tells: with the sum right, the interrupted request must be
+    finished first; with it wrong, the write never completed (no step started), and another
+    size plans afresh."""
+    from salt.exceptions import CommandExecutionError
+
+    expand = loaders.modules.eos_storage.expand
+    lp = loops.create(320 * MiB, "xfs")
+    mnt = loops.mount(lp)
+    lp.grow_backing(640 * MiB)
+    path = expand(mnt, "+64M", test=True)["journal"]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    body = (f"eos-expand-journal 1\ntarget {mnt}\nrequest +64M\ntop fs {384 * MiB}\n"
+            f"step 1 loop_capacity {320 * MiB} {640 * MiB} {lp.device}\n"
+            f"step 2 xfs_grow {320 * MiB} {384 * MiB} {mnt}\nbegin\n")
+    for sum_ in (fnv1a64(body), fnv1a64(body) ^ 1):
+        with open(path, "wb") as f:
+            f.write((body + f"sum {sum_:016x}\nstart 1\n").encode().ljust(4096, b"\0"))
+        if sum_ == fnv1a64(body):
+            with pytest.raises(CommandExecutionError) as exc:
+                expand(mnt, "+32M")
+            assert "'+64M'" in str(exc.value) and "'+32M'" in str(exc.value)
+            assert dev_size(lp.device) == 320 * MiB and xfs_bytes(mnt) == 320 * MiB
+    res = expand(mnt, "+32M")
+    assert res["resumed"] is False and xfs_bytes(mnt) == 352 * MiB
+    with open(path, "rb") as f:
+        text = f.read().split(b"\0", 1)[0].decode()
+    assert "request +32M\n" in text and text.endswith("end\n")

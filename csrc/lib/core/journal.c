@@ -140,15 +140,40 @@ static int vput(int fd, int sync, struct eos_buf *b, const char *path, struct eo
 	return 0;
 }
 
-int eos_journal_write(const char *path, const char *data, size_t len, int *fd_out, struct eos_err *e)
+/* A journal is written in whole blocks, zero-padded, with room for the lines appended after
+ * it: the next run overwrites the same allocated blocks of a file whose size does not change,
+ * so its fdatasync writes one block and flushes, with no metadata to commit (truncating and
+ * rewriting cost a filesystem journal commit as well, about as much again). */
+#define JOURNAL_BLOCK 4096
+#define JOURNAL_SLACK 1024
+
+int eos_journal_write(const char *path, const char *data, size_t len, int sync, int *fd_out,
+		      struct eos_err *e)
 {
 	struct stat st;
-	int created = stat(path, &st) != 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return eos_fail_sys(e, errno, path, "open journal %s", path);
-	int r = eos_write_all(fd, data, len);
-	if (r == 0 && fdatasync(fd) < 0)
+	if (fstat(fd, &st) < 0) {
+		int err = errno;
+		close(fd);
+		return eos_fail_sys(e, err, path, "stat journal %s", path);
+	}
+	int created = sync && st.st_size == 0;
+	size_t size = (len + JOURNAL_SLACK + JOURNAL_BLOCK - 1) / JOURNAL_BLOCK * JOURNAL_BLOCK;
+	char *block = calloc(1, size);
+	int r = block ? 0 : -ENOMEM;
+	if (!r) {
+		memcpy(block, data, len);
+		ssize_t n = pwrite(fd, block, size, 0);
+		r = n == (ssize_t)size ? 0 : n < 0 ? -errno : -EIO;
+	}
+	free(block);
+	if (r == 0 && (size_t)st.st_size > size && ftruncate(fd, (off_t)size) < 0)
+		r = -errno;
+	if (r == 0 && sync && fdatasync(fd) < 0)
+		r = -errno;
+	if (r == 0 && lseek(fd, (off_t)len, SEEK_SET) < 0)
 		r = -errno;
 	if (r) {
 		close(fd);
@@ -161,6 +186,29 @@ int eos_journal_write(const char *path, const char *data, size_t len, int *fd_ou
 		if (slash)
 			*(slash == dir ? slash + 1 : slash) = '\0';
 		eos_fsync_dir(slash ? dir : ".");
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int eos_journal_open_end(const char *path, int *fd_out, struct eos_err *e)
+{
+	struct eos_buf b = EOS_BUF_INIT;
+	int r = eos_buf_read_file(&b, AT_FDCWD, path);
+	*fd_out = -1;
+	if (r) {
+		eos_buf_free(&b);
+		return r == -ENOENT ? 0 : eos_fail_sys(e, -r, path, "read journal %s", path);
+	}
+	size_t len = b.data ? strnlen(b.data, b.len) : 0;
+	eos_buf_free(&b);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : eos_fail_sys(e, errno, path, "open journal %s", path);
+	if (lseek(fd, (off_t)len, SEEK_SET) < 0) {
+		int err = errno;
+		close(fd);
+		return eos_fail_sys(e, err, path, "seek journal %s", path);
 	}
 	*fd_out = fd;
 	return 0;

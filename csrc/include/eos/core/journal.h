@@ -53,12 +53,19 @@ int eos_journal_adopt(struct eos_journal *j, const char *legacy_path, struct eos
 int eos_journal_append(int fd, const char *path, int sync, struct eos_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-/* Write a journal whole, in place, and make it durable with one fdatasync: the file is kept
- * from run to run (truncated and rewritten), so that only its first creation costs a
- * directory fsync too. A reader must find the writer's last line (e.g. "begin") before trusting
- * the rest: a crash during this write leaves a prefix. On success *fd_out is open for
+/* Write a journal whole, in place, and (sync) make it durable with one fdatasync: the file is kept
+ * from run to run and overwritten in whole zero-padded blocks (its text ends at the first NUL),
+ * so that the fdatasync has no metadata to commit and only its first creation costs a
+ * directory fsync too. A reader must find the writer's last line (e.g. "begin") and check
+ * what the writer put there to tell a torn write (old and new blocks mixed by a crash during
+ * this write) before trusting the rest. On success *fd_out is open at the end of the text for
  * appending (eos_journal_append). */
-int eos_journal_write(const char *path, const char *data, size_t len, int *fd_out, struct eos_err *e);
+int eos_journal_write(const char *path, const char *data, size_t len, int sync, int *fd_out,
+		      struct eos_err *e);
+
+/* The journal at path opened for appending at the end of its text (*fd_out), or *fd_out = -1
+ * when there is none. 0 or -errno. */
+int eos_journal_open_end(const char *path, int *fd_out, struct eos_err *e);
 
 /* The same line added to b instead (a journal written whole); path is for the message. */
 struct eos_buf;

@@ -14,6 +14,8 @@
 #include "eos/drivers/blockdev.h"
 #include "eos/drivers/lvm/lvm_label.h"
 #include "eos/drivers/lvm/lvm_meta.h"
+#include "eos/drivers/lvm/lvm_view.h"
+#include "eos/drivers/lvm/lvm_change.h"
 
 struct pvdev {
 	const struct eos_lvm_dev *dev;
@@ -496,18 +498,27 @@ int eos_lvm_scan(const struct eos_lvm_opts *o, struct eos_lvm_report *out, const
 	struct eos_blockdev_list l = {NULL, 0};
 	struct eos_lvm_dev *devs = NULL;
 	size_t n;
+	struct eos_lvm_view view;
 	*reader = "lvm";
-	if (o && (o->config || o->lvm))
+	/* eos's own --config (activation off where there is no device-mapper) changes no fact the
+	 * reader gives: without device-mapper it reports no LV state. */
+	if (o && (o->lvm || (o->config && (o->config != eos_lvm_config() || eos_lvm_dm_loaded()))))
 		goto tool;
-	if (!eos_lvm_config_is_default() || eos_blockdev_scan(NULL, &l, e) < 0)
+	if (!eos_lvm_view_load(&view))
 		goto tool;
+	if (eos_blockdev_scan(NULL, &l, e) < 0)
+		goto tool_view;
 	devs = calloc(l.n ? l.n : 1, sizeof(*devs));
-	if (devs && !scan_candidates(&l, devs, &n) && eos_lvm_read(devs, n, out, e) == 0) {
+	if (devs && !scan_candidates(&l, devs, &n) && eos_lvm_view_apply(&view, devs, &n) == 0 &&
+	    eos_lvm_read(devs, n, out, e) == 0) {
 		*reader = "in-process";
 		free(devs);
 		eos_blockdev_list_free(&l);
+		eos_lvm_view_free(&view);
 		return 0;
 	}
+tool_view:
+	eos_lvm_view_free(&view);
 tool:
 	free(devs);
 	eos_blockdev_list_free(&l);

@@ -23,6 +23,7 @@
 #include "eos/drivers/ext4.h"
 #include "eos/drivers/loopdev.h"
 #include "eos/drivers/lvm/lvm_change.h"
+#include "eos/drivers/lvm/lvm_read.h"
 #include "eos/drivers/lvm/lvm_report.h"
 #include "eos/drivers/mounts.h"
 #include "eos/core/size.h"
@@ -415,14 +416,23 @@ static int plan_fs_steps(struct eos_expand_plan *p, struct chain *c, uint64_t fs
 	return 0;
 }
 
-/* An LV at the top: the LV and its VG's PVs from lvm fullreport. */
+/* LVM's PVs, VGs and LVs to plan with: read in-process from the devices where lvm's view of
+ * them is known (lvm_view.h), else from `lvm fullreport`. Either way the steps run lvm itself,
+ * which re-reads the metadata under its own lock and refuses what no longer fits. */
+static int lvm_facts(struct eos_lvm_report *rep, struct eos_err *e)
+{
+	struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
+	const char *reader;
+	memset(rep, 0, sizeof(*rep));
+	return eos_lvm_scan(&lo, rep, &reader, e);
+}
+
+/* An LV at the top: the LV and its VG's PVs from lvm_facts. */
 static int chain_lv(struct eos_expand_plan *p, struct chain *c, struct eos_err *e)
 {
 	c->has_lv = 1;
-	struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
 	struct eos_lvm_report rep;
-	memset(&rep, 0, sizeof(rep));
-	int r = eos_lvm_report(&lo, &rep, e);
+	int r = lvm_facts(&rep, e);
 	const struct eos_lvm_lv *lv = r ? NULL : eos_lvm_find_lv(&rep, p->vg, p->lv);
 	const struct eos_lvm_vg *vg = r ? NULL : eos_lvm_find_vg(&rep, p->vg);
 	if (!r && (!rep.available || !lv || !vg))
@@ -467,14 +477,12 @@ static int chain_lv(struct eos_expand_plan *p, struct chain *c, struct eos_err *
 	return 0;
 }
 
-/* A PV given as a device: its VG from lvm fullreport. */
+/* A PV given as a device: its VG from lvm_facts. */
 static int chain_pv(struct eos_expand_plan *p, struct chain *c, struct eos_err *e)
 {
-	struct eos_lvm_opts lo = {.config = eos_lvm_config(), .timeout_ms = 120000};
 	struct eos_lvm_report rep;
 	struct stat dst;
-	memset(&rep, 0, sizeof(rep));
-	int r = eos_lvm_report(&lo, &rep, e);
+	int r = lvm_facts(&rep, e);
 	if (r)
 		return r;
 	const struct eos_lvm_pv *pv = NULL;

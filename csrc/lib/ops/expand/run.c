@@ -71,6 +71,24 @@ struct journal_state {
 	int last_started, last_done, failed;
 };
 
+/* Whether the journal's text up to its "sum" line hashes to the sum (1 also for a journal an
+ * older version wrote, which has no sum line). */
+static int sum_matches(char *text)
+{
+	char *line = strstr(text, "\nbegin\nsum ");
+	unsigned long long v;
+	if (!line)
+		return 1;
+	line += 7;
+	if (sscanf(line, "sum %llx", &v) != 1)
+		return 0;
+	char c = *line;
+	*line = '\0';
+	int ok = eos_fnv1a64(text) == v;
+	*line = c;
+	return ok;
+}
+
 static int journal_read(const char *path, struct journal_state *js, struct eos_err *e)
 {
 	struct eos_buf b = EOS_BUF_INIT;
@@ -84,7 +102,7 @@ static int journal_read(const char *path, struct journal_state *js, struct eos_e
 		eos_buf_free(&b);
 		return eos_fail_sys(e, -r, path, "read journal %s", path);
 	}
-	int begun = 0;
+	int begun = 0, sum_ok = b.data ? sum_matches(b.data) : 1;
 	for (char *line = b.data; line && *line;) {
 		char *nl = strchr(line, '\n');
 		if (nl)
@@ -110,16 +128,23 @@ static int journal_read(const char *path, struct journal_state *js, struct eos_e
 		line = nl ? nl + 1 : NULL;
 	}
 	eos_buf_free(&b);
-	/* Without "begin" the journal's one durable write did not complete: no step started. */
-	js->found = begun;
+	/* Without "begin", or with a sum that does not match what precedes it (old and new blocks
+	 * mixed), the journal's one durable write did not complete: no step started. A journal an
+	 * older version wrote has no sum line. */
+	js->found = begun && sum_ok;
 	return 0;
 }
 
-/* The journal starts as a whole: header, the plan with its absolute aim, "begin"; written in
- * place with one fdatasync before the first step changes anything. It is the run's only
- * durable write: the aim is what a rerun needs (it re-measures every size, so "start" and
- * "done" lines lost with the page cache cost nothing but their report). */
-static int journal_begin(const struct eos_expand_plan *p, int to_max, int *fd_out, struct eos_err *e)
+/* The journal starts as a whole: header, the plan with its absolute aim, "begin" and a sum of
+ * all that; written in place before the first step changes anything. The aim is what a rerun
+ * needs: it re-measures every size, so "start" and "done" lines lost with the page cache cost
+ * nothing but their report. It is made durable (one fdatasync, the run's only one) when the
+ * request is relative ("+50G", "50%FREE", "auto"): a rerun after a power loss would otherwise
+ * add the growth again. An absolute request ("200G", "max", "100%FREE") is its own aim: after
+ * a power loss the same request, re-measured, converges to the same sizes, so its journal stays
+ * in the page cache (a killed process leaves it there, and the rerun finishes it as above). */
+static int journal_begin(const struct eos_expand_plan *p, int to_max, int durable, int *fd_out,
+			 struct eos_err *e)
 {
 	struct eos_buf b = EOS_BUF_INIT;
 	const char *j = p->journal;
@@ -136,7 +161,9 @@ static int journal_begin(const struct eos_expand_plan *p, int to_max, int *fd_ou
 	if (!r)
 		r = eos_journal_add(&b, j, e, "begin\n");
 	if (!r)
-		r = eos_journal_write(j, b.data, b.len, fd_out, e);
+		r = eos_journal_add(&b, j, e, "sum %016llx\n", (unsigned long long)eos_fnv1a64(b.data));
+	if (!r)
+		r = eos_journal_write(j, b.data, b.len, durable, fd_out, e);
 	eos_buf_free(&b);
 	return r;
 }
@@ -145,10 +172,11 @@ static int journal_begin(const struct eos_expand_plan *p, int to_max, int *fd_ou
  * a journal that comes back without it after a crash is resumed, re-measured, found complete. */
 static int journal_finish(const struct eos_expand_plan *p, int fd, struct eos_err *e)
 {
-	if (fd < 0)
-		fd = open(p->journal, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : eos_fail_sys(e, errno, p->journal, "open journal %s", p->journal);
+	if (fd < 0) {
+		int r = eos_journal_open_end(p->journal, &fd, e);
+		if (r || fd < 0)
+			return r;
+	}
 	int r = eos_journal_append(fd, p->journal, 0, e, "end\n");
 	close(fd);
 	return r;
@@ -333,10 +361,10 @@ static void measure_top(struct eos_expand_plan *p)
 }
 
 static int carry_out(const struct eos_expand_opts *o, struct eos_expand_plan *p, int to_max,
-		     struct eos_err *e)
+		     int durable, struct eos_err *e)
 {
 	int jfd = -1;
-	int r = journal_begin(p, to_max, &jfd, e);
+	int r = journal_begin(p, to_max, durable, &jfd, e);
 	if (r)
 		return r;
 	emit(o, "started", p, NULL, NULL);
@@ -380,6 +408,9 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 		return r;
 	if (!o->state_dir || !*o->state_dir)
 		return eos_fail(e, EINVAL, "", "no state directory for the expand lock and journal");
+	/* Whether the aim depends on the sizes at the time of the request (see journal_begin). */
+	int relative = rq.kind == EOS_SIZE_GROW_BY || rq.kind == EOS_SIZE_AUTO ||
+		       (rq.kind == EOS_SIZE_PCT_FREE && rq.pct != 100);
 	r = take_lock(o, p, &jn, e);
 	if (!r)
 		r = resume(p, &rq, e);
@@ -390,7 +421,7 @@ int eos_expand(const struct eos_expand_opts *o, struct eos_expand_plan *p, struc
 	if (!r && !o->test && !todo && p->resumed)
 		r = journal_finish(p, -1, e);
 	else if (!r && !o->test && todo)
-		r = carry_out(o, p, to_max, e);
+		r = carry_out(o, p, to_max, relative, e);
 	eos_journal_unlock(&jn);
 	return r;
 }
