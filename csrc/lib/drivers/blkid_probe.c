@@ -31,7 +31,7 @@ static uint64_t btrfs_devid(int fd)
  * cache at its last close, so every probe of an idle device starts cold and each piece is one
  * I/O. Asking for those two windows at once turns that into two larger reads in flight
  * together; libblkid then finds most pieces in the page cache. The values are the same. */
-static void prefetch(int fd, long long size)
+void eos_blkid_prefetch(int fd, long long size)
 {
 	const long long head = 128 << 10, tail = 512 << 10;
 	if (size <= 0)
@@ -64,14 +64,20 @@ static int lowprobe(blkid_probe pr, int fd)
 	return blkid_do_safeprobe(pr);
 }
 
-int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_err *e)
+int eos_blkid_open(const char *path, struct eos_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return eos_fail_sys(e, errno, path, "open %s", path);
+	return fd;
+}
+
+/* prefetch: ask for libblkid's windows here (eos_blkid_probe); eos_blkid_probe_fd's caller did. */
+static int probe_fd(int fd, const char *path, int prefetch, struct eos_blkid_result *out, struct eos_err *e)
 {
 	int r = 0;
 	blkid_probe pr = NULL;
 	memset(out, 0, sizeof(*out));
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return eos_fail_sys(e, errno, path, "open %s", path);
 	pr = blkid_new_probe();
 	if (!pr) {
 		r = eos_fail(e, ENOMEM, path, "blkid_new_probe %s: out of memory", path);
@@ -81,7 +87,8 @@ int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_e
 		r = eos_fail_sys(e, errno ? errno : EIO, path, "blkid_probe_set_device %s", path);
 		goto out;
 	}
-	prefetch(fd, blkid_probe_get_size(pr));
+	if (prefetch)
+		eos_blkid_prefetch(fd, blkid_probe_get_size(pr));
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID |
 					  BLKID_SUBLKS_TYPE | BLKID_SUBLKS_SECTYPE |
 					  BLKID_SUBLKS_USAGE | BLKID_SUBLKS_VERSION);
@@ -130,9 +137,24 @@ int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_e
 out:
 	if (pr)
 		blkid_free_probe(pr);
-	close(fd);
 	if (r)
 		eos_blkid_result_free(out);
+	return r;
+}
+
+int eos_blkid_probe_fd(int fd, const char *path, struct eos_blkid_result *out, struct eos_err *e)
+{
+	return probe_fd(fd, path, 0, out, e);
+}
+
+int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	int fd = eos_blkid_open(path, e);
+	if (fd < 0)
+		return fd;
+	int r = probe_fd(fd, path, 1, out, e);
+	close(fd);
 	return r;
 }
 
