@@ -55,16 +55,8 @@ static int name_cmp(const void *a, const void *b)
 	return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct dirent64_k {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
 /* Room for the largest entry getdents64 can return (a 255-byte name). */
-#define DIRENT_MAX (sizeof(struct dirent64_k) + 256 + 8)
+#define DIRENT_MAX (sizeof(struct eos_dirent64) + 256 + 8)
 
 static int name_add(char ***out, size_t *n, size_t *cap, const char *name)
 {
@@ -106,7 +98,7 @@ static int list_names(int dirfd, const char *sub, char ***out, size_t *n)
 			break;
 		}
 		for (long off = 0; off < got && !r;) {
-			const struct dirent64_k *d = (const struct dirent64_k *)(buf + off);
+			const struct eos_dirent64 *d = (const struct eos_dirent64 *)(buf + off);
 			off += d->d_reclen;
 			if (d->d_name[0] != '.')
 				r = name_add(out, n, &cap, d->d_name);
