@@ -48,7 +48,7 @@ and the `eos_storage` grain (`eos.storage_facts()`). Wall time is the
 median of the rounds; CPU is ours plus the tools' (getrusage self + children). The last run:
 """
 
-WHY = """**With PVs present the LVM part is well past 10x; the whole probe is 4-6x, not 10x.** With lvm's
+WHY = """**With PVs present the LVM part is well past 10x; the whole probe is 6-7x, not 10x.** With lvm's
 default configuration (as on a real minion) `eos.probe()` reads the PV labels and VG metadata
 in-process (`csrc/lib/drivers/lvm/lvm_label.c`, `lvm_meta.c`, `lvm_vg.c`, `lvm_read.c`): a
 fraction of a millisecond for a few PVs against 40-170 ms for one start of lvm on this shared,
@@ -62,9 +62,12 @@ cache at its last close). Now: the ZFS prober is skipped only where none of its 
 has an uberblock magic (its own not-found test, `zfs_possible`), holders/ and slaves/ take one
 getdents64 each, every device is opened and its windows requested before any is probed, and the
 devices stay open until the LVM reader has read them, so its reads hit the page cache.
-CPU per probe went from 18.4 ms to 12.3 ms (load 16.1 before, 8.8 after); the ratio against
-Salt's set went from 4.2x to 5.8x wall (3.6x to 4.5x CPU). The 10x would need the
-signature probing itself cheaper still (libblkid's 80 probers read some 40 pieces per device).
+lvm.conf (110 KB) is parsed once while it is unchanged, not twice per call. CPU per probe went
+from 18.4 ms to 11.7 ms (load 16.1 before, 9.7 after); the ratio against Salt's set from 4.2x
+to 7.3x wall (3.6x to 4.8x CPU). Old and new builds alternating on the same devices at load 9.5:
+15.8-18.0 ms CPU before, 11.9-12.4 after. The 10x would need the signature probing cheaper
+still (libblkid's 80 probers read some 40 pieces per device; what is left is mostly kernel time
+in opens, reads and page cache work for those).
 
 - With a private lvm configuration (`LVM_SYSTEM_DIR`, `--config`, a devices file, or a filter or
   global setting in `/etc/lvm/lvm.conf`) only lvm knows which PVs it shows: eos runs the tool,
