@@ -104,6 +104,12 @@ static void test_crafted(void)
 	snprintf(root, sizeof(root), "/tmp/eos-blockdev-XXXXXX");
 	CHECK(mkdtemp(root) != NULL);
 	craft();
+	/* More holders than one getdents64 buffer (8 KiB) holds: the listing goes on reading. */
+	for (int i = 0; i < 400; i++) {
+		char rel[160];
+		snprintf(rel, sizeof(rel), "devices/virtual/block/loop0/holders/holder-with-a-long-name-%03d", i);
+		put(rel, "");
+	}
 	snprintf(dir, sizeof(dir), "%s/class/block", root);
 	int n = eos_blockdev_scan(dir, &l, &e);
 	CHECK(n == 7);
@@ -126,6 +132,12 @@ static void test_crafted(void)
 	const struct eos_blockdev *lo = eos_blockdev_find(&l, "loop0");
 	CHECK(lo && strcmp(lo->kind, "loop") == 0 && lo->backing_file &&
 	      strcmp(lo->backing_file, "/tmp/a dir/img") == 0 && lo->rotational == 0);
+	CHECK(lo && lo->n_holders == 400 && lo->n_slaves == 0);
+	for (size_t i = 0; lo && i < lo->n_holders; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "holder-with-a-long-name-%03zu", i);
+		CHECK(strcmp(lo->holders[i], want) == 0);
+	}
 	const struct eos_blockdev *lo1 = eos_blockdev_find(&l, "loop1");
 	CHECK(lo1 && lo1->size == 0 && lo1->backing_file == NULL);
 	const struct eos_blockdev *dm = eos_blockdev_find(&l, "dm-0");

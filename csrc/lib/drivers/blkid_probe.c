@@ -1,6 +1,7 @@
 #include "eos/drivers/blkid_probe.h"
 
 #include <blkid.h>
+#include <byteswap.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,17 +27,56 @@ static uint64_t btrfs_devid(int fd)
 	return le64toh(v);
 }
 
-/* libblkid reads some 40 small pieces, most of them in the first 128 KiB and the last 512 KiB,
+/* libblkid's zfs_member prober (util-linux libblkid/src/superblocks/zfs.c) reads four whole
+ * 256 KiB labels into fresh zeroed buffers on every device: at 0, at 256 KiB and two at the
+ * end, aligned down to 256 KiB; it finds ZFS only by the uberblock magic, native or swapped,
+ * at 1 KiB steps in the second half of a label. That was a quarter of eos.probe's CPU time.
+ * zfs_possible looks at exactly those places (of all four labels, where the prober may skip
+ * some) through one small reused buffer; when none has the magic the prober's answer is "not
+ * found", so filtering it out changes no value. Any doubt (a device under 1 MiB, a read that
+ * fails) keeps the prober, which then meets the same error. */
+#define ZFS_LABEL (256 << 10)
+#define ZFS_UB_FIRST (128 << 10)
+#define ZFS_UB_STEP 1024
+#define ZFS_UB_MAGIC 0x00bab10cULL
+#define ZFS_CHUNK (32 << 10)
+
+static int zfs_possible(int fd, uint64_t size)
+{
+	if (size < 4 * ZFS_LABEL)
+		return 1;
+	uint64_t align = size % ZFS_LABEL;
+	const uint64_t labels[4] = {0, ZFS_LABEL, size - 2 * ZFS_LABEL - align, size - ZFS_LABEL - align};
+	unsigned char buf[ZFS_CHUNK];
+	for (int l = 0; l < 4; l++) {
+		for (uint64_t off = ZFS_UB_FIRST; off < ZFS_LABEL; off += ZFS_CHUNK) {
+			if (pread(fd, buf, sizeof(buf), (off_t)(labels[l] + off)) != (ssize_t)sizeof(buf))
+				return 1;
+			for (size_t i = 0; i < sizeof(buf); i += ZFS_UB_STEP) {
+				uint64_t v;
+				memcpy(&v, buf + i, sizeof(v));
+				if (v == ZFS_UB_MAGIC || v == bswap_64(ZFS_UB_MAGIC))
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* libblkid reads some 40 small pieces, most of them in the first 256 KiB and the last 512 KiB,
  * with read-ahead turned off (POSIX_FADV_RANDOM); and the kernel drops a block device's page
  * cache at its last close, so every probe of an idle device starts cold and each piece is one
  * I/O. Asking for those two windows at once turns that into two larger reads in flight
  * together; libblkid then finds most pieces in the page cache. The values are the same. */
-static void prefetch(int fd, long long size)
+void eos_blkid_prefetch(int fd, long long size)
 {
-	const long long head = 128 << 10, tail = 512 << 10;
+	const long long head = 256 << 10, tail = 512 << 10;
 	if (size <= 0)
 		return;
 	posix_fadvise(fd, 0, size < head ? size : head, POSIX_FADV_WILLNEED);
+	/* the uberblocks of the second ZFS label (zfs_possible) */
+	if (size >= 4 * ZFS_LABEL)
+		posix_fadvise(fd, ZFS_LABEL + ZFS_UB_FIRST, ZFS_LABEL - ZFS_UB_FIRST, POSIX_FADV_WILLNEED);
 	if (size > head + tail)
 		posix_fadvise(fd, size - tail, tail, POSIX_FADV_WILLNEED);
 }
@@ -64,14 +104,20 @@ static int lowprobe(blkid_probe pr, int fd)
 	return blkid_do_safeprobe(pr);
 }
 
-int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_err *e)
+int eos_blkid_open(const char *path, struct eos_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return eos_fail_sys(e, errno, path, "open %s", path);
+	return fd;
+}
+
+/* prefetch: ask for libblkid's windows here (eos_blkid_probe); eos_blkid_probe_fd's caller did. */
+static int probe_fd(int fd, const char *path, int prefetch, struct eos_blkid_result *out, struct eos_err *e)
 {
 	int r = 0;
 	blkid_probe pr = NULL;
 	memset(out, 0, sizeof(*out));
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return eos_fail_sys(e, errno, path, "open %s", path);
 	pr = blkid_new_probe();
 	if (!pr) {
 		r = eos_fail(e, ENOMEM, path, "blkid_new_probe %s: out of memory", path);
@@ -81,10 +127,17 @@ int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_e
 		r = eos_fail_sys(e, errno ? errno : EIO, path, "blkid_probe_set_device %s", path);
 		goto out;
 	}
-	prefetch(fd, blkid_probe_get_size(pr));
+	if (prefetch)
+		eos_blkid_prefetch(fd, blkid_probe_get_size(pr));
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID |
 					  BLKID_SUBLKS_TYPE | BLKID_SUBLKS_SECTYPE |
 					  BLKID_SUBLKS_USAGE | BLKID_SUBLKS_VERSION);
+	static const char *const no_zfs[] = {"zfs_member", NULL};
+	if (!zfs_possible(fd, (uint64_t)blkid_probe_get_size(pr)) &&
+	    blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_NOTIN, (char **)no_zfs)) {
+		r = eos_fail(e, ENOMEM, path, "blkid_probe_filter_superblocks_type %s: out of memory", path);
+		goto out;
+	}
 	errno = 0;
 	int rc = lowprobe(pr, fd);
 	if (rc == -2) {
@@ -130,9 +183,24 @@ int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_e
 out:
 	if (pr)
 		blkid_free_probe(pr);
-	close(fd);
 	if (r)
 		eos_blkid_result_free(out);
+	return r;
+}
+
+int eos_blkid_probe_fd(int fd, const char *path, struct eos_blkid_result *out, struct eos_err *e)
+{
+	return probe_fd(fd, path, 0, out, e);
+}
+
+int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	int fd = eos_blkid_open(path, e);
+	if (fd < 0)
+		return fd;
+	int r = probe_fd(fd, path, 1, out, e);
+	close(fd);
 	return r;
 }
 

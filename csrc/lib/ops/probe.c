@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Devices kept open together during a probe (a quarter of the usual 1024 fds). */
+#define MAX_OPEN_AT_ONCE 256
+
 static void set_err(struct eos_probe_error *pe, const struct eos_err *e)
 {
 	pe->code = e->code ? e->code : EIO;
@@ -143,6 +146,7 @@ struct probe_work {
 	struct lvm_job *lvm;    /* LVM_AUTO: start it when a device needs it */
 	int in_process;         /* PVs can be read in-process */
 	const char *want;       /* devs.n flags: probe this one */
+	const int *fds;         /* devs.n: the device opened for it */
 	size_t next;            /* next index to take, shared */
 	pthread_mutex_t lock;
 };
@@ -161,8 +165,11 @@ static void *probe_worker(void *arg)
 			return NULL;
 		struct eos_err e;
 		eos_err_clear(&e);
-		/* Each device has its own blkid probe and its own result slot. */
-		if (eos_blkid_probe(w->p->devs.v[i].path, &w->p->sb[i], &e))
+		/* Each device has its own blkid probe and its own result slot. Past the cap of
+		 * devices opened at once, a device is opened (and closed) here. */
+		int r = w->fds[i] >= 0 ? eos_blkid_probe_fd(w->fds[i], w->p->devs.v[i].path, &w->p->sb[i], &e)
+				       : eos_blkid_probe(w->p->devs.v[i].path, &w->p->sb[i], &e);
+		if (r)
 			set_err(&w->p->sb_err[i], &e);
 		else
 			w->p->probed[i] = 1;
@@ -174,14 +181,42 @@ static void *probe_worker(void *arg)
 	}
 }
 
-/* libblkid reads each device in many small pieces: spread the devices over the CPUs (at most
- * 4 threads), the calling thread being one of them. */
-static int probe_devices(const struct eos_probe_opts *o, struct eos_probe *p, struct lvm_job *lvm)
+/* Open every device to probe and ask for libblkid's windows of all of them at once, before
+ * probing any: the reads of all devices are in flight together instead of one device's after
+ * another's. An open error is the device's result, as it would be from eos_blkid_probe. */
+static size_t open_devices(struct eos_probe *p, struct lvm_job *lvm, int in_process, char *want, int *fds)
 {
-	struct probe_work w = {p, o->lvm == EOS_PROBE_LVM_AUTO ? lvm : NULL, in_process(o), NULL, 0,
+	size_t n = 0;
+	for (size_t i = 0; i < p->devs.n; i++) {
+		if (!want[i])
+			continue;
+		if (n >= MAX_OPEN_AT_ONCE)
+			continue;  /* probe_worker opens it */
+		struct eos_err e;
+		eos_err_clear(&e);
+		fds[i] = eos_blkid_open(p->devs.v[i].path, &e);
+		if (fds[i] < 0) {
+			set_err(&p->sb_err[i], &e);
+			want[i] = 0;
+			if (lvm && needs_lvm(p, i, in_process))
+				lvm_start(lvm);  /* no worker runs yet: no lock */
+			continue;
+		}
+		eos_blkid_prefetch(fds[i], (long long)p->devs.v[i].size);
+		n++;
+	}
+	return n;
+}
+
+/* libblkid reads each device in many small pieces: spread the devices over the CPUs (at most
+ * 4 threads), the calling thread being one of them. The devices stay open in fds (the caller
+ * closes them), so that the LVM reader after this finds their first sectors in memory. */
+static int probe_devices(const struct eos_probe_opts *o, struct eos_probe *p, struct lvm_job *lvm,
+			 int *fds)
+{
+	struct probe_work w = {p, o->lvm == EOS_PROBE_LVM_AUTO ? lvm : NULL, in_process(o), NULL, fds, 0,
 			       PTHREAD_MUTEX_INITIALIZER};
 	char *want = calloc(p->devs.n ? p->devs.n : 1, 1);
-	size_t n = 0;
 	if (!want)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->devs.n; i++) {
@@ -191,8 +226,10 @@ static int probe_devices(const struct eos_probe_opts *o, struct eos_probe *p, st
 		if (o->blkid_unused_only && !could_be_unused(p, i))
 			continue;
 		want[i] = 1;
-		n++;
 	}
+	size_t n = open_devices(p, w.lvm, w.in_process, want, fds);
+	for (size_t i = 0; i < p->devs.n; i++)
+		n += want[i] && fds[i] < 0;  /* past the cap */
 	w.want = want;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nthreads = cpus > 1 ? (size_t)(cpus > 4 ? 4 : cpus) : 1;
@@ -230,10 +267,19 @@ static void mount_usage(struct eos_probe *p)
 	}
 }
 
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; fds && i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+}
+
 int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struct eos_err *e)
 {
 	struct eos_probe_opts dflt = EOS_PROBE_OPTS_INIT;
 	struct lvm_job lvm = {NULL, p, 0, 0};
+	int *fds = NULL;
 	int r;
 	if (!o)
 		o = &dflt;
@@ -264,13 +310,20 @@ int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struc
 	r = eos_btrfs_sysfs_scan(o->btrfsdir, &p->btrfs, e);
 	if (r < 0)
 		goto error;
-	if (probe_devices(o, p, &lvm))
+	fds = malloc(nd * sizeof(*fds));
+	if (!fds)
+		goto nomem;
+	for (size_t i = 0; i < nd; i++)
+		fds[i] = -1;
+	if (probe_devices(o, p, &lvm, fds))
 		goto nomem;
 	if (o->usage)
 		mount_usage(p);
 	lvm_join(&lvm);
 	if (!lvm.started && o->lvm == EOS_PROBE_LVM_AUTO && o->blkid && in_process(o) && read_lvm(&lvm))
 		goto nomem;
+	close_fds(fds, p->devs.n);
+	fds = NULL;
 	if (!lvm.started && !p->lvm_ran) {
 		p->lvm_skipped = o->lvm == EOS_PROBE_LVM_NEVER ? "not requested"
 							       : "no device carries an LVM2_member signature";
@@ -280,6 +333,7 @@ int eos_probe_collect(const struct eos_probe_opts *o, struct eos_probe *p, struc
 nomem:
 	r = eos_fail(e, ENOMEM, "", "out of memory");
 error:
+	close_fds(fds, p->devs.n);
 	lvm_join(&lvm);
 	eos_probe_free(p);
 	return r;

@@ -18,6 +18,7 @@
  * getdents64 and close per directory. Hard links: a set of inode numbers, only for non-directories
  * with nlink > 1 (the device is always the root's, since other filesystems are skipped). */
 #include "eos/ops/walk.h"
+#include "eos/core/fsutil.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -43,14 +44,6 @@
 		  STATX_MNT_ID)
 #define STX_FLAGS (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)
 #define OPEN_DIR (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-
-struct dirent64_k {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
 
 struct node {
 	struct node *parent;
@@ -566,7 +559,7 @@ static void scan(struct worker *w, struct node *n)
 		if (r == 0)
 			break;
 		for (long off = 0; off < r;) {
-			struct dirent64_k *d = (struct dirent64_k *)(w->buf + off);
+			struct eos_dirent64 *d = (struct eos_dirent64 *)(w->buf + off);
 			off += d->d_reclen;
 			const char *name = d->d_name;
 			if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))

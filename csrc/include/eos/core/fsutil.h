@@ -4,6 +4,7 @@
 #define EOS_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "eos/core/err.h"
@@ -29,5 +30,15 @@ int eos_fsync_dir(const char *dir);
 /* True when a (an absolute path) and b resolve (realpath) to the same path: a mount's source
  * and a device named through a symlink. False when either cannot be resolved. */
 int eos_same_path(const char *a, const char *b);
+
+/* A record of getdents64(2), called directly for its large buffers (libc's readdir reads in
+ * 32 KiB steps and costs fstat and fcntl calls per directory). */
+struct eos_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
 
 #endif

@@ -29,6 +29,15 @@ struct eos_blkid_result {
 /* Probe a block device or image file. Returns 0 (see out->status) or -errno (cannot open or
  * read; message names the path). */
 int eos_blkid_probe(const char *path, struct eos_blkid_result *out, struct eos_err *e);
+
+/* The same in steps, for a caller that opens many devices first: open as eos_blkid_probe does
+ * (a new fd or -errno), ask the kernel for the windows libblkid reads (size: the device's),
+ * then probe through fd, which stays open. The caller closes it; while it is open the kernel
+ * keeps the device's page cache, so later reads of those sectors (the LVM label and metadata)
+ * cost no I/O. */
+int eos_blkid_open(const char *path, struct eos_err *e);
+void eos_blkid_prefetch(int fd, long long size);
+int eos_blkid_probe_fd(int fd, const char *path, struct eos_blkid_result *out, struct eos_err *e);
 void eos_blkid_result_free(struct eos_blkid_result *r);
 
 /* A tag's value, or NULL. */

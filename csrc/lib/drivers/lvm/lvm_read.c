@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,7 +448,7 @@ int eos_lvm_dm_loaded(void)
 
 /* Whether one lvm configuration file sets nothing in its devices or global sections (those
  * decide which devices lvm reads and which VGs it shows). A missing file sets nothing. */
-static int conf_file_default(const char *path)
+static int conf_parse_default(const char *path)
 {
 	struct eos_buf b = EOS_BUF_INIT;
 	struct eos_lvm_node *root = NULL;
@@ -465,12 +466,54 @@ static int conf_file_default(const char *path)
 	return r;
 }
 
+/* The verdict on a configuration file, kept while the file is the same (device, inode, size,
+ * mtime and ctime to the nanosecond): lvm.conf is over 100 KB, mostly comments, and
+ * eos.probe asks more than once per call. Kept only when the file did not change while it was
+ * read (the same stat before and after). */
+struct conf_verdict {
+	const char *path;
+	int valid, verdict;
+	struct stat st;
+};
+
+static struct conf_verdict conf_cache[] = {{"/etc/lvm/lvm.conf", 0, 0, {0}},
+					   {"/etc/lvm/lvmlocal.conf", 0, 0, {0}}};
+static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int conf_file_default(struct conf_verdict *c)
+{
+	struct stat before, after;
+	if (stat(c->path, &before))
+		return conf_parse_default(c->path);
+	pthread_mutex_lock(&conf_lock);
+	int hit = c->valid && same_stat(&c->st, &before), verdict = c->verdict;
+	pthread_mutex_unlock(&conf_lock);
+	if (hit)
+		return verdict;
+	verdict = conf_parse_default(c->path);
+	if (stat(c->path, &after) == 0 && same_stat(&before, &after)) {
+		pthread_mutex_lock(&conf_lock);
+		c->st = before;
+		c->verdict = verdict;
+		c->valid = 1;
+		pthread_mutex_unlock(&conf_lock);
+	}
+	return verdict;
+}
+
 int eos_lvm_config_is_default(void)
 {
 	struct stat st;
 	if (getenv("LVM_SYSTEM_DIR") || stat("/etc/lvm/devices/system.devices", &st) == 0)
 		return 0;
-	return conf_file_default("/etc/lvm/lvm.conf") && conf_file_default("/etc/lvm/lvmlocal.conf");
+	return conf_file_default(&conf_cache[0]) && conf_file_default(&conf_cache[1]);
 }
 
 /* The devices lvm would scan for labels: every block device with a size, without partitions
