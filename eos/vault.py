@@ -205,6 +205,13 @@ def kv_put(client, path, data, mount=DEFAULT_MOUNT):
     return int(ret["data"]["version"])
 
 
+def node_token_file(opts):
+    """A minion's node token file: /etc/eos/vault/token under its root (minion option
+    ``eos_state_root``, else ``root_dir``), where ``eos_vault.install_token`` puts it."""
+    base = (opts.get("eos_state_root") or opts.get("root_dir") or "/").rstrip("/")
+    return f"{base}{DEFAULT_TOKEN_FILE}"
+
+
 def settings(config):
     """
     The store's settings from a mapping (pillar/config ``eos:vault``): ``addr`` (required),

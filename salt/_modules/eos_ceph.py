@@ -373,7 +373,11 @@ def _vault_client():
     """eos.vault, a client with this node's token (pillar eos:vault) and the kv mount."""
     from eos import vault  # hvac: only the functions that reach the store need it
 
-    s = vault.settings(__salt__["config.get"]("eos:vault", {}, merge="recurse") or {})
+    config = dict(__salt__["config.get"]("eos:vault", {}, merge="recurse") or {})
+    # The node token where eos_vault.install_token put it (under the minion's root).
+    if not config.get("token_file"):
+        config["token_file"] = vault.node_token_file(__opts__)
+    s = vault.settings(config)
     client = vault.connect(s["addr"], token_file=s["token_file"], verify=s["verify"],
                            timeout=s["timeout"])
     return vault, client, s["mount"]

@@ -39,8 +39,7 @@ def _settings(**overrides):
         config["addr"] = api_addr()
     if not config.get("token_file"):
         # Under the minion's root, as the role states' paths: /etc/eos/vault/token normally.
-        base = (__opts__.get("eos_state_root") or __opts__.get("root_dir") or "/").rstrip("/")
-        config["token_file"] = f"{base}/etc/eos/vault/token"
+        config["token_file"] = _vault.node_token_file(__opts__)
     config.update({k: v for k, v in overrides.items() if v is not None})
     return _vault.settings(config)
 

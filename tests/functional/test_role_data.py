@@ -1,17 +1,12 @@
-"""The data role through real Salt (salt-call --local) against the session's real Ceph cluster
-and OpenBao: an OSD on the node's unused loop device that pillar allows, its data directory on
-an XFS filesystem of its own (eos_storage.provisioned), the client key from the secrets store;
-then the role is lost and the OSD is drained (PGs moved back, all active+clean) before it is
-stopped and purged, with every object still readable. Checks go through Ceph's own API."""
+"""The data role's pillar narrowing (eos:data:*), and hostile pillar refused through real Salt
+(salt-call --local) before anything changes. The OSD itself, made by the role state on a real
+minion of a real master, serving the CephFS data pool of the session's Ceph cluster and then
+drained and purged: tests/integration/test_roles_serving.py (one OSD creation for the suite)."""
 import os
-import subprocess
-import uuid
 
 import pytest
 
-import eos
-
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(300)
 ME = "eos-test-minion"
 
 
@@ -30,20 +25,6 @@ def _pillar(root, bao, secret, roles, **data):
         "vault": {"addr": bao.addr, "token_file": bao.token_file, "timeout": 5},
         "storage": {"fstab": f"{root}/etc/fstab"},
     }}
-
-
-def _failed(res):
-    return {v["__id__"]: v["comment"] for v in (res.data or {}).values()
-            if isinstance(v, dict) and v.get("result") is False}
-
-
-def _rados(cluster, *args, **kw):
-    return subprocess.run(["rados", "-c", cluster.conf, *args], capture_output=True, timeout=60,
-                          check=True, **kw).stdout
-
-
-def _osds(cluster):
-    return {o["osd"]: o for o in cluster.ceph("osd", "dump", fmt_json=True)["osds"]}
 
 
 @pytest.mark.parametrize("settings, quoted", [
@@ -87,80 +68,3 @@ def test_hostile_pillar_fails_the_role_state_and_changes_nothing(salt_local, ope
     assert res.returncode != 0 and "'/dev/../../etc/shadow' is not a device path" in out, out[-2000:]
     assert not os.path.exists(f"{root}/etc/ceph") and not os.path.exists(f"{root}/etc/eos/roles/data")
 
-
-def test_data_role_osd_from_grains_then_drained_on_leaving(salt_local, ceph_cluster, openbao_dev,
-                                                           loops):
-    from eos import vault
-
-    root = _root(salt_local)
-    c = ceph_cluster
-    # The cluster's client configuration and key, where the first node puts them.
-    secret = f"eos/test/ceph-{uuid.uuid4().hex[:8]}/client"
-    client = vault.connect(openbao_dev.addr, token_file=openbao_dev.token_file, timeout=5)
-    with open(c.conf) as f, open(c.keyring) as k:
-        vault.kv_put(client, secret, {"conf_text": f.read(), "keyring_text": k.read()})
-
-    # Bluestore wants about 10 GiB of apparent size (sparse); an unused device for the OSD and
-    # one for the data role's own filesystem. Other loop devices of this host are unused too:
-    # pillar allows only ours.
-    osd_dev = loops.create(size=10 << 30).device
-    fs_dev = loops.create(size=320 << 20).device
-    data_root = f"{root}/var/lib/eos/data/osd"
-    salt_local.pillar(_pillar(root, openbao_dev, secret, ["data"], devices=[osd_dev, fs_dev],
-                              fs_device=fs_dev))
-    pool = f"eos-drain-{uuid.uuid4().hex[:6]}"
-    before = set(_osds(c))
-    osd = None
-    try:
-        res = salt_local.call("state.apply", "roles.data", timeout=300)
-        assert res.returncode == 0 and not _failed(res), (_failed(res), res.stdout[-3000:])
-        ids = {v["__id__"]: v for v in res.data.values()}
-        assert ids["eos-ceph-osd-root-fs"]["changes"]["fstype"] == "xfs"
-        assert ids["eos-ceph-client"]["changes"], ids["eos-ceph-client"]
-        (osd,) = ids["eos-ceph-osd-1"]["changes"]          # only the allowed, unused device
-        osd_id = int(osd.split(".")[1])
-        assert osd_id not in before and _osds(c)[osd_id]["up"] == 1
-        meta = c.ceph("osd", "metadata", str(osd_id), fmt_json=True)
-        assert meta["osd_objectstore"] == "bluestore" and meta["devices"] == os.path.basename(osd_dev)
-        assert eos.usage(data_root)["fstype"] == "xfs"      # the OSD's data dir: its own XFS
-        assert os.stat(f"{root}/etc/ceph/keyring").st_mode & 0o077 == 0
-
-        # Rerun: the device now carries bluestore (no longer unused), the OSD is kept as it is.
-        again = salt_local.call("state.apply", "roles.data", timeout=300)
-        changed = [v["__id__"] for v in again.data.values() if v.get("changes")]
-        assert again.returncode == 0 and not changed, (changed, _failed(again))
-
-        # Data on the new OSD (weighted by size, it takes most PGs), then the role is lost.
-        c.ceph("osd", "pool", "create", pool, "8")
-        c.ceph("osd", "pool", "application", "enable", pool, "rados")
-        for i in range(8):
-            _rados(c, "-p", pool, "put", f"obj{i}", "-", input=f"payload {i}".encode())
-        c.wait_healthy(120)
-        on_it = c.ceph("pg", "ls-by-osd", str(osd_id), fmt_json=True)["pg_stats"]
-        assert on_it, "the new OSD holds no PG: nothing to drain"
-
-        salt_local.pillar(_pillar(root, openbao_dev, secret, [], devices=[osd_dev]))
-        gone = salt_local.call("state.apply", "roles.absent", timeout=360)
-        assert gone.returncode == 0 and not _failed(gone), (_failed(gone), gone.stdout[-3000:])
-        drained = {v["__id__"]: v for v in gone.data.values()}["eos-role-data-osds-absent"]
-        assert drained["changes"] == {osd: "remove"}, drained
-        assert "PGs moved off" in drained["comment"], drained
-        assert osd_id not in _osds(c)
-        osd = None
-        assert not os.path.exists(f"{data_root}/ceph-{osd_id}")
-        st = c.wait_healthy(60)
-        assert st["pgmap"]["num_pgs"] == sum(s["count"] for s in st["pgmap"]["pgs_by_state"]
-                                             if s["state_name"] == "active+clean")
-        for i in range(8):      # nothing was lost: every object reads back from osd.0
-            assert _rados(c, "-p", pool, "get", f"obj{i}", "-") == f"payload {i}".encode()
-    finally:
-        if osd:     # drained first, so the session's cluster loses nothing; then by force
-            try:
-                eos.ceph_osd_remove(int(osd.split(".")[1]), data_root=data_root, wait=120,
-                                    conf=c.conf, keyring=c.keyring)
-            except OSError:
-                c.kill_pidfile(osd, marker=data_root)   # runs with the node's copy of the conf
-                c.remove_osd(int(osd.split(".")[1]))
-        c.ceph("osd", "pool", "delete", pool, pool, "--yes-i-really-really-mean-it", check=False)
-        subprocess.run(["umount", data_root], capture_output=True)
-    c.wait_healthy(120)

@@ -330,6 +330,26 @@ keyring = {self.keyring}
             time.sleep(1)
         raise CephError(f"osd.{osd_id} not drained after {timeout}s")
 
+    def rados(self, *args, data=None):
+        """Run the rados CLI against this cluster; its stdout (bytes)."""
+        return subprocess.run(["rados", "-c", self.conf, *map(str, args)], input=data,
+                              capture_output=True, timeout=60, check=True).stdout
+
+    def fs_data_pool(self):
+        """The name of this cluster's CephFS data pool, as the monitors report it."""
+        (fs,) = [f for f in self.ceph("fs", "ls", fmt_json=True) if f["name"] == self.fs_name]
+        return fs["data_pools"][0]
+
+    def pool_pgs(self, pool):
+        """{pgid: acting OSD ids} of every PG of ``pool`` (`pg ls-by-pool`)."""
+        got = self.ceph("pg", "ls-by-pool", pool, fmt_json=True)
+        stats = got.get("pg_stats", []) if isinstance(got, dict) else got
+        return {p["pgid"]: p["acting"] for p in stats}
+
+    def object_acting(self, pool, name):
+        """The acting OSD ids of the PG object ``name`` of ``pool`` maps to (`osd map`)."""
+        return self.ceph("osd", "map", pool, name, fmt_json=True)["acting"]
+
     def remove_osd(self, osd_id):
         """Kill osd.N (ours or self-daemonized), mark it down and purge it from the maps."""
         name = f"osd.{osd_id}"
