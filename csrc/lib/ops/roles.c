@@ -93,6 +93,9 @@ struct calc {
 	unsigned *zone;        /* sorted position -> zone number */
 	size_t nzones;
 	unsigned *zcount;      /* per zone: nodes of the role being placed */
+	unsigned *zfill;       /* per zone: candidates in zbest */
+	size_t *zbest;         /* per zone: its best PICK_MAX candidates, best first */
+	unsigned *zlist;       /* zones with a candidate, then the best of them */
 	unsigned *cur;         /* sorted position -> current roles (monolith expanded) */
 	unsigned *raw_cur;     /* sorted position -> current roles as given */
 	struct eos_roles_result *res;
@@ -105,6 +108,10 @@ struct calc {
 	size_t interned_off[8];
 	size_t ninterned;
 };
+
+/* The most nodes a replicated role has (eos_roles_target): place() keeps that many candidates
+ * per zone. */
+#define PICK_MAX 5
 
 #define NODE(c, i) (&(c)->in[(c)->order[i]])
 
@@ -203,6 +210,7 @@ static void prepare(struct calc *c, enum eos_role r)
 		c->other_a[i] = (unsigned char)popcount(c->raw_cur[i] & other);
 	}
 	memset(c->zcount, 0, c->nzones * sizeof(*c->zcount));
+	memset(c->zfill, 0, c->nzones * sizeof(*c->zfill));
 }
 
 #define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
@@ -277,21 +285,74 @@ static int fallback_warning(struct calc *c, size_t i, enum eos_role r)
 		    (unsigned long long)(nd->mem_bytes / MIB), (unsigned long long)(nd->disk_bytes / GIB));
 }
 
-static int place(struct calc *c, enum eos_role r, unsigned k)
+/* The best k candidates of each zone for role r (best first): within a zone the zone count is
+ * the same for every node, so better() orders them as it will when they are picked. One pass,
+ * about one comparison per node. Returns the zones that have a candidate, in c->zlist. */
+static size_t zone_candidates(struct calc *c, enum eos_role r, unsigned k)
 {
 	unsigned bit = EOS_ROLE_BIT(r);
+	size_t nz = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->res->nodes[i].roles & bit)
+			continue;
+		unsigned z = c->zone[i], f = c->zfill[z];
+		size_t *s = c->zbest + (size_t)z * PICK_MAX;
+		if (f == k && better(c, i, s[k - 1], r) > 0)
+			continue;
+		if (f == 0)
+			c->zlist[nz++] = z;
+		unsigned j = f < k ? f : k - 1;
+		c->zfill[z] = f < k ? f + 1 : f;
+		for (; j > 0 && better(c, i, s[j - 1], r) < 0; j--)
+			s[j] = s[j - 1];
+		s[j] = i;
+	}
+	return nz;
+}
+
+/* The k zones whose best candidates are best (zone counts all 0 still), best first, into
+ * c->zlist[0..]; returns how many. Every pick comes from them: a pick is the head of a zone
+ * already used or the best head of the zones not used yet, and at most k zones are used. */
+static size_t top_zones(struct calc *c, enum eos_role r, unsigned k, size_t nz)
+{
+	size_t top = 0;
+	for (size_t q = 0; q < nz; q++) {
+		unsigned z = c->zlist[q];
+		size_t head = c->zbest[(size_t)z * PICK_MAX];
+		if (top == k && better(c, head, c->zbest[(size_t)c->zlist[k - 1] * PICK_MAX], r) > 0)
+			continue;
+		size_t j = top < k ? top++ : k - 1;
+		for (; j > 0 && better(c, head, c->zbest[(size_t)c->zlist[j - 1] * PICK_MAX], r) < 0; j--)
+			c->zlist[j] = c->zlist[j - 1];
+		c->zlist[j] = z;
+	}
+	return top;
+}
+
+/* Place k nodes of role r one at a time, each the best by better() of the nodes that do not
+ * hold r yet, with the zone counts of the nodes placed so far. */
+static int place(struct calc *c, enum eos_role r, unsigned k)
+{
 	unsigned zones_used = 0;
+	unsigned next[PICK_MAX] = {0};   /* per top zone: its next candidate */
 	prepare(c, r);
+	size_t nz = zone_candidates(c, r, k);
+	size_t top = top_zones(c, r, k, nz);
 	for (unsigned nth = 1; nth <= k; nth++) {
-		size_t best = SIZE_MAX;
-		for (size_t i = 0; i < c->n; i++) {
-			if (c->res->nodes[i].roles & bit)
+		size_t best = SIZE_MAX, from = 0;
+		for (size_t q = 0; q < top; q++) {
+			unsigned z = c->zlist[q];
+			if (next[q] == c->zfill[z])
 				continue;
-			if (best == SIZE_MAX || better(c, i, best, r) < 0)
+			size_t i = c->zbest[(size_t)z * PICK_MAX + next[q]];
+			if (best == SIZE_MAX || better(c, i, best, r) < 0) {
 				best = i;
+				from = q;
+			}
 		}
 		if (best == SIZE_MAX)
 			break;
+		next[from]++;
 		int rc = describe_pick(c, best, r, nth, k);
 		if (!rc && c->tier_a[best] >= 2)
 			rc = fallback_warning(c, best, r);
@@ -587,16 +648,19 @@ int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 	keys = malloc(n * sizeof(*keys));
 	c.order = malloc(n * sizeof(*c.order));
 	c.zone = malloc(n * sizeof(*c.zone));
-	c.zcount = calloc(n, sizeof(*c.zcount));
+	c.zcount = calloc(3 * n, sizeof(*c.zcount));   /* zcount, zfill, zlist */
+	c.zbest = malloc(PICK_MAX * n * sizeof(*c.zbest));
 	c.cur = calloc(n, sizeof(*c.cur));
 	c.raw_cur = calloc(n, sizeof(*c.raw_cur));
 	c.tier_a = malloc(3 * n);
 	res->nodes = calloc(n, sizeof(*res->nodes));
 	cs = malloc((ncur ? ncur : 1) * sizeof(*cs));
-	if (!keys || !c.order || !c.zone || !c.zcount || !c.cur || !c.raw_cur || !c.tier_a || !res->nodes || !cs) {
+	if (!keys || !c.order || !c.zone || !c.zcount || !c.zbest || !c.cur || !c.raw_cur || !c.tier_a || !res->nodes || !cs) {
 		rc = eos_fail(e, ENOMEM, NULL, "malloc: out of memory for %zu nodes", n);
 		goto out;
 	}
+	c.zfill = c.zcount + n;
+	c.zlist = c.zcount + 2 * n;
 	c.load_a = c.tier_a + n;
 	c.other_a = c.tier_a + 2 * n;
 	res->n = n;
@@ -620,6 +684,7 @@ out:
 	free(c.order);
 	free(c.zone);
 	free(c.zcount);
+	free(c.zbest);
 	free(c.cur);
 	free(c.raw_cur);
 	free(c.tier_a);
