@@ -428,36 +428,35 @@ static int place_app(struct calc *c)
 	return 0;
 }
 
-static int number_zones(struct calc *c, struct eos_err *e)
+struct zone_slot {
+	const char *zone;
+	unsigned id;
+};
+
+/* The number of zone z ("" for unknown, itself a zone), numbered in order of first appearance;
+ * tab: an open-addressing table of cap slots (a power of two above the node count). */
+static unsigned zone_number(struct calc *c, struct zone_slot *tab, size_t cap, const char *z)
 {
-	size_t cap = 16;
-	while (cap < 2 * c->n)
-		cap *= 2;
-	struct slot {
-		const char *zone;
-		unsigned id;
-	} *tab = calloc(cap, sizeof(*tab));
-	if (!tab)
-		return eos_fail(e, ENOMEM, NULL, "calloc: out of memory for %zu zones", cap);
-	unsigned *zin = c->zlist;   /* by input index; zlist is not used yet */
-	for (size_t i = 0; i < c->n; i++) {
-		const char *z = zone_of(&c->in[i]);
-		if (!z)
-			z = "";
-		uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-		for (const unsigned char *p = (const unsigned char *)z; *p; p++)
-			h = (h ^ *p) * 1099511628211ULL;
-		size_t k = (size_t)h & (cap - 1);
-		while (tab[k].zone && strcmp(tab[k].zone, z) != 0)
-			k = (k + 1) & (cap - 1);
-		if (!tab[k].zone)
-			tab[k] = (struct slot){z, (unsigned)c->nzones++};
-		zin[i] = tab[k].id;
-	}
-	free(tab);
-	for (size_t i = 0; i < c->n; i++)
-		c->zone[i] = zin[c->order[i]];
-	return 0;
+	if (!z)
+		z = "";
+	uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)z; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	size_t k = (size_t)h & (cap - 1);
+	while (tab[k].zone && strcmp(tab[k].zone, z) != 0)
+		k = (k + 1) & (cap - 1);
+	if (!tab[k].zone)
+		tab[k] = (struct zone_slot){z, (unsigned)c->nzones++};
+	return tab[k].id;
+}
+
+/* How many leading bytes a and b share, at most max. */
+static size_t common_prefix(const char *a, const char *b, size_t max)
+{
+	size_t k = 0;
+	while (k < max && a[k] && a[k] == b[k])
+		k++;
+	return k;
 }
 
 /* s for a message: printable ASCII as is, other bytes as \xNN, at most about 80 bytes. */
@@ -571,20 +570,14 @@ static struct keyed *radix_pre(struct keyed *keys, struct keyed *tmp, size_t n)
 	return keys;
 }
 
-/* Sort keys (key and idx filled, in idx order) by key, then idx. Ids such as "node-000123"
+/* Sort keys (key and idx filled, in idx order; lcp: the length of the prefix all keys share)
+ * by key, then idx. Ids such as "node-000123"
  * share a prefix: 8 bytes past it, as one integer, order almost every pair; a radix sort on
  * them reads each id once, where a comparison sort would call strcmp n log n times. */
-static void sort_keyed(struct keyed *keys, size_t n)
+static void sort_keyed(struct keyed *keys, size_t n, size_t lcp)
 {
 	if (n == 0)
 		return;
-	size_t lcp = strlen(keys[0].key);
-	for (size_t i = 1; i < n && lcp; i++) {
-		size_t k = 0;
-		while (k < lcp && keys[i].key[k] == keys[0].key[k])
-			k++;
-		lcp = k;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *t = (const unsigned char *)keys[i].key + lcp;
 		uint64_t pre = 0;
@@ -624,29 +617,47 @@ void eos_roles_result_free(struct eos_roles_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* Sort by id: the answer does not depend on the inventory's order. */
+/* Sort by id: the answer does not depend on the inventory's order. First every node in input
+ * order, each node's strings read once while they are in cache: checked, its zone numbered
+ * (only zone counts are ever compared, so the numbering does not change the answer), what it
+ * is eligible for, the prefix all ids share. */
 static int sort_inventory(struct calc *c, struct keyed *keys, struct eos_err *e)
 {
 	const struct eos_role_node *nodes = c->in;
-	size_t n = c->n;
-	int rc;
+	size_t n = c->n, cap = 16, lcp = SIZE_MAX;
+	while (cap < 2 * n)
+		cap *= 2;
+	struct zone_slot *tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return eos_fail(e, ENOMEM, NULL, "calloc: out of memory for %zu zones", cap);
+	unsigned *zin = c->zlist;         /* by input index: zlist and tier_a are not used yet */
+	unsigned char *ein = c->tier_a;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = check_node(&nodes[i], i, e)))
+		const struct eos_role_node *nd = &nodes[i];
+		int rc = check_node(nd, i, e);
+		if (rc) {
+			free(tab);
 			return rc;
-		keys[i] = (struct keyed){.key = nodes[i].id, .idx = i};
+		}
+		keys[i] = (struct keyed){.key = nd->id, .idx = i};
+		lcp = common_prefix(nd->id, keys[0].key, lcp);
+		zin[i] = zone_number(c, tab, cap, zone_of(nd));
+		ein[i] = 0;
+		for (int r = 0; r < EOS_ROLE_COUNT; r++)
+			ein[i] |= (unsigned char)(eligible(nd, r) << r);
 	}
-	sort_keyed(keys, n);
+	free(tab);
+	sort_keyed(keys, n, lcp);
 	for (size_t i = 0; i < n; i++) {
 		if (i && same_key(&keys[i - 1], &keys[i]))
 			return eos_fail(e, EINVAL, keys[i].key, "duplicate node id '%s' in the inventory",
 					keys[i].key);
-		const struct eos_role_node *nd = &nodes[keys[i].idx];
-		c->order[i] = keys[i].idx;
-		c->res->nodes[i].id = nd->id;
-		c->res->nodes[i].input_index = keys[i].idx;
-		c->elig[i] = 0;
-		for (int r = 0; r < EOS_ROLE_COUNT; r++)
-			c->elig[i] |= (unsigned char)(eligible(nd, r) << r);
+		size_t at = keys[i].idx;
+		c->order[i] = at;
+		c->res->nodes[i].id = keys[i].key;
+		c->res->nodes[i].input_index = at;
+		c->zone[i] = zin[at];
+		c->elig[i] = ein[at];
 	}
 	return 0;
 }
@@ -657,6 +668,7 @@ static int match_current(struct calc *c, const struct eos_role_current *cur, siz
 			 struct eos_role_current *cs, struct keyed *keys, struct eos_err *e)
 {
 	struct eos_roles_result *res = c->res;
+	size_t lcp = SIZE_MAX;
 	for (size_t j = 0; j < ncur; j++) {
 		if (!cur[j].id || !cur[j].id[0])
 			return eos_fail(e, EINVAL, NULL, "entry %zu of the current assignment has an empty id", j);
@@ -664,8 +676,9 @@ static int match_current(struct calc *c, const struct eos_role_current *cur, siz
 		if (rc)
 			return rc;
 		keys[j] = (struct keyed){.key = cur[j].id, .idx = j};
+		lcp = common_prefix(cur[j].id, keys[0].key, lcp);
 	}
-	sort_keyed(keys, ncur);
+	sort_keyed(keys, ncur, lcp);
 	for (size_t j = 0, i = 0; j < ncur; j++) {
 		const char *id = keys[j].key;
 		unsigned roles = cur[keys[j].idx].roles & EOS_ROLE_ALL;
@@ -756,10 +769,7 @@ int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 	c.other_a = c.tier_a + 2 * n;
 	c.elig = c.tier_a + 3 * n;
 	res->n = n;
-	/* Zones numbered in order of first appearance in the inventory ("" for unknown); only their
-	 * counts are ever compared, so the numbering does not change the answer. */
-	if ((rc = sort_inventory(&c, keys, e)) || (rc = number_zones(&c, e)) ||
-	    (rc = match_current(&c, cur, ncur, cs, keys, e)))
+	if ((rc = sort_inventory(&c, keys, e)) || (rc = match_current(&c, cur, ncur, cs, keys, e)))
 		goto out;
 	res->departed = cs;
 	cs = NULL;
