@@ -7,27 +7,36 @@
 
 #include "eos/ops/roles.h"
 
-/* Strings copied out of the Python objects, so that the calculation runs without the GIL. */
+/* The input's strings, referenced while the calculation reads their UTF-8 without the GIL (a
+ * str is immutable and its UTF-8 form lives as long as it does). */
 struct strings {
-	char **v;
+	PyObject **v;
 	size_t n;
 };
 
-static const char *keep(struct strings *s, const char *str)
+static const char *keep(struct strings *s, PyObject *str)
 {
-	char *p = strdup(str);
-	if (!p)
-		return NULL;
-	s->v[s->n++] = p;
-	return p;
+	const char *c = PyUnicode_AsUTF8(str);
+	if (c)
+		s->v[s->n++] = Py_NewRef(str);
+	return c;
 }
 
 static void strings_free(struct strings *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
+		Py_DECREF(s->v[i]);
 	free(s->v);
 }
+
+/* The keys of a node dict and of the result, made once: a lookup by an interned str skips
+ * building and hashing a key each time (100,000 nodes, six lookups each). */
+enum { K_ID, K_CPUS, K_MEM, K_DISK, K_PUBLIC, K_ZONE, K_ADDED, K_REMOVED, K_NEW, K_DEPARTED, K_COUNT };
+static const char *const key_names[K_COUNT] = {
+	"id", "cpus", "mem_bytes", "disk_bytes", "public", "zone", "added", "removed", "new", "departed",
+};
+static PyObject *keys[K_COUNT];
+#define NODE_FIELDS 6   /* K_ID .. K_ZONE */
 
 static int bad(const char *fmt, PyObject *o)
 {
@@ -56,7 +65,7 @@ static int field_bad(PyObject *id, Py_ssize_t i, const char *field, const char *
 	return -1;
 }
 
-/* A string field without NUL bytes (C would see a shorter one), copied into s. */
+/* A string field without NUL bytes (C would see a shorter one), kept in s. */
 static int get_str(PyObject *id, Py_ssize_t i, const char *field, PyObject *v, struct strings *s,
 		   const char **out)
 {
@@ -68,18 +77,14 @@ static int get_str(PyObject *id, Py_ssize_t i, const char *field, PyObject *v, s
 	}
 	if ((size_t)len != strlen(c))
 		return field_bad(id, i, field, "a string without NUL bytes", v);
-	if (!(*out = keep(s, c))) {
-		PyErr_NoMemory();
-		return -1;
-	}
-	return 0;
+	*out = keep(s, v);
+	return *out ? 0 : -1;
 }
 
-/* A non-negative integer field; missing -> def, or an error when required. */
-static int get_u64(PyObject *d, PyObject *id, Py_ssize_t i, const char *key, int required,
+/* A non-negative integer field (v NULL or None: missing -> 0, or an error when required). */
+static int get_u64(PyObject *v, PyObject *id, Py_ssize_t i, const char *key, int required,
 		   unsigned long long *out)
 {
-	PyObject *v = PyDict_GetItemString(d, key);
 	*out = 0;
 	if (!v || v == Py_None)
 		return required ? field_bad(id, i, key, "a whole number", NULL) : 0;
@@ -92,40 +97,67 @@ static int get_u64(PyObject *d, PyObject *id, Py_ssize_t i, const char *key, int
 	return field_bad(id, i, key, "a non-negative integer", v);
 }
 
-/* One node dict into nd (strings kept in s). The C library checks the bounds. */
-static int get_node(PyObject *d, Py_ssize_t i, struct eos_role_node *nd, struct strings *s)
+/* The fields of node dict d into v (NULL: absent), in one walk over its entries (six hash
+ * lookups per node cost more). A key is matched by identity with the interned names first (keys
+ * written in Python source are interned), else by its text; a key whose text only starts with a
+ * name (an embedded NUL) is no field and is ignored. Returns the first key that is no node
+ * field, or NULL. */
+static PyObject *node_fields(PyObject *d, PyObject **v)
 {
-	static const char *const fields[] = {"id", "cpus", "mem_bytes", "disk_bytes", "public", "zone", NULL};
+	PyObject *k, *val, *unknown = NULL;
+	for (int f = 0; f < NODE_FIELDS; f++)
+		v[f] = NULL;
+	for (Py_ssize_t pos = 0; PyDict_Next(d, &pos, &k, &val);) {
+		int f = 0;
+		while (f < NODE_FIELDS && k != keys[f])
+			f++;
+		if (f < NODE_FIELDS) {
+			v[f] = val;
+			continue;
+		}
+		Py_ssize_t len;
+		const char *key = PyUnicode_Check(k) ? PyUnicode_AsUTF8AndSize(k, &len) : NULL;
+		for (f = 0; key && f < NODE_FIELDS && strcmp(key, key_names[f]); f++)
+			;
+		if (!key || f == NODE_FIELDS) {
+			PyErr_Clear();
+			unknown = unknown ? unknown : k;
+		} else if ((size_t)len == strlen(key)) {
+			v[f] = val;
+		}
+	}
+	return unknown;
+}
+
+/* One node dict into nd (strings kept in s, the id object in *id_out). The C library checks
+ * the bounds. */
+static int get_node(PyObject *d, Py_ssize_t i, struct eos_role_node *nd, struct strings *s,
+		    PyObject **id_out)
+{
 	if (!PyDict_Check(d))
 		return bad("a node must be a dict with 'id', 'cpus', 'mem_bytes', 'disk_bytes', got %s", d);
-	PyObject *id = PyDict_GetItemString(d, "id"), *k, *v;
+	PyObject *v[NODE_FIELDS];
+	PyObject *unknown = node_fields(d, v);
+	PyObject *id = v[K_ID];
 	if (!id)
 		return field_bad(NULL, i, "id", "the minion id, a string", NULL);
 	if (get_str(NULL, i, "id", id, s, &nd->id))
 		return -1;
-	for (Py_ssize_t pos = 0; PyDict_Next(d, &pos, &k, &v);) {
-		const char *key = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
-		size_t f = 0;
-		while (key && fields[f] && strcmp(key, fields[f]))
-			f++;
-		if (!key || !fields[f]) {
-			PyErr_Clear();
-			return field_bad(id, i, "?", "one of id, cpus, mem_bytes, disk_bytes, public, zone", k);
-		}
-	}
-	PyObject *zone = PyDict_GetItemString(d, "zone");
-	if (zone && zone != Py_None && get_str(id, i, "zone", zone, s, &nd->zone))
+	*id_out = id;
+	if (unknown)
+		return field_bad(id, i, "?", "one of id, cpus, mem_bytes, disk_bytes, public, zone", unknown);
+	if (v[K_ZONE] && v[K_ZONE] != Py_None && get_str(id, i, "zone", v[K_ZONE], s, &nd->zone))
 		return -1;
 	unsigned long long cpus, mem, disk;
-	if (get_u64(d, id, i, "cpus", 1, &cpus) || get_u64(d, id, i, "mem_bytes", 1, &mem) ||
-	    get_u64(d, id, i, "disk_bytes", 0, &disk))
+	if (get_u64(v[K_CPUS], id, i, "cpus", 1, &cpus) || get_u64(v[K_MEM], id, i, "mem_bytes", 1, &mem) ||
+	    get_u64(v[K_DISK], id, i, "disk_bytes", 0, &disk))
 		return -1;
 	if (cpus > EOS_ROLE_CPUS_MAX)
-		return field_bad(id, i, "cpus", "1..1048576", PyDict_GetItemString(d, "cpus"));
+		return field_bad(id, i, "cpus", "1..1048576", v[K_CPUS]);
 	nd->cpus = (unsigned)cpus;
 	nd->mem_bytes = mem;
 	nd->disk_bytes = disk;
-	PyObject *pub = PyDict_GetItemString(d, "public");
+	PyObject *pub = v[K_PUBLIC];
 	if (pub && pub != Py_None && !PyBool_Check(pub))
 		return field_bad(id, i, "public", "true or false", pub);
 	nd->public_addr = pub == Py_True;
@@ -165,14 +197,24 @@ static PyObject *role_names[EOS_ROLE_COUNT];   /* interned once, reused by every
 
 static PyObject *role_list(unsigned roles)
 {
-	PyObject *l = PyList_New(0);
-	for (int r = 0; l && r < EOS_ROLE_COUNT; r++) {
-		if (!(roles & EOS_ROLE_BIT(r)))
-			continue;
-		if (PyList_Append(l, role_names[r]) < 0)
-			Py_CLEAR(l);
-	}
+	Py_ssize_t n = 0, k = 0;
+	for (int r = 0; r < EOS_ROLE_COUNT; r++)
+		n += (roles >> r) & 1;
+	PyObject *l = PyList_New(n);
+	for (int r = 0; l && r < EOS_ROLE_COUNT; r++)
+		if (roles & EOS_ROLE_BIT(r))
+			PyList_SET_ITEM(l, k++, Py_NewRef(role_names[r]));
 	return l;
+}
+
+/* d[key] = value, dropping value (also on failure, and NULL is a failure). */
+static int set_steal(PyObject *d, PyObject *key, PyObject *value)
+{
+	if (!value)
+		return -1;
+	int r = PyDict_SetItem(d, key, value);
+	Py_DECREF(value);
+	return r;
 }
 
 /* Reasons shared by many nodes (app, compute) are one string in the result text: build each
@@ -200,91 +242,138 @@ static PyObject *cached_text(struct text_cache *tc, const struct eos_roles_resul
 	return s;
 }
 
-static PyObject *build(const struct eos_roles_result *res)
+/* The result's dicts while they are filled. */
+struct plan {
+	PyObject *assign, *reasons, *changes;
+	struct text_cache tc;
+};
+
+/* changes[id] = {'added', 'removed', flag: True} (flag: 'new' or 'departed'). */
+static int add_change(PyObject *changes, PyObject *id, unsigned added, unsigned removed, int flag,
+		      int value)
 {
-	PyObject *out = PyDict_New(), *assign = PyDict_New(), *reasons = PyDict_New(),
-		 *changes = PyDict_New(), *warnings = PyList_New(0), *counts = PyDict_New();
-	struct text_cache tc = {0};
-	if (!out || !assign || !reasons || !changes || !warnings || !counts)
-		goto error;
-	for (size_t i = 0; i < res->n; i++) {
-		const struct eos_role_out *o = &res->nodes[i];
-		PyObject *id = PyUnicode_FromString(o->id);
-		PyObject *roles = role_list(o->roles), *why = PyDict_New();
-		int rc = !id || !roles || !why;
-		for (int r = 0; !rc && r < EOS_ROLE_COUNT; r++) {
-			if (!(o->roles & EOS_ROLE_BIT(r)))
-				continue;
-			PyObject *t = cached_text(&tc, res, o->reason[r]);
-			rc = !t || PyDict_SetItem(why, role_names[r], t) < 0;
-			Py_XDECREF(t);
-		}
-		if (!rc)
-			rc = PyDict_SetItem(assign, id, roles) < 0 || PyDict_SetItem(reasons, id, why) < 0;
-		if (!rc && o->roles != o->current) {
-			PyObject *ch = PyDict_New();
-			rc = !ch || eos_py_set(ch, "added", role_list(o->roles & ~o->current)) ||
-			     eos_py_set(ch, "removed", role_list(o->current & ~o->roles)) ||
-			     eos_py_set_bool(ch, "new", o->current == 0) || PyDict_SetItem(changes, id, ch) < 0;
-			Py_XDECREF(ch);
-		}
-		Py_XDECREF(id);
-		Py_XDECREF(roles);
-		Py_XDECREF(why);
-		if (rc)
-			goto error;
+	PyObject *ch = PyDict_New();
+	int rc = !ch || set_steal(ch, keys[K_ADDED], role_list(added)) ||
+		 set_steal(ch, keys[K_REMOVED], role_list(removed)) ||
+		 set_steal(ch, keys[flag], PyBool_FromLong(value)) || PyDict_SetItem(changes, id, ch) < 0;
+	Py_XDECREF(ch);
+	return rc ? -1 : 0;
+}
+
+/* Node i of the result: its roles, their reasons and its change. id: the caller's id string
+ * when it is a plain str (the result's key is that same object), else NULL. */
+static int add_node(struct plan *p, const struct eos_roles_result *res, size_t i, PyObject *id)
+{
+	const struct eos_role_out *o = &res->nodes[i];
+	id = id ? Py_NewRef(id) : PyUnicode_FromString(o->id);
+	PyObject *roles = role_list(o->roles), *why = PyDict_New();
+	int rc = !id || !roles || !why;
+	for (int r = 0; !rc && r < EOS_ROLE_COUNT; r++) {
+		if (!(o->roles & EOS_ROLE_BIT(r)))
+			continue;
+		PyObject *t = cached_text(&p->tc, res, o->reason[r]);
+		rc = !t || PyDict_SetItem(why, role_names[r], t) < 0;
+		Py_XDECREF(t);
 	}
+	if (!rc)
+		rc = PyDict_SetItem(p->assign, id, roles) < 0 || PyDict_SetItem(p->reasons, id, why) < 0;
+	if (!rc && o->roles != o->current)
+		rc = add_change(p->changes, id, o->roles & ~o->current, o->current & ~o->roles, K_NEW,
+				o->current == 0);
+	Py_XDECREF(id);
+	Py_XDECREF(roles);
+	Py_XDECREF(why);
+	return rc ? -1 : 0;
+}
+
+/* The departed nodes' changes, the warnings and the counts. */
+static int add_rest(struct plan *p, const struct eos_roles_result *res, PyObject *warnings,
+		    PyObject *counts)
+{
 	for (size_t i = 0; i < res->ndeparted; i++) {
-		PyObject *ch = PyDict_New();
-		int rc = !ch || eos_py_set(ch, "added", PyList_New(0)) ||
-			 eos_py_set(ch, "removed", role_list(res->departed[i].roles)) ||
-			 eos_py_set_bool(ch, "departed", 1) ||
-			 PyDict_SetItemString(changes, res->departed[i].id, ch) < 0;
-		Py_XDECREF(ch);
+		PyObject *id = PyUnicode_FromString(res->departed[i].id);
+		int rc = !id || add_change(p->changes, id, 0, res->departed[i].roles, K_DEPARTED, 1);
+		Py_XDECREF(id);
 		if (rc)
-			goto error;
+			return -1;
 	}
 	for (size_t i = 0; i < res->nwarnings; i++) {
 		PyObject *s = PyUnicode_FromString(eos_roles_text(res, res->warnings[i]));
-		if (!s || PyList_Append(warnings, s) < 0) {
-			Py_XDECREF(s);
-			goto error;
-		}
-		Py_DECREF(s);
+		int rc = !s || PyList_Append(warnings, s) < 0;
+		Py_XDECREF(s);
+		if (rc)
+			return -1;
 	}
 	for (int r = 0; r < EOS_ROLE_COUNT; r++)
 		if (eos_py_set_u64(counts, eos_role_name(r), res->counts[r]))
-			goto error;
+			return -1;
+	return 0;
+}
+
+/* The plan dict. ids: the caller's id strings by input index. */
+static PyObject *build(const struct eos_roles_result *res, PyObject *const *ids)
+{
+	struct plan p = {PyDict_New(), PyDict_New(), PyDict_New(), {{0}, {0}, 0}};
+	PyObject *out = PyDict_New(), *warnings = PyList_New(0), *counts = PyDict_New();
+	int rc = !out || !p.assign || !p.reasons || !p.changes || !warnings || !counts;
+	/* The result holds no cycle: a collection while its containers (about five per node) are
+	 * made would only walk every live object again, many times over for a large cluster. */
+	int gc_was_on = PyGC_Disable();
+	for (size_t i = 0; !rc && i < res->n; i++) {
+		PyObject *id = ids[res->nodes[i].input_index];
+		rc = add_node(&p, res, i, PyUnicode_CheckExact(id) ? id : NULL);
+	}
+	if (gc_was_on)
+		PyGC_Enable();
+	rc = rc || add_rest(&p, res, warnings, counts);
 	/* eos_py_set steals the value, also on failure. */
-#define MOVE(key, var) do { PyObject *t_ = var; var = NULL; if (eos_py_set(out, key, t_)) goto error; } while (0)
-	MOVE("assignment", assign);
-	MOVE("reasons", reasons);
-	MOVE("changes", changes);
-	MOVE("warnings", warnings);
-	MOVE("counts", counts);
+#define MOVE(key, var) do { PyObject *t_ = var; var = NULL; rc = rc || eos_py_set(out, key, t_); } while (0)
+	if (!rc) {
+		MOVE("assignment", p.assign);
+		MOVE("reasons", p.reasons);
+		MOVE("changes", p.changes);
+		MOVE("warnings", warnings);
+		MOVE("counts", counts);
+	}
 #undef MOVE
-	if (eos_py_set_u64(out, "churn", res->churn) || eos_py_set_u64(out, "node_count", res->n))
-		goto error;
-	for (size_t k = 0; k < tc.n; k++)
-		Py_DECREF(tc.str[k]);
-	return out;
-error:
-	for (size_t k = 0; k < tc.n; k++)
-		Py_DECREF(tc.str[k]);
-	Py_XDECREF(out);
-	Py_XDECREF(assign);
-	Py_XDECREF(reasons);
-	Py_XDECREF(changes);
+	rc = rc || eos_py_set_u64(out, "churn", res->churn) || eos_py_set_u64(out, "node_count", res->n);
+	for (size_t k = 0; k < p.tc.n; k++)
+		Py_DECREF(p.tc.str[k]);
+	Py_XDECREF(p.assign);
+	Py_XDECREF(p.reasons);
+	Py_XDECREF(p.changes);
 	Py_XDECREF(warnings);
 	Py_XDECREF(counts);
-	return NULL;
+	if (rc)
+		Py_CLEAR(out);
+	return out;
+}
+
+/* The current assignment {id: [roles]} into cur_c (ids kept in s). */
+static int get_current(PyObject *cur_o, struct eos_role_current *cur_c, struct strings *s)
+{
+	PyObject *key, *value;
+	Py_ssize_t pos = 0, j = 0;
+	while (PyDict_Next(cur_o, &pos, &key, &value)) {
+		Py_ssize_t len;
+		const char *idc = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &len) : NULL;
+		if (!idc || (size_t)len != strlen(idc)) {
+			PyErr_Clear();
+			return bad("current: a node id must be a string without NUL bytes, got %s", key);
+		}
+		cur_c[j].id = keep(s, key);
+		if (!cur_c[j].id || get_roles(value, &cur_c[j].roles))
+			return -1;
+		j++;
+	}
+	return 0;
 }
 
 static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw)
 {
 	(void)self;
 	static char *kwlist[] = {"nodes", "current", NULL};
-	PyObject *nodes_o, *cur_o = Py_None, *nodes = NULL, *result = NULL;
+	PyObject *nodes_o, *cur_o = Py_None, *nodes = NULL, *result = NULL, **ids = NULL;
 	struct eos_role_node *nodes_c = NULL;
 	struct eos_role_current *cur_c = NULL;
 	struct strings s = {0};
@@ -306,35 +395,18 @@ static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw
 	if (cur_o != Py_None)
 		ncur = PyDict_Size(cur_o);
 	nodes_c = calloc(n ? n : 1, sizeof(*nodes_c));
+	ids = calloc(n ? n : 1, sizeof(*ids));
 	cur_c = calloc(ncur ? ncur : 1, sizeof(*cur_c));
 	s.v = calloc(2 * n + ncur + 1, sizeof(*s.v));
-	if (!nodes_c || !cur_c || !s.v) {
+	if (!nodes_c || !ids || !cur_c || !s.v) {
 		PyErr_NoMemory();
 		goto error;
 	}
 	for (Py_ssize_t i = 0; i < n; i++)
-		if (get_node(PySequence_Fast_GET_ITEM(nodes, i), i, &nodes_c[i], &s))
+		if (get_node(PySequence_Fast_GET_ITEM(nodes, i), i, &nodes_c[i], &s, &ids[i]))
 			goto error;
-	if (ncur) {
-		PyObject *key, *value;
-		Py_ssize_t pos = 0, j = 0;
-		while (PyDict_Next(cur_o, &pos, &key, &value)) {
-			Py_ssize_t len;
-			const char *idc = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &len) : NULL;
-			if (!idc || (size_t)len != strlen(idc)) {
-				PyErr_Clear();
-				bad("current: a node id must be a string without NUL bytes, got %s", key);
-				goto error;
-			}
-			if (!(cur_c[j].id = keep(&s, idc))) {
-				PyErr_NoMemory();
-				goto error;
-			}
-			if (get_roles(value, &cur_c[j].roles))
-				goto error;
-			j++;
-		}
-	}
+	if (ncur && get_current(cur_o, cur_c, &s))
+		goto error;
 
 	struct eos_err e;
 	int rc;
@@ -346,11 +418,12 @@ static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw
 		eos_py_raise(&e);
 		goto error;
 	}
-	result = build(&res);
+	result = build(&res, ids);
 error:
 	eos_roles_result_free(&res);
 	strings_free(&s);
 	free(nodes_c);
+	free(ids);
 	free(cur_c);
 	Py_XDECREF(nodes);
 	return result;
@@ -396,6 +469,9 @@ static PyMethodDef methods[] = {
 
 int eos_py_add_roles(PyObject *m)
 {
+	for (int k = 0; k < K_COUNT; k++)
+		if (!keys[k] && !(keys[k] = PyUnicode_InternFromString(key_names[k])))
+			return -1;
 	PyObject *roles = PyTuple_New(EOS_ROLE_COUNT);
 	for (int r = 0; roles && r < EOS_ROLE_COUNT; r++) {
 		if (!role_names[r] && !(role_names[r] = PyUnicode_InternFromString(eos_role_name(r))))

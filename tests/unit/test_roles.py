@@ -291,3 +291,32 @@ def test_random_large_inventory_matches_reference():
                   zone=rnd.choice(["a", "b", "c", None])) for i in range(1000)]
     rnd.shuffle(nodes)
     assert calc(nodes)["assignment"] == roles_ref.calculate(nodes)["assignment"]
+
+
+def _random_case(rnd):
+    """An inventory and a current assignment with everything place() must order the same way
+    as the plain scan: zones (none, one, a few, one per node), identical nodes (ties broken by
+    id), nodes below the minimums of some or all roles, former monoliths, departed nodes."""
+    n = rnd.choice([1, 2, 3, 4, 6, 7, 8, 9, 14, 15, 16, 25, 40, rnd.randrange(41, 160)])
+    zones = rnd.choice([[None], ["a"], ["a", "b"], ["a", "b", "c", None], [f"z{i}" for i in range(9)], []])
+    nodes = [{"id": f"n{rnd.randrange(100000):05d}-{i}", "cpus": rnd.choice([1, 2, 4, 8, 16]),
+              "mem_bytes": rnd.choice([2, 4, 8, 16, 32]) * GIB - rnd.choice([0, 0, 300 << 20]),
+              "disk_bytes": rnd.choice([0, 10, 50, 100, 200, 500, 2000]) * GIB,
+              "public": rnd.random() < 0.2, "zone": rnd.choice(zones) if zones else f"u{i}"}
+             for i in range(n)]
+    current = None
+    if rnd.random() < 0.6:
+        ids = [nd["id"] for nd in nodes] + [f"gone{j}" for j in range(rnd.randrange(3))]
+        current = {i: rnd.sample(roles_ref.ROLES, rnd.randrange(4)) for i in ids if rnd.random() < 0.7}
+    return nodes, current
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_whole_plan_matches_plain_scan(seed):
+    """The whole plan (assignment, every reason, warnings in order, changes, counts, churn) is
+    the one of the plain algorithm that picks each node by a scan of all (bench/roles_ref.py),
+    on 500 random inventories per seed."""
+    rnd = random.Random(seed)
+    for _ in range(500):
+        nodes, current = _random_case(rnd)
+        assert calc(nodes, current) == roles_ref.calculate(nodes, current), (nodes, current)

@@ -93,6 +93,9 @@ struct calc {
 	unsigned *zone;        /* sorted position -> zone number */
 	size_t nzones;
 	unsigned *zcount;      /* per zone: nodes of the role being placed */
+	unsigned *zfill;       /* per zone: candidates in zbest */
+	size_t *zbest;         /* per zone: its best PICK_MAX candidates, best first */
+	unsigned *zlist;       /* zones with a candidate, then the best of them */
 	unsigned *cur;         /* sorted position -> current roles (monolith expanded) */
 	unsigned *raw_cur;     /* sorted position -> current roles as given */
 	struct eos_roles_result *res;
@@ -101,10 +104,15 @@ struct calc {
 	unsigned char *tier_a;     /* tier(), see below */
 	unsigned char *load_a;     /* roles given so far in this calculation */
 	unsigned char *other_a;    /* other roles in the current assignment */
+	unsigned char *elig;       /* per node: the roles whose minimums it meets (bits) */
 	const char *interned[8];   /* constant reasons shared by many nodes, and their offsets */
 	size_t interned_off[8];
 	size_t ninterned;
 };
+
+/* The most nodes a replicated role has (eos_roles_target): place() keeps that many candidates
+ * per zone. */
+#define PICK_MAX 5
 
 #define NODE(c, i) (&(c)->in[(c)->order[i]])
 
@@ -189,7 +197,7 @@ static unsigned popcount(unsigned x)
 static int tier(const struct calc *c, size_t i, enum eos_role r)
 {
 	int kept = (c->cur[i] & EOS_ROLE_BIT(r)) != 0;
-	return (eligible(NODE(c, i), r) ? 0 : 2) + !kept;
+	return (c->elig[i] & EOS_ROLE_BIT(r) ? 0 : 2) + !kept;
 }
 
 /* Fill the per-node keys of role r (they do not change while r is placed: a node picked for r
@@ -203,6 +211,7 @@ static void prepare(struct calc *c, enum eos_role r)
 		c->other_a[i] = (unsigned char)popcount(c->raw_cur[i] & other);
 	}
 	memset(c->zcount, 0, c->nzones * sizeof(*c->zcount));
+	memset(c->zfill, 0, c->nzones * sizeof(*c->zfill));
 }
 
 #define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
@@ -277,21 +286,74 @@ static int fallback_warning(struct calc *c, size_t i, enum eos_role r)
 		    (unsigned long long)(nd->mem_bytes / MIB), (unsigned long long)(nd->disk_bytes / GIB));
 }
 
-static int place(struct calc *c, enum eos_role r, unsigned k)
+/* The best k candidates of each zone for role r (best first): within a zone the zone count is
+ * the same for every node, so better() orders them as it will when they are picked. One pass,
+ * about one comparison per node. Returns the zones that have a candidate, in c->zlist. */
+static size_t zone_candidates(struct calc *c, enum eos_role r, unsigned k)
 {
 	unsigned bit = EOS_ROLE_BIT(r);
+	size_t nz = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->res->nodes[i].roles & bit)
+			continue;
+		unsigned z = c->zone[i], f = c->zfill[z];
+		size_t *s = c->zbest + (size_t)z * PICK_MAX;
+		if (f == k && better(c, i, s[k - 1], r) > 0)
+			continue;
+		if (f == 0)
+			c->zlist[nz++] = z;
+		unsigned j = f < k ? f : k - 1;
+		c->zfill[z] = f < k ? f + 1 : f;
+		for (; j > 0 && better(c, i, s[j - 1], r) < 0; j--)
+			s[j] = s[j - 1];
+		s[j] = i;
+	}
+	return nz;
+}
+
+/* The k zones whose best candidates are best (zone counts all 0 still), best first, into
+ * c->zlist[0..]; returns how many. Every pick comes from them: a pick is the head of a zone
+ * already used or the best head of the zones not used yet, and at most k zones are used. */
+static size_t top_zones(struct calc *c, enum eos_role r, unsigned k, size_t nz)
+{
+	size_t top = 0;
+	for (size_t q = 0; q < nz; q++) {
+		unsigned z = c->zlist[q];
+		size_t head = c->zbest[(size_t)z * PICK_MAX];
+		if (top == k && better(c, head, c->zbest[(size_t)c->zlist[k - 1] * PICK_MAX], r) > 0)
+			continue;
+		size_t j = top < k ? top++ : k - 1;
+		for (; j > 0 && better(c, head, c->zbest[(size_t)c->zlist[j - 1] * PICK_MAX], r) < 0; j--)
+			c->zlist[j] = c->zlist[j - 1];
+		c->zlist[j] = z;
+	}
+	return top;
+}
+
+/* Place k nodes of role r one at a time, each the best by better() of the nodes that do not
+ * hold r yet, with the zone counts of the nodes placed so far. */
+static int place(struct calc *c, enum eos_role r, unsigned k)
+{
 	unsigned zones_used = 0;
+	unsigned next[PICK_MAX] = {0};   /* per top zone: its next candidate */
 	prepare(c, r);
+	size_t nz = zone_candidates(c, r, k);
+	size_t top = top_zones(c, r, k, nz);
 	for (unsigned nth = 1; nth <= k; nth++) {
-		size_t best = SIZE_MAX;
-		for (size_t i = 0; i < c->n; i++) {
-			if (c->res->nodes[i].roles & bit)
+		size_t best = SIZE_MAX, from = 0;
+		for (size_t q = 0; q < top; q++) {
+			unsigned z = c->zlist[q];
+			if (next[q] == c->zfill[z])
 				continue;
-			if (best == SIZE_MAX || better(c, i, best, r) < 0)
+			size_t i = c->zbest[(size_t)z * PICK_MAX + next[q]];
+			if (best == SIZE_MAX || better(c, i, best, r) < 0) {
 				best = i;
+				from = q;
+			}
 		}
 		if (best == SIZE_MAX)
 			break;
+		next[from]++;
 		int rc = describe_pick(c, best, r, nth, k);
 		if (!rc && c->tier_a[best] >= 2)
 			rc = fallback_warning(c, best, r);
@@ -311,7 +373,7 @@ static int place_compute(struct calc *c)
 	unsigned bit = EOS_ROLE_BIT(EOS_ROLE_COMPUTE);
 	size_t count = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		if (c->res->nodes[i].roles || !eligible(NODE(c, i), EOS_ROLE_COMPUTE))
+		if (c->res->nodes[i].roles || !(c->elig[i] & bit))
 			continue;
 		int kept = (c->cur[i] & bit) != 0;
 		int rc = reason_const(c, i, EOS_ROLE_COMPUTE, kept
@@ -355,7 +417,7 @@ static int place_app(struct calc *c)
 		if (!why)
 			continue;
 		int rc = reason_const(c, i, EOS_ROLE_APP, why);
-		if (!rc && !eligible(NODE(c, i), EOS_ROLE_APP)) {
+		if (!rc && !(c->elig[i] & EOS_ROLE_BIT(EOS_ROLE_APP))) {
 			const struct eos_role_node *nd = NODE(c, i);
 			rc = warn(c, "%s holds app below its minimums (needs 2 CPUs, 4 GiB RAM; has %u CPUs, "
 				  "%llu MiB RAM)", nd->id, nd->cpus, (unsigned long long)(nd->mem_bytes / MIB));
@@ -366,33 +428,35 @@ static int place_app(struct calc *c)
 	return 0;
 }
 
-static int number_zones(struct calc *c, struct eos_err *e)
+struct zone_slot {
+	const char *zone;
+	unsigned id;
+};
+
+/* The number of zone z ("" for unknown, itself a zone), numbered in order of first appearance;
+ * tab: an open-addressing table of cap slots (a power of two above the node count). */
+static unsigned zone_number(struct calc *c, struct zone_slot *tab, size_t cap, const char *z)
 {
-	size_t cap = 16;
-	while (cap < 2 * c->n)
-		cap *= 2;
-	struct slot {
-		const char *zone;
-		unsigned id;
-	} *tab = calloc(cap, sizeof(*tab));
-	if (!tab)
-		return eos_fail(e, ENOMEM, NULL, "calloc: out of memory for %zu zones", cap);
-	for (size_t i = 0; i < c->n; i++) {
-		const char *z = zone_of(NODE(c, i));
-		if (!z)
-			z = "";
-		uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-		for (const unsigned char *p = (const unsigned char *)z; *p; p++)
-			h = (h ^ *p) * 1099511628211ULL;
-		size_t k = (size_t)h & (cap - 1);
-		while (tab[k].zone && strcmp(tab[k].zone, z) != 0)
-			k = (k + 1) & (cap - 1);
-		if (!tab[k].zone)
-			tab[k] = (struct slot){z, (unsigned)c->nzones++};
-		c->zone[i] = tab[k].id;
-	}
-	free(tab);
-	return 0;
+	if (!z)
+		z = "";
+	uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)z; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	size_t k = (size_t)h & (cap - 1);
+	while (tab[k].zone && strcmp(tab[k].zone, z) != 0)
+		k = (k + 1) & (cap - 1);
+	if (!tab[k].zone)
+		tab[k] = (struct zone_slot){z, (unsigned)c->nzones++};
+	return tab[k].id;
+}
+
+/* How many leading bytes a and b share, at most max. */
+static size_t common_prefix(const char *a, const char *b, size_t max)
+{
+	size_t k = 0;
+	while (k < max && a[k] && a[k] == b[k])
+		k++;
+	return k;
 }
 
 /* s for a message: printable ASCII as is, other bytes as \xNN, at most about 80 bytes. */
@@ -414,21 +478,36 @@ static const char *quote(const char *s, char *out, size_t n)
 static int check_name(const char *id, const char *what, struct eos_err *e)
 {
 	char q[128];
-	size_t len = strnlen(id, EOS_ROLE_ID_MAX + 1);
-	if (len > EOS_ROLE_ID_MAX)
+	const unsigned char *p = (const unsigned char *)id;
+	while (*p >= 0x20 && *p != 0x7f)   /* stops at the NUL or at a control character */
+		p++;
+	size_t at = (size_t)(p - (const unsigned char *)id);
+	/* Too long is said first, as when the length was checked before the bytes. */
+	if ((*p ? strnlen(id, EOS_ROLE_ID_MAX + 1) : at) > EOS_ROLE_ID_MAX)
 		return eos_fail(e, EINVAL, NULL, "%s '%s' is longer than %d bytes", what,
 				quote(id, q, sizeof(q)), EOS_ROLE_ID_MAX);
-	for (size_t k = 0; k < len; k++)
-		if ((unsigned char)id[k] < 0x20 || id[k] == 0x7f)
-			return eos_fail(e, EINVAL, NULL, "%s '%s' holds a control character (byte %zu)",
-					what, quote(id, q, sizeof(q)), k);
+	if (*p)
+		return eos_fail(e, EINVAL, NULL, "%s '%s' holds a control character (byte %zu)",
+				what, quote(id, q, sizeof(q)), at);
 	return 0;
+}
+
+/* "node '<id>': <what>", EINVAL. The id is quoted only here, when a node is bad. */
+static int node_bad(const struct eos_role_node *nd, struct eos_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int node_bad(const struct eos_role_node *nd, struct eos_err *e, const char *fmt, ...)
+{
+	char q[128], what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return eos_fail(e, EINVAL, NULL, "node '%s': %s", quote(nd->id, q, sizeof(q)), what);
 }
 
 /* One node of the inventory: its id and every field within bounds. */
 static int check_node(const struct eos_role_node *nd, size_t i, struct eos_err *e)
 {
-	char q[128];
 	if (!nd->id || !nd->id[0])
 		return eos_fail(e, EINVAL, NULL, "node %zu of the inventory has an empty id", i);
 	int rc = check_name(nd->id, "node id", e);
@@ -436,20 +515,22 @@ static int check_node(const struct eos_role_node *nd, size_t i, struct eos_err *
 		rc = check_name(nd->zone, "zone", e);
 	if (rc)
 		return rc;
-	quote(nd->id, q, sizeof(q));
 	if (nd->cpus == 0 || nd->cpus > EOS_ROLE_CPUS_MAX)
-		return eos_fail(e, EINVAL, NULL, "node '%s': field 'cpus' is %u, must be 1..%u (a node "
-				"without a CPU count cannot be placed)", q, nd->cpus, EOS_ROLE_CPUS_MAX);
+		return node_bad(nd, e, "field 'cpus' is %u, must be 1..%u (a node without a CPU count "
+				"cannot be placed)", nd->cpus, EOS_ROLE_CPUS_MAX);
 	if (nd->mem_bytes == 0 || nd->mem_bytes > EOS_ROLE_BYTES_MAX)
-		return eos_fail(e, EINVAL, NULL, "node '%s': field 'mem_bytes' is %llu, must be "
-				"1..%llu", q, (unsigned long long)nd->mem_bytes, EOS_ROLE_BYTES_MAX);
+		return node_bad(nd, e, "field 'mem_bytes' is %llu, must be 1..%llu",
+				(unsigned long long)nd->mem_bytes, EOS_ROLE_BYTES_MAX);
 	if (nd->disk_bytes > EOS_ROLE_BYTES_MAX)
-		return eos_fail(e, EINVAL, NULL, "node '%s': field 'disk_bytes' is %llu, must be at "
-				"most %llu", q, (unsigned long long)nd->disk_bytes, EOS_ROLE_BYTES_MAX);
+		return node_bad(nd, e, "field 'disk_bytes' is %llu, must be at most %llu",
+				(unsigned long long)nd->disk_bytes, EOS_ROLE_BYTES_MAX);
 	return 0;
 }
 
+/* An id to sort, with pre: the 8 bytes after the prefix that every id shares, big-endian (so
+ * that comparing two pre compares those bytes as strcmp does). */
 struct keyed {
+	uint64_t pre;
 	const char *key;
 	size_t idx;
 };
@@ -457,15 +538,74 @@ struct keyed {
 static int cmp_keyed(const void *a, const void *b)
 {
 	const struct keyed *x = a, *y = b;
+	if (x->pre != y->pre)
+		return x->pre < y->pre ? -1 : 1;
 	int r = strcmp(x->key, y->key);
 	if (r)
 		return r;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int cmp_current(const void *a, const void *b)
+/* Stable sort by pre: least significant byte first, skipping the bytes all keys share. Returns
+ * the sorted array, keys or tmp. */
+static struct keyed *radix_pre(struct keyed *keys, struct keyed *tmp, size_t n)
 {
-	return strcmp(((const struct eos_role_current *)a)->id, ((const struct eos_role_current *)b)->id);
+	for (int shift = 0; shift < 64; shift += 8) {
+		size_t at[256] = {0}, sum = 0;
+		for (size_t i = 0; i < n; i++)
+			at[(keys[i].pre >> shift) & 255]++;
+		if (at[(keys[0].pre >> shift) & 255] == n)
+			continue;
+		for (int b = 0; b < 256; b++) {
+			size_t t = at[b];
+			at[b] = sum;
+			sum += t;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[at[(keys[i].pre >> shift) & 255]++] = keys[i];
+		struct keyed *t = keys;
+		keys = tmp;
+		tmp = t;
+	}
+	return keys;
+}
+
+/* Sort keys (key and idx filled, in idx order; lcp: the length of the prefix all keys share)
+ * by key, then idx. Ids such as "node-000123"
+ * share a prefix: 8 bytes past it, as one integer, order almost every pair; a radix sort on
+ * them reads each id once, where a comparison sort would call strcmp n log n times. */
+static void sort_keyed(struct keyed *keys, size_t n, size_t lcp)
+{
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *t = (const unsigned char *)keys[i].key + lcp;
+		uint64_t pre = 0;
+		for (int k = 0; k < 8 && t[k]; k++)
+			pre |= (uint64_t)t[k] << (56 - 8 * k);
+		keys[i].pre = pre;
+	}
+	struct keyed *tmp = malloc(n * sizeof(*tmp));
+	if (!tmp) {   /* no room for the radix sort: the same order by comparisons */
+		qsort(keys, n, sizeof(*keys), cmp_keyed);
+		return;
+	}
+	struct keyed *sorted = radix_pre(keys, tmp, n);
+	if (sorted != keys)
+		memcpy(keys, sorted, n * sizeof(*keys));
+	free(tmp);
+	/* Ids equal in pre: by the rest of the id (idx order holds already, the sort is stable). */
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && keys[j].pre == keys[i].pre; j++)
+			;
+		if (j - i > 1)
+			qsort(keys + i, j - i, sizeof(*keys), cmp_keyed);
+	}
+}
+
+static int same_key(const struct keyed *a, const struct keyed *b)
+{
+	return a->pre == b->pre && strcmp(a->key, b->key) == 0;
 }
 
 void eos_roles_result_free(struct eos_roles_result *res)
@@ -477,57 +617,82 @@ void eos_roles_result_free(struct eos_roles_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* Sort by id: the answer does not depend on the inventory's order. */
+/* Sort by id: the answer does not depend on the inventory's order. First every node in input
+ * order, each node's strings read once while they are in cache: checked, its zone numbered
+ * (only zone counts are ever compared, so the numbering does not change the answer), what it
+ * is eligible for, the prefix all ids share. */
 static int sort_inventory(struct calc *c, struct keyed *keys, struct eos_err *e)
 {
 	const struct eos_role_node *nodes = c->in;
-	size_t n = c->n;
-	int rc;
+	size_t n = c->n, cap = 16, lcp = SIZE_MAX;
+	while (cap < 2 * n)
+		cap *= 2;
+	struct zone_slot *tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return eos_fail(e, ENOMEM, NULL, "calloc: out of memory for %zu zones", cap);
+	unsigned *zin = c->zlist;         /* by input index: zlist and tier_a are not used yet */
+	unsigned char *ein = c->tier_a;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = check_node(&nodes[i], i, e)))
+		const struct eos_role_node *nd = &nodes[i];
+		int rc = check_node(nd, i, e);
+		if (rc) {
+			free(tab);
 			return rc;
-		keys[i] = (struct keyed){nodes[i].id, i};
+		}
+		keys[i] = (struct keyed){.key = nd->id, .idx = i};
+		lcp = common_prefix(nd->id, keys[0].key, lcp);
+		zin[i] = zone_number(c, tab, cap, zone_of(nd));
+		ein[i] = 0;
+		for (int r = 0; r < EOS_ROLE_COUNT; r++)
+			ein[i] |= (unsigned char)(eligible(nd, r) << r);
 	}
-	qsort(keys, n, sizeof(*keys), cmp_keyed);
+	free(tab);
+	sort_keyed(keys, n, lcp);
 	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(keys[i - 1].key, keys[i].key) == 0)
+		if (i && same_key(&keys[i - 1], &keys[i]))
 			return eos_fail(e, EINVAL, keys[i].key, "duplicate node id '%s' in the inventory",
 					keys[i].key);
-		c->order[i] = keys[i].idx;
-		c->res->nodes[i].id = nodes[keys[i].idx].id;
-		c->res->nodes[i].input_index = keys[i].idx;
+		size_t at = keys[i].idx;
+		c->order[i] = at;
+		c->res->nodes[i].id = keys[i].key;
+		c->res->nodes[i].input_index = at;
+		c->zone[i] = zin[at];
+		c->elig[i] = ein[at];
 	}
 	return 0;
 }
 
-/* Match the current assignment (copied to cs) to the inventory; the rest departed. */
+/* Match the current assignment to the inventory (keys: room for ncur); the rest departed,
+ * into cs. */
 static int match_current(struct calc *c, const struct eos_role_current *cur, size_t ncur,
-			 struct eos_role_current *cs, struct eos_err *e)
+			 struct eos_role_current *cs, struct keyed *keys, struct eos_err *e)
 {
 	struct eos_roles_result *res = c->res;
+	size_t lcp = SIZE_MAX;
 	for (size_t j = 0; j < ncur; j++) {
 		if (!cur[j].id || !cur[j].id[0])
 			return eos_fail(e, EINVAL, NULL, "entry %zu of the current assignment has an empty id", j);
 		int rc = check_name(cur[j].id, "current assignment: node id", e);
 		if (rc)
 			return rc;
-		cs[j] = cur[j];
-		cs[j].roles &= EOS_ROLE_ALL;
+		keys[j] = (struct keyed){.key = cur[j].id, .idx = j};
+		lcp = common_prefix(cur[j].id, keys[0].key, lcp);
 	}
-	qsort(cs, ncur, sizeof(*cs), cmp_current);
+	sort_keyed(keys, ncur, lcp);
 	for (size_t j = 0, i = 0; j < ncur; j++) {
-		if (j && strcmp(cs[j - 1].id, cs[j].id) == 0)
-			return eos_fail(e, EINVAL, cs[j].id, "duplicate node id '%s' in the current assignment",
-					cs[j].id);
-		while (i < c->n && strcmp(res->nodes[i].id, cs[j].id) < 0)
+		const char *id = keys[j].key;
+		unsigned roles = cur[keys[j].idx].roles & EOS_ROLE_ALL;
+		if (j && same_key(&keys[j - 1], &keys[j]))
+			return eos_fail(e, EINVAL, id, "duplicate node id '%s' in the current assignment", id);
+		while (i < c->n && strcmp(res->nodes[i].id, id) < 0)
 			i++;
-		if (i < c->n && strcmp(res->nodes[i].id, cs[j].id) == 0) {
-			c->raw_cur[i] = cs[j].roles;
+		if (i < c->n && strcmp(res->nodes[i].id, id) == 0) {
+			c->raw_cur[i] = roles;
 			/* A former monolith held every role. */
-			c->cur[i] = cs[j].roles & EOS_ROLE_BIT(EOS_ROLE_MONOLITH) ? EOS_ROLE_ALL : cs[j].roles;
-			res->nodes[i].current = cs[j].roles;
+			c->cur[i] = roles & EOS_ROLE_BIT(EOS_ROLE_MONOLITH) ? EOS_ROLE_ALL : roles;
+			res->nodes[i].current = roles;
 		} else {
-			cs[res->ndeparted++] = cs[j];
+			cs[res->ndeparted++] = (struct eos_role_current){id, roles};
 		}
 	}
 	return 0;
@@ -584,26 +749,27 @@ int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 
 	if (n == 0)
 		return eos_fail(e, EINVAL, NULL, "empty inventory: no nodes to assign roles to");
-	keys = malloc(n * sizeof(*keys));
+	keys = malloc((n > ncur ? n : ncur) * sizeof(*keys));
 	c.order = malloc(n * sizeof(*c.order));
 	c.zone = malloc(n * sizeof(*c.zone));
-	c.zcount = calloc(n, sizeof(*c.zcount));
+	c.zcount = calloc(3 * n, sizeof(*c.zcount));   /* zcount, zfill, zlist */
+	c.zbest = malloc(PICK_MAX * n * sizeof(*c.zbest));
 	c.cur = calloc(n, sizeof(*c.cur));
 	c.raw_cur = calloc(n, sizeof(*c.raw_cur));
-	c.tier_a = malloc(3 * n);
+	c.tier_a = malloc(4 * n);   /* tier_a, load_a, other_a, elig */
 	res->nodes = calloc(n, sizeof(*res->nodes));
 	cs = malloc((ncur ? ncur : 1) * sizeof(*cs));
-	if (!keys || !c.order || !c.zone || !c.zcount || !c.cur || !c.raw_cur || !c.tier_a || !res->nodes || !cs) {
+	if (!keys || !c.order || !c.zone || !c.zcount || !c.zbest || !c.cur || !c.raw_cur || !c.tier_a || !res->nodes || !cs) {
 		rc = eos_fail(e, ENOMEM, NULL, "malloc: out of memory for %zu nodes", n);
 		goto out;
 	}
+	c.zfill = c.zcount + n;
+	c.zlist = c.zcount + 2 * n;
 	c.load_a = c.tier_a + n;
 	c.other_a = c.tier_a + 2 * n;
+	c.elig = c.tier_a + 3 * n;
 	res->n = n;
-	/* Zones numbered in order of first appearance by id ("" for unknown); only their
-	 * counts are ever compared, so the numbering does not change the answer. */
-	if ((rc = sort_inventory(&c, keys, e)) || (rc = number_zones(&c, e)) ||
-	    (rc = match_current(&c, cur, ncur, cs, e)))
+	if ((rc = sort_inventory(&c, keys, e)) || (rc = match_current(&c, cur, ncur, cs, keys, e)))
 		goto out;
 	res->departed = cs;
 	cs = NULL;
@@ -620,6 +786,7 @@ out:
 	free(c.order);
 	free(c.zone);
 	free(c.zcount);
+	free(c.zbest);
 	free(c.cur);
 	free(c.raw_cur);
 	free(c.tier_a);
