@@ -125,6 +125,16 @@ def test_zones_spread():
     assert "zone 'b'" in plan["reasons"][[i for i in core if by_id[i] == "b"][0]]["core"]
 
 
+def test_longest_non_ascii_zone_is_quoted_whole():
+    # Grains are outside input: a 254-byte zone of two-byte characters once cut a character
+    # in half in the reasons, and the binding failed with a UnicodeDecodeError.
+    zone = "é" * 127
+    plan = calc([node(i, zone=zone) for i in range(5)])
+    whys = [why for r in plan["reasons"].values() for why in r.values()]
+    assert all(f"zone '{zone}'" in why for why in whys if "zone '" in why)
+    assert sum(f"zone '{zone}'" in why for why in whys) >= 5
+
+
 def test_stability_add_and_remove():
     nodes = [node(i) for i in range(4)]   # 4 -> 5 nodes: same role targets
     before = calc(nodes)

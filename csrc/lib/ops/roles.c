@@ -248,7 +248,7 @@ static int describe_pick(struct calc *c, size_t i, enum eos_role r, unsigned nth
 	const struct eos_role_node *nd = NODE(c, i);
 	const struct eos_role_min *m = &role_mins[r];
 	const char *zone = zone_of(nd);
-	char where[160] = "";
+	char where[EOS_ROLE_ID_MAX + 16] = "";   /* a whole zone: a cut one could split a UTF-8 character */
 	if (zone)
 		snprintf(where, sizeof(where), ", zone '%s'", zone);
 	char has[160];
