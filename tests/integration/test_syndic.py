@@ -5,8 +5,7 @@ salt-syndic each) and one minion under each syndic, laid out as README "A larger
 - the node-join reactor on the top acts on a minion under a syndic: its salt/minion/<id>/start,
   forwarded by the syndic, runs orchestration.node_addition, whose eos_roles.apply assigns
   roles that the minion reads from its own master;
-- `salt '*' test.ping` and `eos_storage.analyze` from the top reach the minions under both
-  syndics;
+- `salt '*' eos_storage.analyze` from the top reaches the minions under both syndics;
 - `salt-run eos_roles.calculate` on the top sees every node through the syndics (the top holds
   only the syndics' keys).
 
@@ -46,7 +45,10 @@ def topology(tmp_path_factory, request):
         for syn in syndics:
             fl.minion(syn, LEAVES[syn.id])
         ids = sorted(LEAVES.values())
-        fleetlib.wait_for_minions(top, ids, UP)
+        # Each minion is up once its start event, forwarded by its syndic, is on the top's bus
+        # (watched, not polled: every poll would be a publish through both syndic masters).
+        for mid in ids:
+            bus.wait(f"salt/minion/{mid}/start", UP, since=started)
         yield top, syndics, ids, started, bus
     finally:
         if bus:
@@ -54,37 +56,36 @@ def topology(tmp_path_factory, request):
         assert not fl.stop()
 
 
+def _joined(bus, since):
+    """The minion ids whose node_addition orchestration finished (its last step fires
+    eos/cluster/roles/changed on the top with data joined: <id>)."""
+    return {d.get("joined") for _, _, d in bus.tags("eos/cluster/roles/changed", since) if isinstance(d, dict)}
+
+
 def test_node_join_reactor_acts_for_minions_under_syndics(topology):
     top, _, ids, started, bus = topology
-    for mid in ids:  # forwarded by its syndic under the original tag, which the reactor matches
-        assert bus.tags(f"salt/minion/{mid}/start", started), mid
     deadline = time.monotonic() + UP
-    seen = None
-    while time.monotonic() < deadline:
-        p = top.cli("salt", "--out=json", "--static", "--timeout=30", "-L", ",".join(ids),
-                    "pillar.get", "eos:roles", timeout=120)
-        seen = json.loads(p.stdout) if p.returncode == 0 and p.stdout.strip() else {}
-        if all(isinstance(seen.get(m), dict) and sorted(seen[m]) == ids for m in ids):
-            break
-        time.sleep(3)
-    else:
-        pytest.fail(f"the node-join reactor on the top never assigned roles to {ids}; last seen {seen!r}")
-    # The test never calls apply: only the reactor's orchestrations can have run it, one per
-    # join (pillar eos_join:id), and what they wrote on the top reached each minion's pillar
-    # through its own syndic master (the shared pillar root).
+    while not _joined(bus, started) >= set(ids) and time.monotonic() < deadline:
+        time.sleep(1)
     runs = bus.runs("runner.state.orchestrate", started)
+    assert _joined(bus, started) >= set(ids), (bus.tags("eos/cluster/", started), runs)
+    # The test never calls apply: only the reactor's orchestrations can have run it, one per
+    # join (pillar eos_join:id, the id of the forwarded salt/minion/<id>/start) ...
     joined = {((a.get("pillar") or {}).get("eos_join") or {}).get("id")
               for d in runs for a in d.get("fun_args") or [] if isinstance(a, dict)}
     assert joined >= set(ids), runs
+    # ... and what they wrote on the top reached each minion's pillar through its own syndic
+    # master (the shared pillar root).
+    seen = _json(top.cli("salt", "--out=json", "--static", "--timeout=10", "-L", ",".join(ids),
+                         "pillar.get", "eos:roles", timeout=120))
+    assert all(isinstance(seen.get(m), dict) and sorted(seen[m]) == ids for m in ids), seen
 
 
-def test_ping_and_analyze_from_the_top_reach_every_minion(topology):
+def test_analyze_from_the_top_reaches_every_minion(topology):
     top, _, ids, _, _ = topology
     # The syndics' own ids match '*' on the top but never answer: the CLI waits for them until
-    # --timeout, so it is short.
-    got = _json(top.cli("salt", "--out=json", "--static", "--timeout=20", "*", "test.ping", timeout=300))
-    assert got == {m: True for m in ids}, got
-    got = _json(top.cli("salt", "--out=json", "--static", "--timeout=30", "*", "eos_storage.analyze",
+    # --timeout and one find_job round, so it is short; minions still running are waited for.
+    got = _json(top.cli("salt", "--out=json", "--static", "--timeout=5", "*", "eos_storage.analyze",
                         "record=False", timeout=300))
     assert sorted(got) == ids, got
     for mid in ids:
