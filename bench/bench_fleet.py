@@ -240,7 +240,7 @@ def main(argv):
             "(the top runs the node-join reactor, each syndic's master the threshold reactor; "
             f"all on this machine, {os.cpu_count()} CPUs, shared with other work: see the load average), each minion "
             "with its own root, loopback address and loop-backed XFS in its own mount namespace; join "
-            f"settle {SETTLE} s. Wall time, and in brackets the master's CPU seconds, medians of "
+            f"settle {SETTLE} s. Wall time, and in brackets the master's (with syndics the top's) CPU seconds, medians of "
             f"{ROUNDS} rounds.", "",
             "| N | all answer | one role assignment | master CPU (start) | RSS per minion | "
             "`eos_storage.analyze` | `disk.usage` | `expand MNT test=True` | threshold storm "

@@ -37,8 +37,9 @@ def free_port():
 # inside its running event loop (salt.minion.Syndic._send_req_sync); SyncWrapper runs each call
 # in a thread and afterwards cancels the asyncio tasks it takes for orphans
 # (salt/utils/asynchronous.py, _target), among them the zeromq RequestClient's _send_recv task.
-# The first request is answered, every later one waits out its timeout (60 s x 3 tries), with
-# the syndic's event loop blocked meanwhile: it never gets to relay the top's publishes.
+# The first request is answered, every later one waits out its timeout (3 tries, 60 s each for
+# the start event), with the syndic's event loop blocked meanwhile: it never gets to relay the
+# top's publishes.
 # Reproduced without any daemon in tests/unit/test_syndic_transport.py.
 SYNDIC_TRANSPORT = "tcp"
 
@@ -323,12 +324,17 @@ class Bus:
             return [(t, tag, d) for t, tag, d in self.events if t >= since and tag.startswith(prefix)]
 
     def new_jobs(self, fun, since=0):
-        """[(minion list, data)] of the jobs of fun published since `since`: by this master, or
-        by a syndic's master below it (forwarded as syndic/<syndic id>/salt/job/<jid>/new, with
-        the minions that master targeted)."""
+        """[(minion list, data)] of the jobs of fun published since `since`, one per jid: by this
+        master, or by a syndic's master below it (forwarded as syndic/<syndic id>/salt/job/<jid>/new
+        with the minions that master targeted; a job the top published and its syndics passed
+        on is one job, its minions the union)."""
+        jobs = {}
         with self.lock:
-            return [(d.get("minions") or [], d) for t, tag, d in self.events
-                    if t >= since and _JOB_NEW.match(tag) and isinstance(d, dict) and d.get("fun") == fun]
+            for t, tag, d in self.events:
+                if t >= since and _JOB_NEW.match(tag) and isinstance(d, dict) and d.get("fun") == fun:
+                    minions, _ = jobs.setdefault(d.get("jid") or tag, (set(), d))
+                    minions.update(d.get("minions") or [])
+        return [(sorted(m), d) for m, d in jobs.values()]
 
     def runs(self, fun, since=0):
         with self.lock:
