@@ -38,7 +38,11 @@ def topology(tmp_path_factory, request):
                         pillar={"eos": {"cluster": {"join_settle": 2}, "services": {"manage": False}}})
     bus = None
     try:
-        top = fl.master_of_masters("eos-top", {**fleetlib.reactor_wiring(), "eos_roles_grains_timeout": 20})
+        # syndic_wait: how long the top waits for the syndics' lists of the minions they
+        # targeted before a job may end (5 s by default, on every publish); the syndics are on
+        # this host.
+        top = fl.master_of_masters("eos-top", {**fleetlib.reactor_wiring(), "eos_roles_grains_timeout": 20,
+                                               "syndic_wait": 2})
         syndics = fl.syndics(list(LEAVES), top, ready_timeout=UP)
         bus = fleetlib.Bus(top)  # open before the minions start: their start events are the joins
         started = time.time()
