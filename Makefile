@@ -91,10 +91,11 @@ demo: install
 demo-stop:
 	bash scripts/demo stop
 
-# The fleet bench alone: `make fleet N=10,50,100` (sizes, comma-separated).
+# The fleet bench alone: `make fleet N=10,50,100` (sizes, comma-separated); SYNDICS=2 spreads
+# the minions over two syndics under a master of masters.
 N ?= 10
 fleet: install
-	$(PY) bench/bench_fleet.py $(N)
+	$(PY) bench/bench_fleet.py $(N) $(if $(SYNDICS),--syndics $(SYNDICS))
 
 bench: install
 	$(PY) bench/run.py

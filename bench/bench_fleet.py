@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,50 +37,6 @@ HEADING = "## Fleet: Eos on N real minions"
 ROUNDS = int(os.environ.get("EOS_FLEET_ROUNDS", "3"))
 SETTLE = int(os.environ.get("EOS_FLEET_SETTLE", "10"))
 MiB = 1 << 20
-
-
-class Bus:
-    """Counts what the master's event bus carries during the run (a listener thread)."""
-
-    def __init__(self, master):
-        import salt.config
-        import salt.utils.event
-
-        opts = salt.config.master_config(master.conf["conf_file"])
-        self.ev = salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True)
-        self.events = []
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stop.is_set():
-            got = self.ev.get_event(wait=1, full=True)
-            if got:
-                with self.lock:
-                    self.events.append((time.time(), got["tag"], got["data"]))
-
-    def new_jobs(self, fun, since):
-        """[(minion list, data)] of the jobs of fun published since `since`."""
-        with self.lock:
-            return [(d.get("minions") or [], d) for t, tag, d in self.events
-                    if t >= since and tag.startswith("salt/job/") and tag.endswith("/new")
-                    and isinstance(d, dict) and d.get("fun") == fun]
-
-    def runs(self, fun, since):
-        with self.lock:
-            return [d for t, tag, d in self.events if t >= since and tag.startswith("salt/run/")
-                    and tag.endswith("/new") and isinstance(d, dict) and d.get("fun") == fun]
-
-    def tags(self, prefix, since):
-        with self.lock:
-            return [(t, tag, d) for t, tag, d in self.events if t >= since and tag.startswith(prefix)]
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(5)
-        self.ev.destroy()
 
 
 def salt_json(master, *args, timeout=300):
@@ -148,23 +103,40 @@ def medians(master, ids, argv, rounds=ROUNDS):
     return statistics.median(walls), statistics.median(cpus)
 
 
-def run_one(n, work):
+def start_masters(fl, syndics):
+    """The master the minions talk to, for each minion slot: the one master, or with syndics a
+    master of masters (node-join reactor, runners) and `syndics` syndic masters, each with the
+    threshold reactor (its minions' signed events are verified there: README "A larger
+    fleet"). Returns (top, [master per slot])."""
+    wiring = fleetlib.reactor_wiring()
+    opts = {"worker_threads": 8, "eos_roles_grains_timeout": 30}
+    if not syndics:
+        top = fl.master("eos-fleet-master", {**wiring, **opts})
+        fleetlib.wait_for_master(top, 300)
+        return top, [top]
+    top = fl.master_of_masters("eos-fleet-top", {**wiring, **opts})
+    threshold = [r for r in wiring["reactor"] if "eos/storage/threshold/*" in r]
+    lower = fl.syndics([f"eos-fleet-syndic-{j}" for j in range(syndics)], top,
+                       {"reactor": threshold, "worker_threads": 4}, ready_timeout=300)
+    return top, lower
+
+
+def run_one(n, work, syndics=0):
     mnt = os.path.join(work, "srv")
     pillar = {"eos": {"cluster": {"join_settle": SETTLE}, "services": {"manage": False},
                       "storage": {"cleanup": [{"path": os.path.join(mnt, "scratch"), "older_than_days": 7}]}}}
-    fl = fleetlib.Fleet(os.path.join(work, f"n{n}"), pillar=pillar)
-    res = {"n": n, "load_start": os.getloadavg()[0]}
+    fl = fleetlib.Fleet(os.path.join(work, f"n{n}s{syndics}"), pillar=pillar)
+    res = {"n": n, "syndics": syndics, "load_start": os.getloadavg()[0]}
     bus = None
     try:
-        top = fl.master("eos-fleet-master", {**fleetlib.reactor_wiring(), "worker_threads": 8,
-                                             "eos_roles_grains_timeout": 30})
-        fleetlib.wait_for_master(top, 300)
-        bus = Bus(top)
+        top, masters = start_masters(fl, syndics)
+        bus = fleetlib.Bus(top)
         ids = [f"eos-fleet-{n}-{i:03d}" for i in range(n)]
         beacon = {"eos_storage": [{"mounts": [mnt]}, {"thresholds": {"check_interval": 2}},
                                   {"node_count": 1}]}
         t0, c0 = time.time(), top.daemon.cpu_seconds()
-        minions = {m: fl.minion(top, m, {"beacons": beacon}, mountpoint=mnt) for m in ids}
+        minions = {m: fl.minion(masters[i % len(masters)], m, {"beacons": beacon}, mountpoint=mnt)
+                   for i, m in enumerate(ids)}
         res["up_s"] = fleetlib.wait_for_minions(top, ids, 300 + 10 * n)
         res["converge_s"], assignment = converge(top, ids, 300 + 10 * n)
         res["converge_s"] += res["up_s"]
@@ -223,7 +195,8 @@ def run_one(n, work):
 
 def row(r):
     a, d, e = r["analyze"], r["disk_usage"], r["expand"]
-    return (f"| {r['n']} | {r['up_s']:.0f} s | {r['converge_s']:.0f} s, gen {r['generation']}, "
+    layout = f"{r['n']}" + (f" ({r['syndics']} syndics)" if r["syndics"] else "")
+    return (f"| {layout} | {r['up_s']:.0f} s | {r['converge_s']:.0f} s, gen {r['generation']}, "
             f"{r['orchestrations']} orch., once {r['applied_once']}/{r['n']} | {r['start_cpu']:.0f} s | "
             f"{r['rss_mib']:.0f} MiB | {a[0]:.1f} s ({a[1]:.1f} s) | {d[0]:.1f} s ({d[1]:.1f} s) | "
             f"{e[0]:.1f} s ({e[1]:.1f} s) | {r['storm_once']}/{r['n']} once (max {r['storm_max']}), "
@@ -232,7 +205,14 @@ def row(r):
 
 
 def main(argv):
-    sizes = [int(x) for x in (argv[0] if argv else os.environ.get("EOS_FLEET_N", "10")).split(",")]
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("sizes", nargs="?", default=os.environ.get("EOS_FLEET_N", "10"))
+    ap.add_argument("--syndics", type=int, default=int(os.environ.get("EOS_FLEET_SYNDICS", "0")),
+                    help="a master of masters and this many syndics, the minions spread over them")
+    args = ap.parse_args(argv)
+    sizes = [int(x) for x in args.sizes.split(",")]
     reason = enter_private_mount_namespace()
     if reason:
         print(f"bench_fleet: {reason}", file=sys.stderr)
@@ -242,7 +222,7 @@ def main(argv):
     try:
         for n in sizes:
             try:
-                r = run_one(n, work)
+                r = run_one(n, work, args.syndics)
             except Exception as exc:  # pylint: disable=broad-except
                 failed.append(f"N={n}: {exc}")
                 print(f"N={n} failed: {exc}", file=sys.stderr)
@@ -251,13 +231,16 @@ def main(argv):
             rows.append(row(r))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    heading = HEADING + (" through syndics" if args.syndics else "")
     if rows:
-        write_section(HEADING, "\n".join([
-            HEADING, "",
+        write_section(heading, "\n".join([
+            heading, "",
             f"`make fleet N=...` (`bench/bench_fleet.py`): one salt-master and N salt-minions on this "
-            f"machine ({os.cpu_count()} CPUs, shared with other work: see the load average), each minion "
+            "machine, or with `--syndics S` a master of masters and S syndics holding N/S minions each "
+            "(the top runs the node-join reactor, each syndic's master the threshold reactor; "
+            f"all on this machine, {os.cpu_count()} CPUs, shared with other work: see the load average), each minion "
             "with its own root, loopback address and loop-backed XFS in its own mount namespace; join "
-            f"settle {SETTLE} s. Wall time, and in brackets the master's CPU seconds, medians of "
+            f"settle {SETTLE} s. Wall time, and in brackets the master's (with syndics the top's) CPU seconds, medians of "
             f"{ROUNDS} rounds.", "",
             "| N | all answer | one role assignment | master CPU (start) | RSS per minion | "
             "`eos_storage.analyze` | `disk.usage` | `expand MNT test=True` | threshold storm "

@@ -160,12 +160,24 @@ def _local():
     return salt.client.get_local_client(__opts__["conf_file"])
 
 
+def _plausible_id(mid):
+    try:
+        return bool(eos_events.minion_id(mid))
+    except eos_events.EventRejected:
+        return False
+
+
 def _live_inventory(timeout, warnings, unresponsive):
     if __opts__.get("order_masters"):
         # A master of masters holds only its syndics' keys: the nodes are the minions that
-        # answer through the syndics (a read; every action still targets exact ids).
-        ret = _local().cmd("*", "grains.item", GRAINS, timeout=timeout)
-        minions = sorted(ret)
+        # answer through the syndics (a read; every action still targets exact ids). The
+        # syndics never answer a publish themselves: with them in the target Salt waits for
+        # them until the timeout and lists them as missing, so they are left out of it.
+        syndics = _accepted_minions()
+        plain = [k for k in syndics if _plausible_id(k)]
+        tgt = "* and not L@" + ",".join(plain) if plain else "*"
+        ret = _local().cmd(tgt, "grains.item", GRAINS, tgt_type="compound", timeout=timeout)
+        minions = sorted(m for m in ret if m not in syndics)
         if not minions:
             raise CommandExecutionError(
                 f"no minion answered through the syndics within {timeout} s: nothing to assign roles to")

@@ -13,6 +13,7 @@ fleet's masters would through gitfs or shared storage: eos_roles.apply writes pi
 master and the minions under a syndic read it from their own master.
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,18 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# The link between a salt-syndic and its master of masters runs on Salt's tcp transport. On
+# zeromq (Salt 3008.3) the syndic's requests to the top go through a sync ReqChannel called from
+# inside its running event loop (salt.minion.Syndic._send_req_sync); SyncWrapper runs each call
+# in a thread and afterwards cancels the asyncio tasks it takes for orphans
+# (salt/utils/asynchronous.py, _target), among them the zeromq RequestClient's _send_recv task.
+# The first request is answered, every later one waits out its timeout (3 tries, 60 s each for
+# the start event), with the syndic's event loop blocked meanwhile: it never gets to relay the
+# top's publishes.
+# Reproduced without any daemon in tests/unit/test_syndic_transport.py.
+SYNDIC_TRANSPORT = "tcp"
 
 
 def reactor_wiring():
@@ -179,26 +192,54 @@ class Fleet:
         m.daemon = self._start(name, "salt-master", m.confdir, m.conf["log_file"])
         return m
 
-    def syndic(self, name, top, extra=None, ready_timeout=180):
-        """A salt-master plus its salt-syndic, which connects it to the master ``top``; the
-        syndic starts once its own master answers (a syndic started before it never forwards
-        what the top publishes)."""
+    def master_of_masters(self, name, extra=None):
+        """The top of a syndic topology: order_masters, on the transport its syndics use."""
+        return self.master(name, {"order_masters": True, "transport": SYNDIC_TRANSPORT, **(extra or {})})
+
+    def syndics(self, names, top, extra=None, ready_timeout=180):
+        """One salt-master plus its salt-syndic per name, each syndic connecting its master to
+        the master ``top``, all started together. A syndic starts once its own master (and the
+        top) answer: one started before never forwards what the top publishes. Returns the
+        masters once the top has every salt/syndic/<id>/start: events the syndic's minions
+        fire before that are dropped ("Unable to call _fire_master on ..., that syndic is not
+        connected")."""
+        masters = [self._syndic_master(name, top, extra) for name in names]
+        for m in [top, *masters]:
+            wait_for_master(m, ready_timeout)
+        bus = Bus(top)
+        try:
+            for m in masters:
+                m.syndic = self._start(m.id + "-syndic", "salt-syndic", m.confdir, m.conf["syndic_log_file"])
+            for m in masters:
+                bus.wait(f"salt/syndic/{m.id}/start", ready_timeout)
+        finally:
+            bus.close()
+        return masters
+
+    def _syndic_master(self, name, top, extra):
         extra = dict(extra or {}, syndic_master="127.0.0.1", syndic_master_port=top.conf["ret_port"],
                      master_id=name)
         m = Master(self, name, self._master_conf(name, extra))
         # salt-syndic reads the minion file of the same config dir over the master one: its
-        # id, its key (pki_dir), where its own master's sockets are, and master_id (the syndic
-        # forwards only publishes that did not come from its own master).
+        # id, its key (pki_dir), where its own master's sockets are, master_id (the syndic
+        # forwards only publishes that did not come from its own master), the transport to the
+        # top (SYNDIC_TRANSPORT) and the top's publish_port. Without that last one the syndic
+        # subscribes to its OWN master's publisher: the minion defaults carry no publish_port,
+        # so salt.config.syndic_config keeps the lower master's, and
+        # salt.channel.client.AsyncPubChannel.connect takes any publish_port other than 4506 as
+        # meant, not the one the top reported at sign-in. The syndic then hears only its own
+        # master's publishes, under that master's AES key, never the top's. (With the default
+        # ports on separate hosts both are 4505, which is why it goes unnoticed there.)
         c = m.conf
         with open(os.path.join(m.confdir, "minion"), "w") as f:
-            yaml.safe_dump({"id": name, "master_id": name, "root_dir": c["root_dir"], "cachedir": c["cachedir"],
+            yaml.safe_dump({"id": name, "master_id": name, "publish_port": top.conf["publish_port"],
+                            "transport": top.conf.get("transport", "zeromq"),
+                            "root_dir": c["root_dir"], "cachedir": c["cachedir"],
                             "sock_dir": c["sock_dir"], "pki_dir": os.path.join(c["root_dir"], "syndic-pki"),
                             "log_file": c["syndic_log_file"], "file_roots": c["file_roots"],
                             "pillar_roots": c["pillar_roots"], "log_level_logfile": self.log_level,
                             "enable_fqdns_grains": False, "acceptance_wait_time": 2}, f)
         m.daemon = self._start(name, "salt-master", m.confdir, m.conf["log_file"])
-        wait_for_master(m, ready_timeout)
-        m.syndic = self._start(name + "-syndic", "salt-syndic", m.confdir, m.conf["syndic_log_file"])
         return m
 
     def minion_config(self, master, mid, extra=None):
@@ -251,6 +292,70 @@ class Fleet:
         return errors
 
 
+_JOB_NEW = re.compile(r"^(syndic/[^/]+/)?salt/job/[^/]+/new$")
+
+
+class Bus:
+    """What a master's event bus carries from now on (a listener thread in this process)."""
+
+    def __init__(self, master):
+        import threading
+
+        import salt.config
+        import salt.utils.event
+
+        opts = salt.config.master_config(master.conf["conf_file"])
+        self.ev = salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True)
+        self.events = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            got = self.ev.get_event(wait=1, full=True)
+            if got:
+                with self.lock:
+                    self.events.append((time.time(), got["tag"], got["data"]))
+
+    def tags(self, prefix, since=0):
+        with self.lock:
+            return [(t, tag, d) for t, tag, d in self.events if t >= since and tag.startswith(prefix)]
+
+    def new_jobs(self, fun, since=0):
+        """[(minion list, data)] of the jobs of fun published since `since`, one per jid: by this
+        master, or by a syndic's master below it (forwarded as syndic/<syndic id>/salt/job/<jid>/new
+        with the minions that master targeted; a job the top published and its syndics passed
+        on is one job, its minions the union)."""
+        jobs = {}
+        with self.lock:
+            for t, tag, d in self.events:
+                if t >= since and _JOB_NEW.match(tag) and isinstance(d, dict) and d.get("fun") == fun:
+                    minions, _ = jobs.setdefault(d.get("jid") or tag, (set(), d))
+                    minions.update(d.get("minions") or [])
+        return [(sorted(m), d) for m, d in jobs.values()]
+
+    def runs(self, fun, since=0):
+        with self.lock:
+            return [d for t, tag, d in self.events if t >= since and tag.startswith("salt/run/")
+                    and tag.endswith("/new") and isinstance(d, dict) and d.get("fun") == fun]
+
+    def wait(self, tag, timeout, since=0):
+        """Seconds until an event tagged exactly `tag` arrived; RuntimeError at timeout."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if any(t == tag for _, t, _ in self.tags(tag, since)):
+                return time.monotonic() - start
+            time.sleep(0.5)
+        raise RuntimeError(f"no {tag} on the bus within {timeout} s")
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.ev.destroy()
+
+
 def wait_for_master(master, timeout):
     """Until `salt-run test.arg` answers on master (its workers and event bus are up)."""
     start = time.monotonic()
@@ -266,20 +371,21 @@ def wait_for_master(master, timeout):
     raise RuntimeError(f"salt-master {master.id} did not answer within {timeout} s")
 
 
-def wait_for_minions(master, ids, timeout, tgt="*"):
-    """Until every id in ids answers test.ping through master; returns the seconds it took.
-    RuntimeError naming the missing ids at timeout."""
+def wait_for_minions(master, ids, timeout):
+    """Until every id in ids answers test.ping (targeted by exact id) through master; returns
+    the seconds it took. RuntimeError naming the missing ids at timeout."""
     import json
 
     start = time.monotonic()
     missing = set(ids)
     while time.monotonic() - start < timeout:
-        p = master.cli("salt", "--out=json", "--static", "--timeout=10", tgt, "test.ping", timeout=120)
+        p = master.cli("salt", "--out=json", "--static", "--timeout=10", "-L", ",".join(sorted(missing)),
+                       "test.ping", timeout=120)
         try:
             got = json.loads(p.stdout) if p.stdout.strip() else {}
         except ValueError:
             got = {}
-        missing = {m for m in ids if got.get(m) is not True}
+        missing = {m for m in missing if got.get(m) is not True}
         if not missing:
             return time.monotonic() - start
         time.sleep(2)
