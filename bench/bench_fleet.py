@@ -16,6 +16,7 @@ Measured, in one run per N (`make fleet N=10,50,100`, or EOS_FLEET_N):
   exactly one eos_storage.cleanup, and `salt-run manage.status` is timed during the storm;
 - the master's CPU seconds (its whole session) for each measurement.
 Results go to bench/README.md under "Fleet"."""
+import datetime
 import json
 import os
 import shutil
@@ -77,6 +78,26 @@ def roles_generation(fl):
 
     with open(os.path.join(fl.pillar_root, "eos_roles.sls")) as f:
         return yaml.safe_load(f)["eos"]["cluster"]["roles_generation"]
+
+
+def salt_run_json(master, *args, timeout=300):
+    p = master.cli("salt-run", "--out=json", *args, timeout=timeout)
+    if p.returncode:
+        raise RuntimeError(f"salt-run {' '.join(args)}: rc {p.returncode}: {p.stderr[-500:]}")
+    return json.loads(p.stdout) if p.stdout.strip() else {}
+
+
+def applied_from_job_cache(master, since):
+    """{minion: how many state.apply jobs it returned} since `since`, from the master's job cache
+    (the event bus drops job events under load, and a syndic passes some on late: counting
+    them undercounted)."""
+    floor = datetime.datetime.fromtimestamp(since).strftime("%Y%m%d%H%M%S%f")
+    jobs = salt_run_json(master, "jobs.list_jobs", "search_function=state.apply")
+    applied = {}
+    for jid in sorted(j for j in jobs if j >= floor):
+        for m in salt_run_json(master, "jobs.lookup_jid", jid):
+            applied[m] = applied.get(m, 0) + 1
+    return applied
 
 
 def fill(daemon, mountpoint, pct):
@@ -144,10 +165,7 @@ def run_one(n, work, syndics=0):
         time.sleep(SETTLE + 5)  # orchestrations still in flight finish (they must add nothing)
         res["generation"] = roles_generation(fl)
         res["orchestrations"] = len(bus.runs("runner.state.orchestrate", t0))
-        applied = {}
-        for targets, _ in bus.new_jobs("state.apply", t0):
-            for m in targets:
-                applied[m] = applied.get(m, 0) + 1
+        applied = applied_from_job_cache(top, t0)
         res["applied_once"] = sum(1 for m in ids if applied.get(m) == 1)
         res["applied_max"] = max(applied.values() or [0])
         res["roles"] = sorted({r for v in assignment.values() for r in v})
