@@ -63,7 +63,7 @@ def converge(master, ids, timeout):
     """Seconds until every minion's eos:roles covers exactly ids and all agree; the assignment."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        _, got, _ = salt_json(master, "-L", ",".join(ids), "--timeout=30", "pillar.get", "eos:roles", "unmask=True")
+        _, got, _ = salt_json(master, "-L", ",".join(ids), f"--timeout={answer_timeout(len(ids))}", "pillar.get", "eos:roles", "unmask=True")
         vals = [got.get(m) for m in ids]
         if all(isinstance(v, dict) and sorted(v) == sorted(ids) for v in vals) and \
                 all(v == vals[0] for v in vals):
@@ -111,11 +111,19 @@ def fill(daemon, mountpoint, pct):
                    check=True, capture_output=True)
 
 
+def answer_timeout(n):
+    """Salt's -t for a fleet-wide call: the default 5 s gives up on minions still forking the job
+    when N of them share two CPUs (N=50 got no answer at load 65); a longer wait changes no
+    wall time that is measured, since salt returns as soon as every minion has answered."""
+    return max(30, 2 * n)
+
+
 def medians(master, ids, argv, rounds=ROUNDS):
     """Median wall seconds and median master CPU of `salt -L ids ARGV`, checking every answer."""
     walls, cpus = [], []
     for _ in range(rounds):
-        (took, data, rc), cpu = measured(master, lambda: salt_json(master, "-L", ",".join(ids), *argv))
+        (took, data, rc), cpu = measured(master, lambda: salt_json(
+            master, "-L", ",".join(ids), f"--timeout={answer_timeout(len(ids))}", *argv))
         bad = [m for m in ids if not isinstance(data.get(m), (dict, list))]
         if rc or bad:
             raise RuntimeError(f"salt {' '.join(argv)}: rc {rc}, no proper answer from {bad[:10]}")
@@ -222,6 +230,21 @@ def row(r):
             f"{r['load_start']:.1f} → {r['load_end']:.1f} |")
 
 
+def kept_rows(heading, fresh):
+    """The section's earlier rows for the sizes this run did not measure (so `make fleet N=50`
+    does not wipe the N=10 row), then the fresh ones, in order of N."""
+    from bench.common import README
+
+    text = open(README).read() if os.path.exists(README) else ""
+    start = text.find(heading + "\n")
+    end = text.find("\n## ", start + 1) if start >= 0 else -1
+    old = text[start:end if end >= 0 else None].splitlines() if start >= 0 else []
+    key = lambda r: r.split("|")[1].strip()  # noqa: E731
+    now = {key(r) for r in fresh}
+    rows = [r for r in old if r.startswith("| ") and key(r)[:1].isdigit() and key(r) not in now]
+    return sorted(rows + fresh, key=lambda r: int(key(r).split()[0]))
+
+
 def main(argv):
     import argparse
 
@@ -263,7 +286,7 @@ def main(argv):
             "| N | all answer | one role assignment | master CPU (start) | RSS per minion | "
             "`eos_storage.analyze` | `disk.usage` | `expand MNT test=True` | threshold storm "
             "(cleanup once each, duration, manage.status, master CPU) | load |",
-            "|---|---|---|---|---|---|---|---|---|---|", *rows,
+            "|---|---|---|---|---|---|---|---|---|---|", *kept_rows(heading, rows),
             *([""] + [f"Failed: {f}" for f in failed] if failed else []),
         ]))
     return 1 if failed else 0
