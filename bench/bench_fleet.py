@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -150,6 +151,20 @@ def start_masters(fl, syndics):
     return top, lower
 
 
+def show_logs(fl, lines=15):
+    """The tails of the masters' logs and of the first minion's, to stderr: the work directory
+    (and with it every log) is removed when the run ends."""
+    logs = [d.log for d in fl.daemons if "minion" not in os.path.basename(d.log)]
+    logs += [d.log for d in fl.daemons if "minion" in os.path.basename(d.log)][:1]
+    for log in [f for log in logs for f in (log, log + ".out")]:
+        try:
+            with open(log, errors="replace") as f:
+                tail = f.readlines()[-lines:]
+        except OSError as exc:
+            tail = [f"({exc})\n"]
+        print(f"--- {log}", *tail, sep="", file=sys.stderr)
+
+
 def run_one(n, work, syndics=0):
     mnt = os.path.join(work, "srv")
     pillar = {"eos": {"cluster": {"join_settle": SETTLE}, "services": {"manage": False},
@@ -166,7 +181,7 @@ def run_one(n, work, syndics=0):
         t0, c0 = time.time(), top.daemon.cpu_seconds()
         minions = {m: fl.minion(masters[i % len(masters)], m, {"beacons": beacon}, mountpoint=mnt)
                    for i, m in enumerate(ids)}
-        res["up_s"] = fleetlib.wait_for_minions(top, ids, 300 + 10 * n)
+        res["up_s"] = fleetlib.wait_for_minions(top, ids, 300 + 10 * n, minions.values())
         res["converge_s"], assignment = converge(top, ids, 300 + 10 * n)
         res["converge_s"] += res["up_s"]
         res["start_cpu"] = top.daemon.cpu_seconds() - c0
@@ -210,6 +225,9 @@ def run_one(n, work, syndics=0):
         res["storm_cpu"] = top.daemon.cpu_seconds() - c1
         res["master_rss_mib"] = top.daemon.rss_bytes() / MiB
         res["load_end"] = os.getloadavg()[0]
+    except Exception:
+        show_logs(fl)
+        raise
     finally:
         if bus:
             bus.close()
@@ -253,6 +271,10 @@ def main(argv):
     ap.add_argument("--syndics", type=int, default=int(os.environ.get("EOS_FLEET_SYNDICS", "0")),
                     help="a master of masters and this many syndics, the minions spread over them")
     args = ap.parse_args(argv)
+    # Stopped by a signal, the fleet still stops by pid and its loop devices are detached (a
+    # background job's SIGINT is ignored unless set back here).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(x) for x in args.sizes.split(",")]
     reason = enter_private_mount_namespace()
     if reason:

@@ -27,10 +27,14 @@ def write(path, data, mode=0o644):
 
 
 def reactor_wiring(tree):
+    """The reactors and the master's schedule (eos_roles.reconcile) as the tree wires them."""
     import salt.utils.yaml
 
-    with open(os.path.join(tree, "reactor", "eos_reactor.conf"), encoding="utf-8") as f:
-        return salt.utils.yaml.safe_load(f)
+    wiring = {}
+    for name in ("eos_reactor.conf", "eos_schedule.conf"):
+        with open(os.path.join(tree, "reactor", name), encoding="utf-8") as f:
+            wiring.update(salt.utils.yaml.safe_load(f))
+    return wiring
 
 
 def common(lay, role):

@@ -614,3 +614,65 @@ def master_info():
         salt-run eos_roles.master_info
     """
     return {"time": time.time(), "salt_version": salt.version.__version__, "id": __opts__.get("id")}
+
+
+
+def _accepted_at(mid):
+    """When the master accepted mid's key (the key file's mtime); now if it cannot tell."""
+    try:
+        return os.stat(os.path.join(__opts__["pki_dir"], "minions", mid)).st_mtime
+    except OSError:
+        return time.time()
+
+
+def reconcile(settle=10, timeout=None, state_timeout=300):
+    """
+    Run ``eos_roles.apply`` when the accepted keys and the last assignment disagree:
+
+    - a key accepted at least ``eos_roles_reconcile_after`` seconds ago (master option, default
+      180) whose minion is not assigned: its join was lost or failed. A minion the last run
+      found unresponsive is tried again once that run is as old;
+    - an assigned minion whose key is gone.
+
+    Otherwise it does nothing: no publish, no pillar compile. Meant for the master's schedule
+    (``salt/reactor/eos_schedule.conf``). Salt's events are fire-and-forget: a master too busy
+    to read its event bus drops the slow reader (the reactor among them) with every start event
+    it had not read, so a fleet starting at once can lose joins. Younger keys are left to their
+    join, which may still be under way. ``settle`` is passed to ``apply``.
+
+    On a master of masters the accepted keys are the syndics', not the nodes': there it does
+    nothing and says so.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run eos_roles.reconcile
+        salt-run eos_roles.reconcile settle=30
+    """
+    if __opts__.get("order_masters"):
+        return {"reconciled": False, "comment": "a master of masters holds only its syndics' keys: "
+                                                 "nothing to compare"}
+    after = float(__opts__.get("eos_roles_reconcile_after", 180))
+    now = time.time()
+    state = _load_state()
+    last = state.get("last") or {}
+    keys = set(_accepted_minions())
+    assigned = set(last.get("assignment") or {})
+    waiting = set(last.get("unresponsive") or []) if now - state.get("calculated_at", 0) < after else set()
+    unassigned = sorted(m for m in keys - assigned - waiting if now - _accepted_at(m) >= after)
+    gone = sorted(assigned - keys)
+    if not unassigned and not gone:
+        return {"reconciled": False, "comment": "the last assignment covers every accepted key "
+                                                 f"older than {after:g} s"}
+    log.info("eos_roles.reconcile: not assigned %s, keys gone %s: applying", unassigned, gone)
+    if unassigned:
+        # What the node-addition orchestration would have done before its apply: the minion's
+        # Eos modules and grains (eos_storage, eos_zone) are there only after a sync.
+        wait = int(timeout or __opts__.get("eos_roles_grains_timeout", 10))
+        _local().cmd(unassigned, "saltutil.sync_all", tgt_type="list", timeout=max(wait, 60))
+        _local().cmd(unassigned, "saltutil.refresh_grains", tgt_type="list", timeout=wait)
+    plan = apply(timeout=timeout, state_timeout=state_timeout, settle=settle)
+    return {"reconciled": True, "unassigned": unassigned, "gone": gone,
+            "generation": plan.get("generation"), "changed": plan.get("changed"),
+            "skipped": plan.get("skipped")}

@@ -14,6 +14,7 @@ master and the minions under a syndic read it from their own master.
 """
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,9 +46,11 @@ SYNDIC_TRANSPORT = "tcp"
 
 
 def reactor_wiring():
-    """The master's reactor section as salt/reactor/eos_reactor.conf gives it."""
-    with open(os.path.join(SALT_TREE, "reactor", "eos_reactor.conf")) as f:
-        return yaml.safe_load(f)
+    """The master's reactors and schedule as salt/reactor/eos_reactor.conf and
+    eos_schedule.conf give them (what eos-bootstrap writes)."""
+    from eos.bootstrap.configs import reactor_wiring as wiring
+
+    return wiring(SALT_TREE)
 
 
 class Daemon:
@@ -268,7 +271,11 @@ class Fleet:
         """A salt-minion; with mountpoint, in a mount namespace of its own with its own
         loop-backed XFS (a sparse image) there (tests/support/fleet_minion.py)."""
         confdir = self.minion_config(master, mid, extra)
-        argv = [os.path.join(VENV_BIN, "salt-minion"), f"--config-dir={confdir}", "-l", "quiet"]
+        # At nice 10: on one machine the minions share the master's CPUs, which separate hosts
+        # do not. Unniced, fifty minions forking jobs starved the master's workers until neither
+        # the minions' returns nor the CLI's publishes were answered, and each timed-out ping
+        # added fifty more jobs (README "A larger fleet").
+        argv = [shutil.which("nice"), "-n", "10", os.path.join(VENV_BIN, "salt-minion"), f"--config-dir={confdir}", "-l", "quiet"]
         if mountpoint:
             loop = self.loops.create(size, "xfs")
             os.makedirs(mountpoint, exist_ok=True)
@@ -371,16 +378,23 @@ def wait_for_master(master, timeout):
     raise RuntimeError(f"salt-master {master.id} did not answer within {timeout} s")
 
 
-def wait_for_minions(master, ids, timeout):
+def wait_for_minions(master, ids, timeout, daemons=()):
     """Until every id in ids answers test.ping (targeted by exact id) through master; returns
-    the seconds it took. RuntimeError naming the missing ids at timeout."""
+    the seconds it took. RuntimeError naming the missing ids at timeout, or at once naming a
+    daemon of ``daemons`` that has exited."""
     import json
 
     start = time.monotonic()
     missing = set(ids)
     while time.monotonic() - start < timeout:
-        p = master.cli("salt", "--out=json", "--static", "--timeout=10", "-L", ",".join(sorted(missing)),
-                       "test.ping", timeout=120)
+        dead = [d for d in daemons if d.proc.poll() is not None]
+        if dead:
+            raise RuntimeError(f"{dead[0].name} exited ({dead[0].proc.returncode}); see {dead[0].log}.out")
+        # A wait that grows with the fleet: every retry publishes a new job to each missing
+        # minion, and retrying every 10 s kept a loaded fleet from ever catching up.
+        wait = max(10, len(missing))
+        p = master.cli("salt", "--out=json", "--static", f"--timeout={wait}", "-L", ",".join(sorted(missing)),
+                       "test.ping", timeout=120 + 2 * wait)
         try:
             got = json.loads(p.stdout) if p.stdout.strip() else {}
         except ValueError:

@@ -1,0 +1,67 @@
+"""A join whose event was lost: the master's schedule (salt/reactor/eos_schedule.conf) runs
+eos_roles.reconcile, which assigns roles to an accepted minion that never joined.
+
+The master here has no node-join reactor at all, so the minion's start event goes unread, as it
+does when a busy master drops its reactor as a slow subscriber (bench_fleet at N=50). The
+schedule and eos_roles_reconcile_after are shortened to seconds."""
+import os
+import pathlib
+import time
+
+import pytest
+import yaml
+from saltfactories.utils import random_string
+
+from eos.bootstrap.configs import reactor_wiring
+from tests.support import saltenv
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def master(salt_factories):
+    schedule = reactor_wiring(saltenv.SALT_TREE)["schedule"]
+    schedule["eos_roles_reconcile"].update(seconds=5, kwargs={"settle": 1})
+    overrides = {
+        "file_roots": {"base": [saltenv.SALT_TREE]},
+        "runner_dirs": [os.path.join(saltenv.SALT_TREE, "_runners")],
+        "schedule": schedule,
+        "eos_roles_reconcile_after": 3,
+        "eos_roles_grains_timeout": 10,
+        "log_level_logfile": "info",
+    }
+    factory = salt_factories.salt_master_daemon(random_string("eos-reconcile-"), overrides=overrides)
+    pillar = pathlib.Path(factory.config["pillar_roots"]["base"][0])
+    (pillar / "top.sls").write_text(yaml.safe_dump({"base": {"*": ["eos_test"]}}))
+    (pillar / "eos_test.sls").write_text(yaml.safe_dump({"eos": {"services": {"manage": False}}}))
+    factory.eos_pillar = pillar
+    with factory.started(start_timeout=120):
+        yield factory
+
+
+def test_schedule_assigns_a_minion_whose_join_was_never_handled(master):
+    assert not master.config.get("reactor")
+    minion = master.salt_minion_daemon(random_string("eos-unjoined-"))
+    with minion.started(start_timeout=180):
+        deadline = time.monotonic() + 180
+        roles = None
+        while time.monotonic() < deadline:
+            ret = master.salt_cli(timeout=40).run("--timeout=20", "pillar.get", "eos:roles", "unmask=True",
+                                                  minion_tgt=minion.id)
+            roles = ret.data if isinstance(ret.data, dict) else None
+            if roles and minion.id in roles:
+                break
+            time.sleep(3)
+        assert roles and roles[minion.id], f"no roles for {minion.id} within 180 s: {ret}"
+        written = yaml.safe_load((master.eos_pillar / "eos_roles.sls").read_text())
+        assert written["eos"]["roles"] == roles
+        assert written["eos"]["cluster"]["roles_generation"] == 1
+
+        # Covered now: a reconcile changes nothing, and the schedule made one generation only.
+        ret = master.salt_run_cli(timeout=60).run("eos_roles.reconcile")
+        assert ret.returncode == 0, ret
+        assert ret.data["reconciled"] is False, ret.data
+        assert "covers every accepted key" in ret.data["comment"]
+        time.sleep(6)  # one more scheduled run
+        again = yaml.safe_load((master.eos_pillar / "eos_roles.sls").read_text())
+        assert again["eos"]["cluster"]["roles_generation"] == 1
