@@ -18,11 +18,9 @@ alternating, REPS times each; the table shows medians. Results go to bench/READM
 import fcntl
 import json
 import os
-import shutil
 import statistics
 import struct
 import sys
-import tempfile
 import time
 import uuid
 
@@ -30,8 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
-from bench.common import write_section  # noqa: E402
-from tests.support import blockdev, mountns, saltenv  # noqa: E402
+from bench.common import loop_workspace, write_section  # noqa: E402
+from tests.support import blockdev, saltenv  # noqa: E402
 
 REPS = int(os.environ.get("EOS_BENCH_EXPAND_REPS", "15"))
 HEADING = "## expand: eos_storage.expand vs Salt's lvm/disk/cmd.run"
@@ -287,15 +285,10 @@ def write_readme(rows, overhead, load):
 
 
 def main():
-    reason = blockdev.loop_skip_reason() or mountns.enter_private_mount_namespace()
-    if reason:
-        raise SystemExit(f"bench_expand needs loop devices and a private mount namespace: {reason}")
-    import eos
+    with loop_workspace("bench_expand") as (root, loops):
+        import eos
 
-    load = os.getloadavg()[0]
-    root = tempfile.mkdtemp(prefix="eos-bench-expand-")
-    loops = blockdev.LoopFactory(root)
-    try:
+        load = os.getloadavg()[0]
         mods = salt_modules(os.path.join(root, "salt"))
         check("eos_storage.expand" in mods and "lvm.pvresize" in mods, "salt modules missing")
         rows = [
@@ -308,12 +301,6 @@ def main():
         ]
         overhead = bench_overhead(loops, eos, os.path.join(root, "state"))
         write_readme(rows, overhead, load)
-    finally:
-        errors = loops.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
-        if errors:
-            print(f"cleanup: {errors}", file=sys.stderr)
-
 
 if __name__ == "__main__":
     main()

@@ -14,15 +14,13 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
 from bench.bench_expand import check, salt_modules, timed, xfs_bytes  # noqa: E402
-from bench.common import write_section  # noqa: E402
-from tests.support import blockdev, mountns  # noqa: E402
+from bench.common import loop_workspace, write_section  # noqa: E402
 
 ROUNDS = int(os.environ.get("EOS_BENCH_PART_ROUNDS", "3"))
 REPS = int(os.environ.get("EOS_BENCH_PART_REPS", "5"))
@@ -90,26 +88,15 @@ def write_readme(rounds):
 
 
 def main():
-    reason = blockdev.loop_skip_reason() or mountns.enter_private_mount_namespace()
-    if reason:
-        raise SystemExit(f"bench_partition needs loop devices and a private mount namespace: {reason}")
-    if not shutil.which("growpart"):
-        raise SystemExit("bench_partition: growpart is missing (Debian cloud-guest-utils)")
-    import eos
+    with loop_workspace("bench_partition") as (root, loops):
+        if not shutil.which("growpart"):
+            raise SystemExit("bench_partition: growpart is missing (Debian cloud-guest-utils)")
+        import eos
 
-    root = tempfile.mkdtemp(prefix="eos-bench-part-")
-    loops = blockdev.LoopFactory(root)
-    try:
         mods = salt_modules(os.path.join(root, "salt"))
         check("eos_storage.expand" in mods, "salt module eos_storage missing")
         rounds = [(os.getloadavg()[0], one_round(mods, eos, loops)) for _ in range(ROUNDS)]
         write_readme(rounds)
-    finally:
-        errors = loops.cleanup()
-        shutil.rmtree(root, ignore_errors=True)
-        if errors:
-            print(f"cleanup: {errors}", file=sys.stderr)
-
 
 if __name__ == "__main__":
     main()

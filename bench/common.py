@@ -1,7 +1,11 @@
-"""What the bench/bench_*.py scripts share: writing their own section of bench/README.md and
-running a tool for its output."""
+"""What the bench/bench_*.py scripts share: writing their own section of bench/README.md,
+running a tool for its output, and a private workspace of loop devices."""
+import contextlib
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 README = os.path.join(HERE, "README.md")
@@ -34,3 +38,25 @@ def run(argv):
     if p.returncode:
         raise RuntimeError(f"{argv!r} failed: {p.stderr.strip()}")
     return p.stdout
+
+
+@contextlib.contextmanager
+def loop_workspace(name):
+    """For a bench that makes its own storage: a private mount namespace (entered first, before
+    any thread exists), a work directory and a tests.support LoopFactory in it, as (root,
+    loops); at the end every loop device, mount and file is gone. SystemExit naming ``name``
+    when loop devices or a private namespace are not to be had."""
+    from tests.support import blockdev, mountns
+
+    reason = blockdev.loop_skip_reason() or mountns.enter_private_mount_namespace()
+    if reason:
+        raise SystemExit(f"{name} needs loop devices and a private mount namespace: {reason}")
+    root = tempfile.mkdtemp(prefix=f"eos-{name.replace('_', '-')}-")
+    loops = blockdev.LoopFactory(root)
+    try:
+        yield root, loops
+    finally:
+        errors = loops.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+        if errors:
+            print(f"cleanup: {errors}", file=sys.stderr)

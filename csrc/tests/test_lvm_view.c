@@ -88,6 +88,40 @@ static void test_left_to_lvm(void)
 	rmdir(path);
 }
 
+/* The kept view: the same while lvm.conf is the same file, read again when it changes, and a
+ * devices file that appears counts at once. */
+static void test_kept(void)
+{
+	struct eos_lvm_view v;
+	CHECK(load_conf("devices { filter = [ \"a|loop1|\", \"r|.*|\" ] }\n", &v) == 1);
+	eos_lvm_view_free(&v);
+	const struct eos_lvm_view *a = eos_lvm_view_get(), *b = eos_lvm_view_get();
+	CHECK(a && a->n == 2 && b == a);
+	eos_lvm_view_put(b);
+	CHECK(load_conf("devices { filter = [ \"a|/loop2|\", \"r|.*|\" ] }\n", &v) == 1);
+	eos_lvm_view_free(&v);
+	b = eos_lvm_view_get();
+	char k[4];
+	CHECK(b && b != a && b->n == 2);
+	kept(a, k);  /* the old view stays valid while it is held */
+	CHECK(strcmp(k, "1") == 0);
+	kept(b, k);
+	CHECK(strcmp(k, "2") == 0);
+	eos_lvm_view_put(a);
+	eos_lvm_view_put(b);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/devices", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/devices/system.devices", dir);
+	fclose(fopen(path, "w"));
+	CHECK(eos_lvm_view_get() == NULL);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/devices", dir);
+	rmdir(path);
+	CHECK(load_conf("tags { hosttags = 1 }\n", &v) == 0);
+	CHECK(eos_lvm_view_get() == NULL);
+}
+
 void test_lvm_view(void)
 {
 	const char *old = getenv("LVM_SYSTEM_DIR");
@@ -101,6 +135,7 @@ void test_lvm_view(void)
 	setenv("LVM_SYSTEM_DIR", dir, 1);
 	test_filters();
 	test_left_to_lvm();
+	test_kept();
 	char path[128];
 	snprintf(path, sizeof(path), "%s/lvm.conf", dir);
 	unlink(path);

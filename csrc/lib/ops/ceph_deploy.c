@@ -128,21 +128,8 @@ static int daemon_run(const struct eos_ceph_opts *o, const char *prog, const cha
 /* 1 up, 0 down, -ENOENT not in the OSD map. */
 static int osd_up(struct eos_rados *c, long id, struct eos_err *e)
 {
-	struct eos_json *j = NULL;
-	int r = eos_rados_mon_json(c, "osd dump", &j, e);
-	if (r < 0)
-		return r;
-	const struct eos_json *osds = eos_json_get(j, "osds");
-	r = -ENOENT;
-	for (const struct eos_json *it = osds ? osds->child : NULL; it; it = it->next) {
-		uint64_t v, up;
-		if (eos_json_u64(it, "osd", &v) == 0 && (long)v == id) {
-			r = eos_json_u64(it, "up", &up) == 0 && up == 1;
-			break;
-		}
-	}
-	eos_json_free(j);
-	return r;
+	int up, in, r = eos_rados_osd_state(c, id, &up, &in, e);
+	return r < 0 ? r : up;
 }
 
 /* 1 when an element of the JSON list or object has "name": id. */

@@ -86,30 +86,6 @@ int eos_ceph_local_osds(const char *root, struct eos_ceph_local_osd **out, struc
 
 /* ---- what the cluster says ------------------------------------------------------------- */
 
-/* 0 with *up and *in set; -ENOENT when the OSD is not in the map. */
-static int osd_state(struct eos_rados *c, long id, int *up, int *in, struct eos_err *e)
-{
-	struct eos_json *j = NULL;
-	int r = eos_rados_mon_json(c, "osd dump", &j, e);
-	if (r < 0)
-		return r;
-	const struct eos_json *osds = eos_json_get(j, "osds");
-	r = -ENOENT;
-	for (const struct eos_json *it = osds ? osds->child : NULL; it; it = it->next) {
-		uint64_t v, u = 0, i = 0;
-		if (eos_json_u64(it, "osd", &v) == 0 && (long)v == id) {
-			eos_json_u64(it, "up", &u);
-			eos_json_u64(it, "in", &i);
-			*up = u == 1;
-			*in = i == 1;
-			r = 0;
-			break;
-		}
-	}
-	eos_json_free(j);
-	return r;
-}
-
 static int command(struct eos_rados *c, struct eos_err *e, const char *fmt, long id)
 {
 	char cmd[256];
@@ -398,7 +374,7 @@ int eos_ceph_osd_remove(const struct eos_ceph_opts *o, long id, const struct eos
 		return r;
 	long long deadline = eos_now_ms() + (long long)(d->wait_s > 0 ? d->wait_s : 600) * 1000;
 	int here = stat(dir, &st) == 0;
-	r = osd_state(c, id, &up, &in, e);
+	r = eos_rados_osd_state(c, id, &up, &in, e);
 	if (r == -ENOENT) {
 		/* Purged earlier (a rerun after a crash): what is left here goes. */
 		snprintf(res->action, sizeof(res->action), "%s", here ? "cleanup" : "none");

@@ -190,6 +190,29 @@ int eos_rados_pool_create(struct eos_rados *c, const char *pool, struct eos_err 
 	return 0;
 }
 
+int eos_rados_osd_state(struct eos_rados *c, long id, int *up, int *in, struct eos_err *e)
+{
+	struct eos_json *j = NULL;
+	int r = eos_rados_mon_json(c, "osd dump", &j, e);
+	if (r < 0)
+		return r;
+	const struct eos_json *osds = eos_json_get(j, "osds");
+	r = -ENOENT;
+	for (const struct eos_json *it = osds ? osds->child : NULL; it; it = it->next) {
+		uint64_t v, u = 0, i = 0;
+		if (eos_json_u64(it, "osd", &v) == 0 && (long)v == id) {
+			eos_json_u64(it, "up", &u);
+			eos_json_u64(it, "in", &i);
+			*up = u == 1;
+			*in = i == 1;
+			r = 0;
+			break;
+		}
+	}
+	eos_json_free(j);
+	return r;
+}
+
 int eos_rados_pool_name(struct eos_rados *c, int64_t id, char *buf, size_t len, struct eos_err *e)
 {
 	int r = rados_pool_reverse_lookup(c->cluster, id, buf, len);

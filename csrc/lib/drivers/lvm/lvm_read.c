@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,74 +445,14 @@ int eos_lvm_dm_loaded(void)
 	return r;
 }
 
-/* Whether one lvm configuration file sets nothing in its devices or global sections (those
- * decide which devices lvm reads and which VGs it shows). A missing file sets nothing. */
-static int conf_parse_default(const char *path)
-{
-	struct eos_buf b = EOS_BUF_INIT;
-	struct eos_lvm_node *root = NULL;
-	struct eos_err e;
-	int r = eos_buf_read_file(&b, AT_FDCWD, path);
-	if (r)
-		return r == -ENOENT;
-	r = eos_lvm_meta_parse(b.data ? b.data : "", b.len, &root, &e) == 0;
-	for (const struct eos_lvm_node *n = root ? root->child : NULL; r && n; n = n->next)
-		if (n->type != EOS_LVM_META_SECTION ||
-		    ((strcmp(n->key, "devices") == 0 || strcmp(n->key, "global") == 0) && n->child))
-			r = 0;
-	eos_lvm_meta_free(root);
-	eos_buf_free(&b);
-	return r;
-}
-
-/* The verdict on a configuration file, kept while the file is the same (device, inode, size,
- * mtime and ctime to the nanosecond): lvm.conf is over 100 KB, mostly comments, and
- * eos.probe asks more than once per call. Kept only when the file did not change while it was
- * read (the same stat before and after). */
-struct conf_verdict {
-	const char *path;
-	int valid, verdict;
-	struct stat st;
-};
-
-static struct conf_verdict conf_cache[] = {{"/etc/lvm/lvm.conf", 0, 0, {0}},
-					   {"/etc/lvm/lvmlocal.conf", 0, 0, {0}}};
-static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int same_stat(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-static int conf_file_default(struct conf_verdict *c)
-{
-	struct stat before, after;
-	if (stat(c->path, &before))
-		return conf_parse_default(c->path);
-	pthread_mutex_lock(&conf_lock);
-	int hit = c->valid && same_stat(&c->st, &before), verdict = c->verdict;
-	pthread_mutex_unlock(&conf_lock);
-	if (hit)
-		return verdict;
-	verdict = conf_parse_default(c->path);
-	if (stat(c->path, &after) == 0 && same_stat(&before, &after)) {
-		pthread_mutex_lock(&conf_lock);
-		c->st = before;
-		c->verdict = verdict;
-		c->valid = 1;
-		pthread_mutex_unlock(&conf_lock);
-	}
-	return verdict;
-}
-
 int eos_lvm_config_is_default(void)
 {
-	struct stat st;
-	if (getenv("LVM_SYSTEM_DIR") || stat("/etc/lvm/devices/system.devices", &st) == 0)
+	if (getenv("LVM_SYSTEM_DIR"))
 		return 0;
-	return conf_file_default(&conf_cache[0]) && conf_file_default(&conf_cache[1]);
+	const struct eos_lvm_view *v = eos_lvm_view_get();
+	int r = v && v->n == 0;
+	eos_lvm_view_put(v);
+	return r;
 }
 
 /* The devices lvm would scan for labels: every block device with a size, without partitions
@@ -541,27 +480,27 @@ int eos_lvm_scan(const struct eos_lvm_opts *o, struct eos_lvm_report *out, const
 	struct eos_blockdev_list l = {NULL, 0};
 	struct eos_lvm_dev *devs = NULL;
 	size_t n;
-	struct eos_lvm_view view;
+	const struct eos_lvm_view *view;
 	*reader = "lvm";
 	/* eos's own --config (activation off where there is no device-mapper) changes no fact the
 	 * reader gives: without device-mapper it reports no LV state. */
 	if (o && (o->lvm || (o->config && (o->config != eos_lvm_config() || eos_lvm_dm_loaded()))))
 		goto tool;
-	if (!eos_lvm_view_load(&view))
+	if (!(view = eos_lvm_view_get()))
 		goto tool;
 	if (eos_blockdev_scan(NULL, &l, e) < 0)
 		goto tool_view;
 	devs = calloc(l.n ? l.n : 1, sizeof(*devs));
-	if (devs && !scan_candidates(&l, devs, &n) && eos_lvm_view_apply(&view, devs, &n) == 0 &&
+	if (devs && !scan_candidates(&l, devs, &n) && eos_lvm_view_apply(view, devs, &n) == 0 &&
 	    eos_lvm_read(devs, n, out, e) == 0) {
 		*reader = "in-process";
 		free(devs);
 		eos_blockdev_list_free(&l);
-		eos_lvm_view_free(&view);
+		eos_lvm_view_put(view);
 		return 0;
 	}
 tool_view:
-	eos_lvm_view_free(&view);
+	eos_lvm_view_put(view);
 tool:
 	free(devs);
 	eos_blockdev_list_free(&l);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,25 +113,166 @@ static int load_file(struct eos_lvm_view *v, const char *path, int *devicesfile)
 	return r;
 }
 
-int eos_lvm_view_load(struct eos_lvm_view *v)
+/* lvm.conf then lvmlocal.conf of dir: 1 when eos honours every setting that decides what lvm
+ * sees (v filled), else 0 (v emptied). *devicesfile: use_devicesfile as they leave it. */
+static int load_confs(struct eos_lvm_view *v, const char *dir, int *devicesfile)
 {
-	const char *dir = getenv("LVM_SYSTEM_DIR");
 	char path[4200];
-	int devicesfile = 1, ok = 1;
-	struct stat st;
 	memset(v, 0, sizeof(*v));
-	if (!dir || !*dir)
-		dir = "/etc/lvm";
+	*devicesfile = 1;
 	snprintf(path, sizeof(path), "%s/lvm.conf", dir);
-	ok = load_file(v, path, &devicesfile);
+	int ok = load_file(v, path, devicesfile);
 	snprintf(path, sizeof(path), "%s/lvmlocal.conf", dir);
-	ok = ok && load_file(v, path, &devicesfile);
-	snprintf(path, sizeof(path), "%s/devices/system.devices", dir);
-	if (ok && devicesfile && stat(path, &st) == 0)
-		ok = 0;
+	ok = ok && load_file(v, path, devicesfile);
 	if (!ok)
 		eos_lvm_view_free(v);
 	return ok;
+}
+
+static const char *system_dir(void)
+{
+	const char *dir = getenv("LVM_SYSTEM_DIR");
+	return dir && *dir ? dir : "/etc/lvm";
+}
+
+/* A devices file in use decides which devices lvm reads: only lvm knows. */
+static int devicesfile_used(const char *dir, int devicesfile)
+{
+	char path[4200];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/devices/system.devices", dir);
+	return devicesfile && stat(path, &st) == 0;
+}
+
+int eos_lvm_view_load(struct eos_lvm_view *v)
+{
+	const char *dir = system_dir();
+	int devicesfile;
+	if (!load_confs(v, dir, &devicesfile))
+		return 0;
+	if (devicesfile_used(dir, devicesfile)) {
+		eos_lvm_view_free(v);
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- the view kept while the configuration files are unchanged ------------------------------ */
+
+/* lvm.conf is over 100 KB, mostly comments, and one eos.probe asks for the view more than once:
+ * the last view is kept while lvm.conf and lvmlocal.conf are the same files (device, inode, size,
+ * mtime and ctime to the nanosecond, or both still absent), and only when they did not change
+ * while they were read. Callers hold a reference, so a view replaced meanwhile stays valid
+ * until they put it back (glibc's regexec may run on one regex_t from several threads). */
+struct kept_view {
+	struct eos_lvm_view v;   /* first: callers get &kept->v */
+	unsigned refs;
+	int ok, devicesfile;
+	char dir[4096];
+	struct stat st[2];
+	int present[2];
+};
+
+static struct kept_view *kept;
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The identity of dir's two configuration files into k: 0, or -1 when one cannot be told
+ * (a stat error other than absence, or a path too long). */
+static int conf_identity(struct kept_view *k, const char *dir)
+{
+	static const char *const names[2] = {"lvm.conf", "lvmlocal.conf"};
+	char path[4200];
+	if (snprintf(k->dir, sizeof(k->dir), "%s", dir) >= (int)sizeof(k->dir))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		k->present[i] = stat(path, &k->st[i]) == 0;
+		if (!k->present[i] && errno != ENOENT)
+			return -1;
+		if (!k->present[i])
+			memset(&k->st[i], 0, sizeof(k->st[i]));
+	}
+	return 0;
+}
+
+static int same_identity(const struct kept_view *a, const struct kept_view *b)
+{
+	for (int i = 0; i < 2; i++)
+		if (a->present[i] != b->present[i] || (a->present[i] && !same_stat(&a->st[i], &b->st[i])))
+			return 0;
+	return strcmp(a->dir, b->dir) == 0;
+}
+
+static void put_locked(struct kept_view *k)
+{
+	if (k && --k->refs == 0) {
+		eos_lvm_view_free(&k->v);
+		free(k);
+	}
+}
+
+/* The kept view when it is of these files (a reference taken), else NULL. */
+static struct kept_view *kept_hit(const struct kept_view *id)
+{
+	pthread_mutex_lock(&kept_lock);
+	struct kept_view *k = kept && same_identity(kept, id) ? kept : NULL;
+	if (k)
+		k->refs++;
+	pthread_mutex_unlock(&kept_lock);
+	return k;
+}
+
+/* Read the files again into a new view (one reference for the caller); kept for the next
+ * caller when the files did not change while they were read. NULL: out of memory. */
+static struct kept_view *kept_load(const struct kept_view *id, int cacheable)
+{
+	struct kept_view *k = malloc(sizeof(*k)), after;
+	if (!k)
+		return NULL;
+	*k = *id;
+	k->refs = 1;
+	k->ok = load_confs(&k->v, id->dir, &k->devicesfile);
+	if (cacheable && conf_identity(&after, id->dir) == 0 && same_identity(&after, id)) {
+		pthread_mutex_lock(&kept_lock);
+		put_locked(kept);
+		kept = k;
+		k->refs++;
+		pthread_mutex_unlock(&kept_lock);
+	}
+	return k;
+}
+
+const struct eos_lvm_view *eos_lvm_view_get(void)
+{
+	struct kept_view id, *k;
+	const char *dir = system_dir();
+	memset(&id, 0, sizeof(id));
+	int cacheable = conf_identity(&id, dir) == 0;
+	if (!cacheable)
+		snprintf(id.dir, sizeof(id.dir), "%s", dir);
+	k = cacheable ? kept_hit(&id) : NULL;
+	if (!k && !(k = kept_load(&id, cacheable)))
+		return NULL;
+	if (k->ok && !devicesfile_used(k->dir, k->devicesfile))
+		return &k->v;
+	eos_lvm_view_put(&k->v);
+	return NULL;
+}
+
+void eos_lvm_view_put(const struct eos_lvm_view *v)
+{
+	if (!v)
+		return;
+	pthread_mutex_lock(&kept_lock);
+	put_locked((struct kept_view *)v);
+	pthread_mutex_unlock(&kept_lock);
 }
 
 /* ---- applying the filter ------------------------------------------------------------------ */

@@ -50,6 +50,8 @@ int eos_rados_pool_list(struct eos_rados *c, struct eos_buf *out, struct eos_err
 int eos_rados_pool_create(struct eos_rados *c, const char *pool, struct eos_err *e);
 /* Pool name for an id into buf; 0 or -errno. */
 int eos_rados_pool_name(struct eos_rados *c, int64_t id, char *buf, size_t len, struct eos_err *e);
+/* OSD id as the OSD map has it: 0 with *up and *in set, -ENOENT when the map has no such OSD. */
+int eos_rados_osd_state(struct eos_rados *c, long id, int *up, int *in, struct eos_err *e);
 
 /* ---- `status` digested ---------------------------------------------------------------- */
 

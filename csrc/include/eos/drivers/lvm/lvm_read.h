@@ -29,9 +29,9 @@ int eos_lvm_read(const struct eos_lvm_dev *devs, size_t n, struct eos_lvm_report
  * tool reports it). */
 int eos_lvm_dm_loaded(void);
 
-/* Whether lvm runs with its default view of the devices: no LVM_SYSTEM_DIR, no devices file,
- * and /etc/lvm/lvm.conf and lvmlocal.conf set nothing under devices or global (a filter, a
- * system id). Otherwise only the lvm tool knows which PVs it shows. */
+/* Whether lvm runs with its default view of the devices: no LVM_SYSTEM_DIR, and the view of
+ * /etc/lvm (lvm_view.h) loads with no filter in it (no devices file in use, nothing else that
+ * decides what lvm sees). Otherwise only the lvm tool knows which PVs it shows. */
 int eos_lvm_config_is_default(void);
 
 /* LVM as eos_lvm_report gives it, read in-process from the labels of every block device when

@@ -26,6 +26,11 @@ struct eos_lvm_view {
 int eos_lvm_view_load(struct eos_lvm_view *v);
 void eos_lvm_view_free(struct eos_lvm_view *v);
 
+/* The same view, read once while lvm.conf and lvmlocal.conf stay the same files (see
+ * lvm_view.c); thread-safe. NULL: only lvm can tell. Give it back with eos_lvm_view_put. */
+const struct eos_lvm_view *eos_lvm_view_get(void);
+void eos_lvm_view_put(const struct eos_lvm_view *v);
+
 /* Keep in devs[0..*n) only the devices lvm shows, judged by every name /dev gives each (as
  * lvm's regex filter does). 0, or -ENOTSUP when a device is shown only under another name
  * than its own (lvm would report it under that name). */
