@@ -136,18 +136,25 @@ def start_masters(fl, syndics):
     """The master the minions talk to, for each minion slot: the one master, or with syndics a
     master of masters (node-join reactor, runners) and `syndics` syndic masters, each with the
     threshold reactor (its minions' signed events are verified there: README "A larger
-    fleet"). Returns (top, [master per slot])."""
+    fleet"). Returns (top, [master per slot], seconds until every master's request workers
+    answered): the minions start on masters that are up, as in a fleet whose master has been
+    running before they boot (fleetlib.wait_for_workers)."""
     wiring = fleetlib.reactor_wiring()
     opts = {"worker_threads": 8, "eos_roles_grains_timeout": 30}
     if not syndics:
         top = fl.master("eos-fleet-master", {**wiring, **opts})
+        t = time.monotonic()
         fleetlib.wait_for_master(top, 300)
-        return top, [top]
+        fleetlib.wait_for_workers(top, 300)
+        return top, [top], time.monotonic() - t
+    t = time.monotonic()
     top = fl.master_of_masters("eos-fleet-top", {**wiring, **opts})
     threshold = [r for r in wiring["reactor"] if "eos/storage/threshold/*" in r]
     lower = fl.syndics([f"eos-fleet-syndic-{j}" for j in range(syndics)], top,
                        {"reactor": threshold, "worker_threads": 4}, ready_timeout=300)
-    return top, lower
+    for m in [top, *lower]:
+        fleetlib.wait_for_workers(m, 300)
+    return top, lower, time.monotonic() - t
 
 
 def run_one(n, work, syndics=0):
@@ -158,7 +165,7 @@ def run_one(n, work, syndics=0):
     res = {"n": n, "syndics": syndics, "load_start": os.getloadavg()[0]}
     bus = None
     try:
-        top, masters = start_masters(fl, syndics)
+        top, masters, res["masters_ready_s"] = start_masters(fl, syndics)
         bus = fleetlib.Bus(top)
         ids = [f"eos-fleet-{n}-{i:03d}" for i in range(n)]
         beacon = {"eos_storage": [{"mounts": [mnt]}, {"thresholds": {"check_interval": 2}},

@@ -19,11 +19,15 @@ eos-join-wait-for-minion:
         attempts: {{ attempts }}
         interval: 5
 
+{#- refresh=False: the next step's refresh_grains reloads the modules, the grains and the
+    pillar; sync_all's own refresh would compile the minion's pillar once more per join. #}
 eos-join-sync:
   salt.function:
     - name: saltutil.sync_all
     - tgt: [{{ mid | tojson }}]
     - tgt_type: list
+    - kwarg:
+        refresh: False
     - timeout: 120
     - require:
       - salt: eos-join-wait-for-minion
