@@ -9,6 +9,13 @@ eos-join-needs-an-id:
   test.fail_without_changes:
     - comment: "orchestration.node_addition needs pillar eos_join:id (the joining minion)"
 {%- else %}
+{#- First: a settling eos_roles.apply waits for this join to reach it, so joins started
+    together end in one calculation however long their sync and grains take. #}
+eos-join-started:
+  salt.runner:
+    - name: eos_roles.joining
+    - minion_id: {{ mid | tojson }}
+
 eos-join-wait-for-minion:
   salt.function:
     - name: test.ping
@@ -49,6 +56,7 @@ eos-join-roles:
     - state_timeout: 300
     - lock_timeout: 900
     - fire: False
+    - joining: {{ mid | tojson }}
     - require:
       - salt: eos-join-refresh-grains
 
@@ -61,6 +69,16 @@ eos-join-roles-changed:
         trigger: {{ salt['pillar.get']('eos_join:trigger', '') | tojson }}
     - require:
       - salt: eos-join-roles
+
+eos-join-abandoned:
+  salt.runner:
+    - name: eos_roles.joining
+    - minion_id: {{ mid | tojson }}
+    - done: True
+    - onfail:
+      - salt: eos-join-wait-for-minion
+      - salt: eos-join-sync
+      - salt: eos-join-refresh-grains
 
 eos-join-failed:
   salt.runner:

@@ -261,6 +261,12 @@ class Fleet:
             "log_file": os.path.join(root, "minion.log"), "pidfile": os.path.join(root, "minion.pid"),
             "log_level_logfile": self.log_level, "user": "root",
             "enable_fqdns_grains": False, "acceptance_wait_time": 2, "random_reauth_delay": 0,
+            # A join reloads the minion's modules twice (the orchestration's refresh_grains,
+            # then eos_roles.apply's pillar refresh), and each reload ran the grains again (3 s
+            # of CPU each on a busy host, times N minions on the same cores): cached, the
+            # second reload reads the grains refresh_grains computed seconds before
+            # (refresh_grains always computes them afresh).
+            "grains_cache": True,
             "eos": {"storage": {"state_dir": os.path.join(root, "state")}},
         }
         conf.update(extra or {})
