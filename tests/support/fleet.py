@@ -418,11 +418,11 @@ def wait_for_minions(master, ids, timeout):
     start = time.monotonic()
     missing = set(ids)
     while time.monotonic() - start < timeout:
-        p = master.cli("salt", "--out=json", "--static", "--timeout=10", "-L", ",".join(sorted(missing)),
-                       "test.ping", timeout=120)
         try:
+            p = master.cli("salt", "--out=json", "--static", "--timeout=10", "-L", ",".join(sorted(missing)),
+                           "test.ping", timeout=120)
             got = json.loads(p.stdout) if p.stdout.strip() else {}
-        except ValueError:
+        except (ValueError, subprocess.TimeoutExpired):  # a CLI starved at load 80: ask again
             got = {}
         missing = {m for m in missing if got.get(m) is not True}
         if not missing:
