@@ -9,6 +9,13 @@ eos-join-needs-an-id:
   test.fail_without_changes:
     - comment: "orchestration.node_addition needs pillar eos_join:id (the joining minion)"
 {%- else %}
+{#- First: a settling eos_roles.apply waits for this join to reach it, so joins started
+    together end in one calculation however long their sync and grains take. #}
+eos-join-started:
+  salt.runner:
+    - name: eos_roles.joining
+    - minion_id: {{ mid | tojson }}
+
 eos-join-wait-for-minion:
   salt.function:
     - name: test.ping
@@ -19,11 +26,15 @@ eos-join-wait-for-minion:
         attempts: {{ attempts }}
         interval: 5
 
+{#- refresh=False: the next step's refresh_grains reloads the modules, the grains and the
+    pillar; sync_all's own refresh would compile the minion's pillar once more per join. #}
 eos-join-sync:
   salt.function:
     - name: saltutil.sync_all
     - tgt: [{{ mid | tojson }}]
     - tgt_type: list
+    - kwarg:
+        refresh: False
     - timeout: 120
     - require:
       - salt: eos-join-wait-for-minion
@@ -45,6 +56,7 @@ eos-join-roles:
     - state_timeout: 300
     - lock_timeout: 900
     - fire: False
+    - joining: {{ mid | tojson }}
     - require:
       - salt: eos-join-refresh-grains
 
@@ -57,6 +69,16 @@ eos-join-roles-changed:
         trigger: {{ salt['pillar.get']('eos_join:trigger', '') | tojson }}
     - require:
       - salt: eos-join-roles
+
+eos-join-abandoned:
+  salt.runner:
+    - name: eos_roles.joining
+    - minion_id: {{ mid | tojson }}
+    - done: True
+    - onfail:
+      - salt: eos-join-wait-for-minion
+      - salt: eos-join-sync
+      - salt: eos-join-refresh-grains
 
 eos-join-failed:
   salt.runner:

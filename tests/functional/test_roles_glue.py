@@ -322,3 +322,36 @@ def test_staggered_joins_give_one_calculation(runner, tmp_path):
     ran = [r["return"] for r in results if "skipped" not in r["return"]]
     assert len(ran) == 1, [r["return"] for r in results]
     assert ran[0]["generation"] == 1
+
+
+def test_a_join_still_being_prepared_holds_the_calculation(runner, tmp_path):
+    """Two joins start together (node_addition's first step, eos_roles.joining); one reaches
+    apply at once, the other only after its sync and grains outlasted the settle, as on a busy
+    master with a fleet starting together: one calculation covers both. Before, the first
+    calculated when its settle ended and the second, arriving later, calculated again."""
+    import threading
+
+    import salt.runner
+
+    client = salt.runner.RunnerClient(runner.master_opts)  # the calls made from this thread
+
+    def joining(**kw):
+        return client.cmd("eos_roles.joining", kwarg=kw, print_event=False, full_return=True)
+
+    inv = _inventory(tmp_path, 7, name="preparing")
+    for mid in ("early-node", "late-node"):
+        assert joining(minion_id=mid)["success"]
+    results = []
+    first = threading.Thread(target=lambda: results.append(
+        runner.run("eos_roles.apply", inventory=inv, settle=1, joining="early-node")))
+    first.start()
+    time.sleep(4)  # the late join is still being prepared, well past the settle
+    results.append(runner.run("eos_roles.apply", inventory=inv, settle=1, joining="late-node"))
+    first.join(timeout=120)
+    assert len(results) == 2 and all(r["success"] for r in results), results
+    ran = [r["return"] for r in results if "skipped" not in r["return"]]
+    assert len(ran) == 1, [r["return"] for r in results]
+    assert joining(minion_id="late-node", done=True)["return"] == []
+    # an id is checked like any event's: no glob, bounded, quoted back
+    bad = joining(minion_id="web-*")
+    assert not bad["success"] and "web-*" in str(bad["return"])

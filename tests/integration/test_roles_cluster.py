@@ -217,9 +217,17 @@ def test_node_join_end_to_end(master, event_listener):
         gone = minions[0]
         gone.terminate()
         alive = [m for m in minions if m is not gone]
+        ran_at = time.time()
         ret = master.salt_run_cli(timeout=180).run("eos_roles.apply", "timeout=5")
         assert ret.returncode == 0, ret
         plan = ret.data
+        # The role states of the nodes that changed went out in one job (`state.apply roles`,
+        # which reads each node's roles from the pillar just refreshed), not in one job per
+        # distinct role set awaited one after the other (six sets: 30 s at 10 nodes).
+        role_jobs = {e.data.get("jid") for e in event_listener.get_events([(master.id, "salt/job/*/new")],
+                                                                          after_time=ran_at)
+                     if e.data.get("fun") == "state.apply"}
+        assert len(role_jobs) == (1 if plan["applied"] else 0), (role_jobs, plan["applied"])
         assert plan["unresponsive"] == [gone.id]
         assert any(gone.id in w for w in plan["warnings"])
         assert sorted(plan["assignment"]) == sorted(m.id for m in alive)

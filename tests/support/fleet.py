@@ -176,6 +176,13 @@ class Fleet:
             # Keys are accepted as they come: the fleet measures Eos, not key handling (the
             # fingerprint-bound acceptance is tests/integration/test_key_acceptance.py).
             "auto_accept": True,
+            # Each request worker builds six MasterMinions when it starts (ClearFuncs and
+            # AESFuncs: LocalClient, RemoteFuncs, ...), each computing the master's own grains,
+            # and runners and orchestrations build more: with the grains cached (grains_cache)
+            # and no reverse lookup of every address (enable_fqdns_grains) a worker is ready in
+            # a quarter of the time, and minions no longer wait ~60 s for their first pillar
+            # behind workers still loading (README "A larger fleet").
+            "grains_cache": True, "enable_fqdns_grains": False,
             "conf_file": os.path.join(root, "conf", "master"),
         }
         conf.update(extra or {})
@@ -257,6 +264,12 @@ class Fleet:
             "log_file": os.path.join(root, "minion.log"), "pidfile": os.path.join(root, "minion.pid"),
             "log_level_logfile": self.log_level, "user": "root",
             "enable_fqdns_grains": False, "acceptance_wait_time": 2, "random_reauth_delay": 0,
+            # A join reloads the minion's modules twice (the orchestration's refresh_grains,
+            # then eos_roles.apply's pillar refresh), and each reload ran the grains again (3 s
+            # of CPU each on a busy host, times N minions on the same cores): cached, the
+            # second reload reads the grains refresh_grains computed seconds before
+            # (refresh_grains always computes them afresh).
+            "grains_cache": True,
             "eos": {"storage": {"state_dir": os.path.join(root, "state")}},
         }
         conf.update(extra or {})
@@ -378,6 +391,32 @@ def wait_for_master(master, timeout):
     raise RuntimeError(f"salt-master {master.id} did not answer within {timeout} s")
 
 
+def wait_for_workers(master, timeout):
+    """Until every request worker of master answers; returns the seconds it took. A Salt 3008
+    worker loads its modules in a thread after it starts and holds the requests it is handed
+    until then (tens of seconds on a busy host), while `salt-run` answers without any worker:
+    minions started before would wait for their first pillar behind workers still loading,
+    which is a master's start, not theirs. A publish to an id no minion holds costs one worker
+    a round trip, and the request router hands concurrent requests to the workers in turn, so
+    worker_threads of them at once reach each worker."""
+    start = time.monotonic()
+    argv = [os.path.join(VENV_BIN, "salt"), f"--config-dir={master.confdir}", "--timeout=1",
+            "-L", "eos-fleet-no-such-minion", "test.ping"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL) for _ in range(int(master.conf.get("worker_threads", 5)))]
+    try:
+        for p in procs:
+            p.wait(max(1, timeout - (time.monotonic() - start)))
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"the request workers of salt-master {master.id} did not answer within {timeout} s") from exc
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return time.monotonic() - start
+
+
 def wait_for_minions(master, ids, timeout, daemons=()):
     """Until every id in ids answers test.ping (targeted by exact id) through master; returns
     the seconds it took. RuntimeError naming the missing ids at timeout, or at once naming a
@@ -393,11 +432,11 @@ def wait_for_minions(master, ids, timeout, daemons=()):
         # A wait that grows with the fleet: every retry publishes a new job to each missing
         # minion, and retrying every 10 s kept a loaded fleet from ever catching up.
         wait = max(10, len(missing))
-        p = master.cli("salt", "--out=json", "--static", f"--timeout={wait}", "-L", ",".join(sorted(missing)),
-                       "test.ping", timeout=120 + 2 * wait)
         try:
+            p = master.cli("salt", "--out=json", "--static", f"--timeout={wait}", "-L", ",".join(sorted(missing)),
+                           "test.ping", timeout=120 + 2 * wait)
             got = json.loads(p.stdout) if p.stdout.strip() else {}
-        except ValueError:
+        except (ValueError, subprocess.TimeoutExpired):  # a CLI starved at load 80: ask again
             got = {}
         missing = {m for m in missing if got.get(m) is not True}
         if not missing:
