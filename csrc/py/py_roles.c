@@ -7,26 +7,30 @@
 
 #include "eos/ops/roles.h"
 
-/* The input's strings, referenced while the calculation reads their UTF-8 without the GIL (a
- * str is immutable and its UTF-8 form lives as long as it does). */
-struct strings {
-	PyObject **v;
+/* The input's strings (ids, zones), copied one after the other while each is in cache: the
+ * calculation reads them without the GIL and more than once (check, sort, match), and reads
+ * them from here in order, where the str objects lie all over the heap. Offsets while the
+ * buffer grows; pointers once it is complete (texts_finish). */
+struct texts {
+	struct eos_buf b;
+	size_t *off;    /* per string kept, its offset in b */
 	size_t n;
 };
 
-static const char *keep(struct strings *s, PyObject *str)
+/* Keep the len bytes at c (no NUL among them) and a NUL; -1 with MemoryError. */
+static int texts_add(struct texts *t, const char *c, Py_ssize_t len)
 {
-	const char *c = PyUnicode_AsUTF8(str);
-	if (c)
-		s->v[s->n++] = Py_NewRef(str);
-	return c;
+	t->off[t->n++] = t->b.len;
+	if (eos_buf_append(&t->b, c, (size_t)len + 1)) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	return 0;
 }
 
-static void strings_free(struct strings *s)
+static const char *texts_at(const struct texts *t, size_t k)
 {
-	for (size_t i = 0; i < s->n; i++)
-		Py_DECREF(s->v[i]);
-	free(s->v);
+	return t->b.data + t->off[k];
 }
 
 /* The keys of a node dict and of the result, made once: a lookup by an interned str skips
@@ -65,9 +69,8 @@ static int field_bad(PyObject *id, Py_ssize_t i, const char *field, const char *
 	return -1;
 }
 
-/* A string field without NUL bytes (C would see a shorter one), kept in s. */
-static int get_str(PyObject *id, Py_ssize_t i, const char *field, PyObject *v, struct strings *s,
-		   const char **out)
+/* A string field without NUL bytes (C would see a shorter one), kept in t. */
+static int get_str(PyObject *id, Py_ssize_t i, const char *field, PyObject *v, struct texts *t)
 {
 	Py_ssize_t len;
 	const char *c = PyUnicode_Check(v) ? PyUnicode_AsUTF8AndSize(v, &len) : NULL;
@@ -75,10 +78,9 @@ static int get_str(PyObject *id, Py_ssize_t i, const char *field, PyObject *v, s
 		PyErr_Clear();
 		return field_bad(id, i, field, "a string", v);
 	}
-	if ((size_t)len != strlen(c))
+	if (memchr(c, 0, (size_t)len))
 		return field_bad(id, i, field, "a string without NUL bytes", v);
-	*out = keep(s, v);
-	return *out ? 0 : -1;
+	return texts_add(t, c, len);
 }
 
 /* A non-negative integer field (v NULL or None: missing -> 0, or an error when required). */
@@ -89,7 +91,10 @@ static int get_u64(PyObject *v, PyObject *id, Py_ssize_t i, const char *key, int
 	if (!v || v == Py_None)
 		return required ? field_bad(id, i, key, "a whole number", NULL) : 0;
 	if (!PyBool_Check(v) && PyLong_Check(v)) {
-		*out = PyLong_AsUnsignedLongLong(v);
+		/* unsigned long is 64 bits here: its conversion reads the digits directly, where
+		 * the long long one goes through a byte array. */
+		_Static_assert(sizeof(unsigned long) == sizeof(unsigned long long), "LP64");
+		*out = PyLong_AsUnsignedLong(v);
 		if (!PyErr_Occurred())
 			return 0;
 		PyErr_Clear();
@@ -129,9 +134,13 @@ static PyObject *node_fields(PyObject *d, PyObject **v)
 	return unknown;
 }
 
-/* One node dict into nd (strings kept in s, the id object in *id_out). The C library checks
- * the bounds. */
-static int get_node(PyObject *d, Py_ssize_t i, struct eos_role_node *nd, struct strings *s,
+/* Where nd->zone points, until texts_finish, when the node has a zone (its text is in t). */
+static const char zone_kept[] = "";
+
+/* One node dict into nd (strings kept in t: the id, then the zone when it has one; a new
+ * reference to the id object in *id_out). The C
+ * library checks the bounds. */
+static int get_node(PyObject *d, Py_ssize_t i, struct eos_role_node *nd, struct texts *t,
 		    PyObject **id_out)
 {
 	if (!PyDict_Check(d))
@@ -141,13 +150,20 @@ static int get_node(PyObject *d, Py_ssize_t i, struct eos_role_node *nd, struct 
 	PyObject *id = v[K_ID];
 	if (!id)
 		return field_bad(NULL, i, "id", "the minion id, a string", NULL);
-	if (get_str(NULL, i, "id", id, s, &nd->id))
+	if (get_str(NULL, i, "id", id, t))
 		return -1;
-	*id_out = id;
+	/* The result's key (kept alive while the GIL is released): the caller's str itself, or
+	 * a plain str of a str subclass's text. */
+	*id_out = PyUnicode_CheckExact(id) ? Py_NewRef(id) : PyUnicode_FromString(texts_at(t, t->n - 1));
+	if (!*id_out)
+		return -1;
 	if (unknown)
 		return field_bad(id, i, "?", "one of id, cpus, mem_bytes, disk_bytes, public, zone", unknown);
-	if (v[K_ZONE] && v[K_ZONE] != Py_None && get_str(id, i, "zone", v[K_ZONE], s, &nd->zone))
-		return -1;
+	if (v[K_ZONE] && v[K_ZONE] != Py_None) {
+		if (get_str(id, i, "zone", v[K_ZONE], t))
+			return -1;
+		nd->zone = zone_kept;
+	}
 	unsigned long long cpus, mem, disk;
 	if (get_u64(v[K_CPUS], id, i, "cpus", 1, &cpus) || get_u64(v[K_MEM], id, i, "mem_bytes", 1, &mem) ||
 	    get_u64(v[K_DISK], id, i, "disk_bytes", 0, &disk))
@@ -164,36 +180,62 @@ static int get_node(PyObject *d, Py_ssize_t i, struct eos_role_node *nd, struct 
 	return 0;
 }
 
+static PyObject *role_names[EOS_ROLE_COUNT];   /* interned once, reused by every list */
+
+/* The role named by str item (the names in a plan this binding returned are role_names
+ * themselves: matched by identity first). */
+static int role_of(PyObject *item)
+{
+	for (int r = 0; r < EOS_ROLE_COUNT; r++)
+		if (item == role_names[r])
+			return r;
+	const char *name = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+	if (!name) {
+		PyErr_Clear();
+		return bad("a role must be a string, got %s", item);
+	}
+	struct eos_err e;
+	int r = eos_role_parse(name, &e);
+	if (r < 0)
+		eos_py_raise(&e);
+	return r;
+}
+
+/* Ask the cache for what get_node will read of the nodes ahead of node i: a node dict, its
+ * table and its values lie in as many places of the heap (in the order the caller made them,
+ * not the list's), and reading them one after the other waits for memory each time. In three
+ * steps, each once the one before has arrived: the dict, then its table, then its values. */
+static void prefetch_node(PyObject *const *items, Py_ssize_t n, Py_ssize_t i)
+{
+	if (i + 12 < n)
+		__builtin_prefetch(items[i + 12]);
+	if (i + 6 < n && PyDict_CheckExact(items[i + 6])) {
+		const char *keys = (const char *)((PyDictObject *)items[i + 6])->ma_keys;
+		for (int line = 0; line < 4; line++)   /* a table of six str keys: about 4 lines */
+			__builtin_prefetch(keys + 64 * line);
+	}
+	if (i + 2 < n && PyDict_CheckExact(items[i + 2])) {
+		PyObject *k, *v;
+		for (Py_ssize_t pos = 0; PyDict_Next(items[i + 2], &pos, &k, &v);)
+			__builtin_prefetch(v);
+	}
+}
+
 static int get_roles(PyObject *list, unsigned *out)
 {
 	*out = 0;
 	if (!PyList_Check(list) && !PyTuple_Check(list))
 		return bad("current: roles must be a list of role names, got %s", list);
-	PyObject *seq = PySequence_Fast(list, "roles must be a list of role names");
-	if (!seq)
-		return -1;
-	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
-		PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
-		const char *name = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
-		if (!name) {
-			Py_DECREF(seq);
-			PyErr_Clear();
-			return bad("a role must be a string, got %s", item);
-		}
-		struct eos_err e;
-		int r = eos_role_parse(name, &e);
-		if (r < 0) {
-			Py_DECREF(seq);
-			eos_py_raise(&e);
+	/* A list or tuple: its items are read without a call, and role_of runs no Python code. */
+	PyObject **items = PySequence_Fast_ITEMS(list);
+	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(list); i++) {
+		int r = role_of(items[i]);
+		if (r < 0)
 			return -1;
-		}
 		*out |= EOS_ROLE_BIT(r);
 	}
-	Py_DECREF(seq);
 	return 0;
 }
-
-static PyObject *role_names[EOS_ROLE_COUNT];   /* interned once, reused by every list */
 
 static PyObject *role_list(unsigned roles)
 {
@@ -217,72 +259,119 @@ static int set_steal(PyObject *d, PyObject *key, PyObject *value)
 	return r;
 }
 
-/* Reasons shared by many nodes (app, compute) are one string in the result text: build each
- * Python str once. */
-struct text_cache {
-	size_t off[16];
-	PyObject *str[16];
-	size_t n;
+/* The reasons of compute and app are a few constant texts shared by most nodes: each is one
+ * Python str, and the reasons dict of a node that holds only that role is a copy of one
+ * template {role: text} (a copy clones the template's table in one go, where an insertion
+ * into a new dict allocates its table, then hashes and probes). */
+#define SHARED_MAX 8
+struct shared {
+	size_t off[SHARED_MAX];
+	int role[SHARED_MAX];
+	PyObject *str[SHARED_MAX], *why[SHARED_MAX];
+	int n;
 };
 
-static PyObject *cached_text(struct text_cache *tc, const struct eos_roles_result *res, size_t off)
+static int is_shared_role(int r)
 {
-	for (size_t k = 0; k < tc->n; k++)
-		if (tc->off[k] == off) {
-			Py_INCREF(tc->str[k]);
-			return tc->str[k];
-		}
-	PyObject *s = PyUnicode_FromString(eos_roles_text(res, off));
-	if (s && tc->n < 16) {
-		size_t k = tc->n++;
-		tc->off[k] = off;
-		tc->str[k] = s;
-		Py_INCREF(s);
-	}
-	return s;
+	return r == EOS_ROLE_COMPUTE || r == EOS_ROLE_APP;
 }
 
-/* The result's dicts while they are filled. */
+/* The slot of the text at off for role r, made on first use; -1 with an error set, or when
+ * every slot is taken (the caller then builds the objects itself). */
+static int shared_slot(struct shared *sh, const struct eos_roles_result *res, int r, size_t off)
+{
+	for (int k = 0; k < sh->n; k++)
+		if (sh->off[k] == off && sh->role[k] == r)
+			return k;
+	if (sh->n == SHARED_MAX)
+		return -1;
+	PyObject *str = PyUnicode_FromString(eos_roles_text(res, off)), *why = PyDict_New();
+	if (!str || !why || PyDict_SetItem(why, role_names[r], str) < 0) {
+		Py_XDECREF(str);
+		Py_XDECREF(why);
+		return -1;
+	}
+	sh->off[sh->n] = off;
+	sh->role[sh->n] = r;
+	sh->str[sh->n] = str;
+	sh->why[sh->n] = why;
+	return sh->n++;
+}
+
+static void shared_free(struct shared *sh)
+{
+	for (int k = 0; k < sh->n; k++) {
+		Py_DECREF(sh->str[k]);
+		Py_DECREF(sh->why[k]);
+	}
+}
+
+/* The result's dicts while they are filled; change: the template of a change,
+ * {'added': None, 'removed': None, 'new': True} (copied, then its lists set). */
 struct plan {
-	PyObject *assign, *reasons, *changes;
-	struct text_cache tc;
+	PyObject *assign, *reasons, *changes, *change;
+	struct shared sh;
 };
 
+/* The reasons dict of node o: {role: why}. */
+static PyObject *reasons_of(struct plan *p, const struct eos_roles_result *res,
+			    const struct eos_role_out *o)
+{
+	int only = -1;
+	for (int r = 0; r < EOS_ROLE_COUNT; r++)
+		if (o->roles == EOS_ROLE_BIT(r))
+			only = r;
+	if (only >= 0 && is_shared_role(only)) {
+		int k = shared_slot(&p->sh, res, only, o->reason[only]);
+		if (k >= 0)
+			return PyDict_Copy(p->sh.why[k]);
+		if (PyErr_Occurred())
+			return NULL;
+	}
+	PyObject *why = PyDict_New();
+	for (int r = 0; why && r < EOS_ROLE_COUNT; r++) {
+		if (!(o->roles & EOS_ROLE_BIT(r)))
+			continue;
+		int k = is_shared_role(r) ? shared_slot(&p->sh, res, r, o->reason[r]) : -1;
+		PyObject *t = k >= 0 ? Py_NewRef(p->sh.str[k])
+			    : PyErr_Occurred() ? NULL : PyUnicode_FromString(eos_roles_text(res, o->reason[r]));
+		if (!t || PyDict_SetItem(why, role_names[r], t) < 0)
+			Py_CLEAR(why);
+		Py_XDECREF(t);
+	}
+	return why;
+}
+
 /* changes[id] = {'added', 'removed', flag: True} (flag: 'new' or 'departed'). */
-static int add_change(PyObject *changes, PyObject *id, unsigned added, unsigned removed, int flag,
+static int add_change(struct plan *p, PyObject *id, unsigned added, unsigned removed, int flag,
 		      int value)
 {
-	PyObject *ch = PyDict_New();
+	int copy = flag == K_NEW && value;   /* a new node: the template has the keys in order */
+	PyObject *ch = copy ? PyDict_Copy(p->change) : PyDict_New();
 	int rc = !ch || set_steal(ch, keys[K_ADDED], role_list(added)) ||
 		 set_steal(ch, keys[K_REMOVED], role_list(removed)) ||
-		 set_steal(ch, keys[flag], PyBool_FromLong(value)) || PyDict_SetItem(changes, id, ch) < 0;
+		 (!copy && set_steal(ch, keys[flag], PyBool_FromLong(value))) ||
+		 PyDict_SetItem(p->changes, id, ch) < 0;
 	Py_XDECREF(ch);
 	return rc ? -1 : 0;
 }
 
-/* Node i of the result: its roles, their reasons and its change. id: the caller's id string
- * when it is a plain str (the result's key is that same object), else NULL. */
-static int add_node(struct plan *p, const struct eos_roles_result *res, size_t i, PyObject *id)
+/* One part of node i of the result (part: its roles, their reasons or its change), under id.
+ * The parts are made one dict at a time, over all nodes: the table of that dict stays in
+ * cache, where three tables of 100,000 entries filled side by side would not. */
+enum part { PART_ROLES, PART_REASONS, PART_CHANGE, PARTS };
+
+static int add_part(struct plan *p, const struct eos_roles_result *res, size_t i, PyObject *id,
+		    enum part part)
 {
 	const struct eos_role_out *o = &res->nodes[i];
-	id = id ? Py_NewRef(id) : PyUnicode_FromString(o->id);
-	PyObject *roles = role_list(o->roles), *why = PyDict_New();
-	int rc = !id || !roles || !why;
-	for (int r = 0; !rc && r < EOS_ROLE_COUNT; r++) {
-		if (!(o->roles & EOS_ROLE_BIT(r)))
-			continue;
-		PyObject *t = cached_text(&p->tc, res, o->reason[r]);
-		rc = !t || PyDict_SetItem(why, role_names[r], t) < 0;
-		Py_XDECREF(t);
-	}
-	if (!rc)
-		rc = PyDict_SetItem(p->assign, id, roles) < 0 || PyDict_SetItem(p->reasons, id, why) < 0;
-	if (!rc && o->roles != o->current)
-		rc = add_change(p->changes, id, o->roles & ~o->current, o->current & ~o->roles, K_NEW,
-				o->current == 0);
-	Py_XDECREF(id);
-	Py_XDECREF(roles);
-	Py_XDECREF(why);
+	if (part == PART_CHANGE)
+		return o->roles == o->current ? 0
+		       : add_change(p, id, o->roles & ~o->current, o->current & ~o->roles, K_NEW,
+				    o->current == 0);
+	PyObject *v = part == PART_ROLES ? role_list(o->roles) : reasons_of(p, res, o);
+	int rc = !v || PyDict_SetItem(part == PART_ROLES ? p->assign : p->reasons, id, v) < 0;
+	Py_XDECREF(v);
 	return rc ? -1 : 0;
 }
 
@@ -292,7 +381,7 @@ static int add_rest(struct plan *p, const struct eos_roles_result *res, PyObject
 {
 	for (size_t i = 0; i < res->ndeparted; i++) {
 		PyObject *id = PyUnicode_FromString(res->departed[i].id);
-		int rc = !id || add_change(p->changes, id, 0, res->departed[i].roles, K_DEPARTED, 1);
+		int rc = !id || add_change(p, id, 0, res->departed[i].roles, K_DEPARTED, 1);
 		Py_XDECREF(id);
 		if (rc)
 			return -1;
@@ -310,22 +399,50 @@ static int add_rest(struct plan *p, const struct eos_roles_result *res, PyObject
 	return 0;
 }
 
-/* The plan dict. ids: the caller's id strings by input index. */
+/* A dict for n entries, sized once (no table grown and rehashed on the way). */
+static PyObject *dict_for(size_t n)
+{
+	return _PyDict_NewPresized((Py_ssize_t)n);
+}
+
+/* The plan's per-node parts into p (GC off: see build). */
+static int fill(struct plan *p, const struct eos_roles_result *res, PyObject *const *ids,
+		PyObject *warnings, PyObject *counts)
+{
+	size_t changed = res->ndeparted;
+	for (size_t i = 0; i < res->n; i++)
+		changed += res->nodes[i].roles != res->nodes[i].current;
+	p->assign = dict_for(res->n);
+	p->reasons = dict_for(res->n);
+	p->changes = dict_for(changed);
+	p->change = PyDict_New();
+	int rc = !p->assign || !p->reasons || !p->changes || !p->change ||
+		 PyDict_SetItem(p->change, keys[K_ADDED], Py_None) < 0 ||
+		 PyDict_SetItem(p->change, keys[K_REMOVED], Py_None) < 0 ||
+		 PyDict_SetItem(p->change, keys[K_NEW], Py_True) < 0;
+	for (int part = 0; part < PARTS; part++)
+		for (size_t i = 0; !rc && i < res->n; i++) {
+			/* The ids are read in sorted order, not in the order they were made: ask for
+			 * the one a few nodes ahead (its hash is read to insert it). */
+			if (i + 8 < res->n)
+				__builtin_prefetch(ids[res->nodes[i + 8].input_index]);
+			rc = add_part(p, res, i, ids[res->nodes[i].input_index], (enum part)part);
+		}
+	return rc || add_rest(p, res, warnings, counts) ? -1 : 0;
+}
+
+/* The plan dict. ids: the id strings by input index (exact str). */
 static PyObject *build(const struct eos_roles_result *res, PyObject *const *ids)
 {
-	struct plan p = {PyDict_New(), PyDict_New(), PyDict_New(), {{0}, {0}, 0}};
+	struct plan p = {0};
 	PyObject *out = PyDict_New(), *warnings = PyList_New(0), *counts = PyDict_New();
-	int rc = !out || !p.assign || !p.reasons || !p.changes || !warnings || !counts;
+	int rc = !out || !warnings || !counts;
 	/* The result holds no cycle: a collection while its containers (about five per node) are
-	 * made would only walk every live object again, many times over for a large cluster. */
+	 * made would only walk every live object again, many times over for a large cluster. Every
+	 * container is made with the collector off (one made after it is on again would start a
+	 * collection of all the young ones). */
 	int gc_was_on = PyGC_Disable();
-	for (size_t i = 0; !rc && i < res->n; i++) {
-		PyObject *id = ids[res->nodes[i].input_index];
-		rc = add_node(&p, res, i, PyUnicode_CheckExact(id) ? id : NULL);
-	}
-	if (gc_was_on)
-		PyGC_Enable();
-	rc = rc || add_rest(&p, res, warnings, counts);
+	rc = rc || fill(&p, res, ids, warnings, counts);
 	/* eos_py_set steals the value, also on failure. */
 #define MOVE(key, var) do { PyObject *t_ = var; var = NULL; rc = rc || eos_py_set(out, key, t_); } while (0)
 	if (!rc) {
@@ -337,32 +454,48 @@ static PyObject *build(const struct eos_roles_result *res, PyObject *const *ids)
 	}
 #undef MOVE
 	rc = rc || eos_py_set_u64(out, "churn", res->churn) || eos_py_set_u64(out, "node_count", res->n);
-	for (size_t k = 0; k < p.tc.n; k++)
-		Py_DECREF(p.tc.str[k]);
+	shared_free(&p.sh);
 	Py_XDECREF(p.assign);
 	Py_XDECREF(p.reasons);
 	Py_XDECREF(p.changes);
+	Py_XDECREF(p.change);
 	Py_XDECREF(warnings);
 	Py_XDECREF(counts);
+	if (gc_was_on)
+		PyGC_Enable();
 	if (rc)
 		Py_CLEAR(out);
 	return out;
 }
 
-/* The current assignment {id: [roles]} into cur_c (ids kept in s). */
-static int get_current(PyObject *cur_o, struct eos_role_current *cur_c, struct strings *s)
+/* The strings' pointers, once t is complete: per node its id and zone, then the current
+ * assignment's ids. */
+static void texts_finish(const struct texts *t, struct eos_role_node *nodes, size_t n,
+			 struct eos_role_current *cur, size_t ncur)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		nodes[i].id = texts_at(t, k++);
+		if (nodes[i].zone == zone_kept)
+			nodes[i].zone = texts_at(t, k++);
+	}
+	for (size_t j = 0; j < ncur; j++)
+		cur[j].id = texts_at(t, k++);
+}
+
+/* The current assignment {id: [roles]} into cur_c (ids kept in t). */
+static int get_current(PyObject *cur_o, struct eos_role_current *cur_c, struct texts *t)
 {
 	PyObject *key, *value;
 	Py_ssize_t pos = 0, j = 0;
 	while (PyDict_Next(cur_o, &pos, &key, &value)) {
 		Py_ssize_t len;
 		const char *idc = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &len) : NULL;
-		if (!idc || (size_t)len != strlen(idc)) {
+		if (!idc || memchr(idc, 0, (size_t)len)) {
 			PyErr_Clear();
 			return bad("current: a node id must be a string without NUL bytes, got %s", key);
 		}
-		cur_c[j].id = keep(s, key);
-		if (!cur_c[j].id || get_roles(value, &cur_c[j].roles))
+		if (texts_add(t, idc, len) || get_roles(value, &cur_c[j].roles))
 			return -1;
 		j++;
 	}
@@ -376,7 +509,7 @@ static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw
 	PyObject *nodes_o, *cur_o = Py_None, *nodes = NULL, *result = NULL, **ids = NULL;
 	struct eos_role_node *nodes_c = NULL;
 	struct eos_role_current *cur_c = NULL;
-	struct strings s = {0};
+	struct texts t = {EOS_BUF_INIT, NULL, 0};
 	struct eos_roles_result res = {0};
 	Py_ssize_t n, ncur = 0;
 
@@ -397,16 +530,20 @@ static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw
 	nodes_c = calloc(n ? n : 1, sizeof(*nodes_c));
 	ids = calloc(n ? n : 1, sizeof(*ids));
 	cur_c = calloc(ncur ? ncur : 1, sizeof(*cur_c));
-	s.v = calloc(2 * n + ncur + 1, sizeof(*s.v));
-	if (!nodes_c || !ids || !cur_c || !s.v) {
+	t.off = malloc((2 * n + ncur + 1) * sizeof(*t.off));
+	/* ids and zones such as "node-000123", "zone-3": about 32 bytes a node */
+	if (!nodes_c || !ids || !cur_c || !t.off || eos_buf_reserve(&t.b, 32 * (size_t)(n + ncur) + 1)) {
 		PyErr_NoMemory();
 		goto error;
 	}
-	for (Py_ssize_t i = 0; i < n; i++)
-		if (get_node(PySequence_Fast_GET_ITEM(nodes, i), i, &nodes_c[i], &s, &ids[i]))
+	for (Py_ssize_t i = 0; i < n; i++) {
+		prefetch_node(PySequence_Fast_ITEMS(nodes), n, i);
+		if (get_node(PySequence_Fast_GET_ITEM(nodes, i), i, &nodes_c[i], &t, &ids[i]))
 			goto error;
-	if (ncur && get_current(cur_o, cur_c, &s))
+	}
+	if (ncur && get_current(cur_o, cur_c, &t))
 		goto error;
+	texts_finish(&t, nodes_c, (size_t)n, cur_c, (size_t)ncur);
 
 	struct eos_err e;
 	int rc;
@@ -421,9 +558,12 @@ static PyObject *py_roles_calculate(PyObject *self, PyObject *args, PyObject *kw
 	result = build(&res, ids);
 error:
 	eos_roles_result_free(&res);
-	strings_free(&s);
-	free(nodes_c);
+	eos_buf_free(&t.b);
+	free(t.off);
+	for (Py_ssize_t i = 0; ids && i < n; i++)
+		Py_XDECREF(ids[i]);
 	free(ids);
+	free(nodes_c);
 	free(cur_c);
 	Py_XDECREF(nodes);
 	return result;

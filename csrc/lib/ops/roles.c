@@ -89,7 +89,9 @@ static int eligible(const struct eos_role_node *nd, enum eos_role r)
 struct calc {
 	const struct eos_role_node *in;
 	size_t n;
-	size_t *order;         /* sorted position -> input index */
+	struct eos_role_node *sn;   /* the nodes in sorted order: the placing reads them again and
+				     * again, in this order (from the input's order, every read
+				     * would wait for memory) */
 	unsigned *zone;        /* sorted position -> zone number */
 	size_t nzones;
 	unsigned *zcount;      /* per zone: nodes of the role being placed */
@@ -114,7 +116,7 @@ struct calc {
  * per zone. */
 #define PICK_MAX 5
 
-#define NODE(c, i) (&(c)->in[(c)->order[i]])
+#define NODE(c, i) (&(c)->sn[i])
 
 static int text_vadd(struct eos_buf *b, size_t *off, const char *fmt, va_list ap)
 {
@@ -653,7 +655,7 @@ static int sort_inventory(struct calc *c, struct keyed *keys, struct eos_err *e)
 			return eos_fail(e, EINVAL, keys[i].key, "duplicate node id '%s' in the inventory",
 					keys[i].key);
 		size_t at = keys[i].idx;
-		c->order[i] = at;
+		c->sn[i] = nodes[at];
 		c->res->nodes[i].id = keys[i].key;
 		c->res->nodes[i].input_index = at;
 		c->zone[i] = zin[at];
@@ -750,7 +752,7 @@ int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 	if (n == 0)
 		return eos_fail(e, EINVAL, NULL, "empty inventory: no nodes to assign roles to");
 	keys = malloc((n > ncur ? n : ncur) * sizeof(*keys));
-	c.order = malloc(n * sizeof(*c.order));
+	c.sn = malloc(n * sizeof(*c.sn));
 	c.zone = malloc(n * sizeof(*c.zone));
 	c.zcount = calloc(3 * n, sizeof(*c.zcount));   /* zcount, zfill, zlist */
 	c.zbest = malloc(PICK_MAX * n * sizeof(*c.zbest));
@@ -759,7 +761,7 @@ int eos_roles_calculate(const struct eos_role_node *nodes, size_t n,
 	c.tier_a = malloc(4 * n);   /* tier_a, load_a, other_a, elig */
 	res->nodes = calloc(n, sizeof(*res->nodes));
 	cs = malloc((ncur ? ncur : 1) * sizeof(*cs));
-	if (!keys || !c.order || !c.zone || !c.zcount || !c.zbest || !c.cur || !c.raw_cur || !c.tier_a || !res->nodes || !cs) {
+	if (!keys || !c.sn || !c.zone || !c.zcount || !c.zbest || !c.cur || !c.raw_cur || !c.tier_a || !res->nodes || !cs) {
 		rc = eos_fail(e, ENOMEM, NULL, "malloc: out of memory for %zu nodes", n);
 		goto out;
 	}
@@ -783,7 +785,7 @@ out:
 		eos_roles_result_free(res);
 	free(keys);
 	free(cs);
-	free(c.order);
+	free(c.sn);
 	free(c.zone);
 	free(c.zcount);
 	free(c.zbest);
