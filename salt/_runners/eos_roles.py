@@ -695,6 +695,21 @@ def master_info():
 
 
 
+def _apply_running():
+    """Whether another eos_roles.apply holds its lock now (its state.json is saved only when it
+    ends: until then a reconcile would see the minions it is assigning as unassigned)."""
+    fd = os.open(os.path.join(_state_dir(), "apply.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)
+    return False
+
+
 def _accepted_at(mid):
     """When the master accepted mid's key (the key file's mtime); now if it cannot tell."""
     try:
@@ -731,6 +746,8 @@ def reconcile(settle=10, timeout=None, state_timeout=300):
     if __opts__.get("order_masters"):
         return {"reconciled": False, "comment": "a master of masters holds only its syndics' keys: "
                                                  "nothing to compare"}
+    if _apply_running():
+        return {"reconciled": False, "comment": "an eos_roles.apply is under way: it reads every accepted key"}
     after = float(__opts__.get("eos_roles_reconcile_after", 180))
     now = time.time()
     state = _load_state()
