@@ -150,6 +150,7 @@ def init(addr=None, shares=5, threshold=3, mount="secret"):
     _store(record)
     _submit_keys(addr, record)
     client = _connect(addr, record)
+    _wait_active(client, addr)
     mounts = _vault.call(client, "list mounts", client.sys.list_mounted_secrets_engines)
     if f"{mount}/" not in (mounts.get("data") or mounts):
         _vault.call(client, f"enable kv v2 at {mount}", client.sys.enable_secrets_engine,
@@ -158,6 +159,21 @@ def init(addr=None, shares=5, threshold=3, mount="secret"):
                 name=NODE_POLICY, policy=NODE_POLICY_HCL.format(mount=mount))
     return {"addr": addr, "initialized": True, "shares": shares, "threshold": threshold,
             "sealed_file": _sealed_path()}
+
+
+def _wait_active(client, addr, wait=30):
+    """A Raft node just unsealed elects itself leader a moment later; until then a write
+    answers "local node not active but active cluster node not found" (seen in CI)."""
+    deadline = time.monotonic() + float(wait)
+    while True:
+        try:
+            if _vault.call(client, "read the leader status", client.sys.read_leader_status).get("is_self"):
+                return
+        except CommandExecutionError:
+            pass
+        if time.monotonic() > deadline:
+            raise CommandExecutionError(f"OpenBao at {addr} did not become the active node within {wait} s")
+        time.sleep(0.5)
 
 
 def _submit_keys(addr, record, wait=30):
