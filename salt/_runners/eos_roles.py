@@ -698,16 +698,11 @@ def master_info():
 def _apply_running():
     """Whether another eos_roles.apply holds its lock now (its state.json is saved only when it
     ends: until then a reconcile would see the minions it is assigning as unassigned)."""
-    fd = os.open(os.path.join(_state_dir(), "apply.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            return True
-        raise
-    finally:
-        os.close(fd)
-    return False
+        with _lock(0):
+            return False
+    except CommandExecutionError:
+        return True
 
 
 def _accepted_at(mid):
