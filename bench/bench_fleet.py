@@ -38,6 +38,7 @@ from tests.support.mountns import enter_private_mount_namespace  # noqa: E402
 HEADING = "## Fleet: Eos on N real minions"
 ROUNDS = int(os.environ.get("EOS_FLEET_ROUNDS", "3"))
 SETTLE = int(os.environ.get("EOS_FLEET_SETTLE", "10"))
+LOG_LEVEL = os.environ.get("EOS_FLEET_LOG_LEVEL", "warning")  # of every daemon's log file
 MiB = 1 << 20
 
 
@@ -88,10 +89,18 @@ def converge(master, ids, timeout):
         _, got, _ = salt_json(master, "-L", ",".join(ids), f"--timeout={answer_timeout(len(ids))}", "pillar.get", "eos:roles", "unmask=True")
         vals = [got.get(m) for m in ids]
         if all(isinstance(v, dict) and sorted(v) == sorted(ids) for v in vals) and \
-                all(v == vals[0] for v in vals):
+                all(v == vals[0] for v in vals) and synced(master, ids):
             return time.monotonic() - start, vals[0]
         time.sleep(3)
     raise RuntimeError(f"no consistent role assignment on {len(ids)} minions within {timeout} s")
+
+
+def synced(master, ids):
+    """Whether every minion holds Eos's modules: its join synced it. The assignment covers every
+    accepted key at once, grains or not, so a minion can have its roles before its join ran."""
+    _, got, _ = salt_json(master, "-L", ",".join(ids), f"--timeout={answer_timeout(len(ids))}",
+                          "sys.list_modules", "eos_*")
+    return all(isinstance(got.get(m), list) and "eos_storage" in got[m] for m in ids)
 
 
 def roles_generation(fl):
@@ -148,7 +157,8 @@ def medians(master, ids, argv, rounds=ROUNDS):
             master, "-L", ",".join(ids), f"--timeout={answer_timeout(len(ids))}", *argv))
         bad = [m for m in ids if not isinstance(data.get(m), (dict, list))]
         if rc or bad:
-            raise RuntimeError(f"salt {' '.join(argv)}: rc {rc}, no proper answer from {bad[:10]}")
+            raise RuntimeError(f"salt {' '.join(argv)}: rc {rc}, no proper answer from {bad[:10]}; "
+                               f"{bad[0] if bad else ''} said {str(data.get(bad[0]) if bad else '')[:300]!r}")
         walls.append(took)
         cpus.append(cpu)
     return statistics.median(walls), statistics.median(cpus)
@@ -197,7 +207,7 @@ def run_one(n, work, syndics=0):
     mnt = os.path.join(work, "srv")
     pillar = {"eos": {"cluster": {"join_settle": SETTLE}, "services": {"manage": False},
                       "storage": {"cleanup": [{"path": os.path.join(mnt, "scratch"), "older_than_days": 7}]}}}
-    fl = fleetlib.Fleet(os.path.join(work, f"n{n}s{syndics}"), pillar=pillar)
+    fl = fleetlib.Fleet(os.path.join(work, f"n{n}s{syndics}"), pillar=pillar, log_level=LOG_LEVEL)
     res = {"n": n, "syndics": syndics, "load_start": os.getloadavg()[0]}
     bus = None
     try:
@@ -299,6 +309,8 @@ def main(argv):
     ap.add_argument("sizes", nargs="?", default=os.environ.get("EOS_FLEET_N", "10"))
     ap.add_argument("--syndics", type=int, default=int(os.environ.get("EOS_FLEET_SYNDICS", "0")),
                     help="a master of masters and this many syndics, the minions spread over them")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (logs, job cache, eos_roles state) and print its path")
     args = ap.parse_args(argv)
     # Stopped by a signal, the fleet still stops by pid and its loop devices are detached (a
     # background job's SIGINT is ignored unless set back here).
@@ -322,7 +334,10 @@ def main(argv):
             print(json.dumps(r, default=str), flush=True)
             rows.append(row(r))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"bench_fleet: work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     heading = HEADING + (" through syndics" if args.syndics else "")
     if rows:
         write_section(heading, "\n".join([

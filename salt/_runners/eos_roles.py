@@ -309,6 +309,80 @@ def _preparing(change=None):
     return data
 
 
+def _marker_path():
+    return os.path.join(_state_dir(), "settling.json")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _hand_over(joining, trigger):
+    """Hand this join to the eos_roles.apply that holds the lock and is still settling: it
+    calculates after this request, so it covers it, and it announces the join when its role
+    states are applied (or fires eos/cluster/join/failed). Returns the marker's pid, or None
+    when no apply is settling (then this run waits for the lock, or leads).
+
+    A join waiting for the lock holds one of the reactor's worker threads (10 by default) for
+    the whole of the other run: at 30 minions the joins went through in waves of ten, each wave
+    calculating again after the one before. Handing over frees the thread at once."""
+    with _joining_lock():
+        try:
+            with open(_marker_path(), encoding="utf-8") as f:
+                marker = json.load(f)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(marker, dict) or not _pid_alive(marker.get("pid")) or not _apply_running():
+            return None   # a leader that died left its marker: this run leads
+        handed = marker.get("handed")
+        if not isinstance(handed, dict):
+            handed = {}
+        if joining is not None:
+            handed[joining] = str(trigger or "")[:200]
+        marker["handed"] = handed
+        _atomic_write(_marker_path(), json.dumps(marker, sort_keys=True), keep_previous=False)
+        return marker.get("pid")
+
+
+@contextlib.contextmanager
+def _settling_marker():
+    """Say, while this run settles, that a join may hand itself over (see _hand_over); the
+    joins handed over are read when the settle ends, under the same lock the joins write it."""
+    taken = {}
+    with _joining_lock():
+        _atomic_write(_marker_path(), json.dumps({"pid": os.getpid(), "handed": {}}), keep_previous=False)
+    try:
+        yield taken
+    finally:
+        with _joining_lock():
+            try:
+                with open(_marker_path(), encoding="utf-8") as f:
+                    handed = json.load(f).get("handed")
+                taken.update(handed if isinstance(handed, dict) else {})
+            except (OSError, ValueError, AttributeError):
+                pass
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(_marker_path())
+
+
+def _announce(joins, plan, own=None):
+    """eos/cluster/roles/changed (joined: <id>) for each join whose roles this run applied, or
+    eos/cluster/join/failed (id, reason) for each handed-over join it could not apply (the
+    run's own join, ``own``, fails by raising: its orchestration fires the event)."""
+    failures = plan.get("failures") or {}
+    for mid, trigger in sorted(joins.items()):
+        if mid in failures:
+            if mid != own:
+                _fire("eos/cluster/join/failed", {"id": mid, "reason": str(failures[mid])[:500]})
+        else:
+            _fire("eos/cluster/roles/changed", {"joined": mid, "trigger": trigger,
+                                                "generation": plan.get("generation")})
+
+
 def _settle(settle, settle_max):
     """Wait until no join has been requested for ``settle`` seconds and no join is still being
     prepared (eos_roles.joining), at most ``settle_max``: a fleet starting over minutes gets one
@@ -438,7 +512,7 @@ def _write_and_apply(assignment, changed, reachable, generation, header, timeout
 
 
 def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=0,
-          lock_timeout=600, test=False, fire=True, settle_max=None, joining=None):
+          lock_timeout=600, test=False, fire=True, settle_max=None, joining=None, trigger=None):
     """
     Calculate the assignment and make it so: write it into the pillar file eos_roles.sls under
     the master's pillar_roots (atomically, the previous version kept as eos_roles.sls.prev),
@@ -452,9 +526,13 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
     requested before another one started calculating returns that run's result: a hundred
     minions starting together give one consistent assignment, not one per join. When the
     assignment is unchanged, pillar is refreshed only on minions that had not seen it. ``test=True`` only calculates. ``fire=False``
-    leaves the event to the caller (the node-addition orchestration fires it itself).
+    leaves out that event (the node-addition orchestration's runs: each join is announced on
+    its own, see ``joining``).
     ``joining=ID``: this run is the join of ID, whose preparation (``eos_roles.joining``) has
-    ended; a settling run also waits for the joins still being prepared.
+    ended; a settling run also waits for the joins still being prepared. A join that finds
+    another run settling hands itself to that run and returns at once (``handed_to``: its pid);
+    whichever run applies a join's roles fires ``eos/cluster/roles/changed`` with
+    ``joined: ID`` and ``trigger`` (or ``eos/cluster/join/failed`` with the reason).
 
     Raises when a minion whose roles changed did not apply its role states.
 
@@ -467,20 +545,35 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
     """
     requested = time.time()
     settle = float(settle)
+    mid = None
     if joining is not None:  # requested when its preparation started (eos_roles.joining)
         mid = _join_id(joining)
         _preparing(lambda data: data.pop(mid, None))
-    elif settle and not test:
+    if settle and not test:
+        # A join handed over counts as a request too: the run it joins waits `settle` seconds
+        # after it for the next joins, whose orchestrations start as the reactor's threads free.
         _note_request()
+    if settle and not test:
+        leader = _hand_over(mid, trigger)
+        if leader is not None:
+            return {"skipped": f"handed to the eos_roles.apply settling in process {leader}: it "
+                               "calculates after this request and announces the join",
+                    "handed_to": leader}
+    joins = {mid: str(trigger or "")[:200]} if mid is not None else {}
     with _lock(float(lock_timeout)):
         state = _load_state()
         if settle and state.get("calculated_at", 0) >= requested and "last" in state:
             last = dict(state["last"])
             last["skipped"] = (f"covered by generation {state.get('generation')}, calculated after "
                                "this request")
+            _announce(joins, last, own=mid)
+            if mid is not None and mid in (last.get("failures") or {}):
+                raise CommandExecutionError(f"{mid}: {last['failures'][mid]}")
             return last
         if settle and not test:
-            _settle(settle, float(settle_max or __opts__.get("eos_roles_settle_max", 300)))
+            with _settling_marker() as handed:
+                _settle(settle, float(settle_max or __opts__.get("eos_roles_settle_max", 300)))
+            joins.update(handed)
         calculated_at = time.time()
         plan = _plan(inventory, current, timeout)
         if test:
@@ -518,6 +611,9 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
     if not same and fire:
         _fire("eos/cluster/roles/changed", {"generation": generation, "changes": plan["changes"],
                                             "churn": plan["churn"], "node_count": plan["node_count"]})
+    if joins:
+        plan["joins"] = sorted(joins)
+        _announce(joins, plan, own=mid)
     if plan["failures"]:
         raise CommandExecutionError(
             "roles written (generation {}) but not applied everywhere: {}".format(

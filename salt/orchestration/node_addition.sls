@@ -1,6 +1,9 @@
 {#- Node addition, started by salt://reactor/node_join.sls with pillar eos_join:id.
     Every step has a timeout and requires the one before: a failure fails the orchestration
-    (and fires eos/cluster/join/failed); there is no success unless the roles were applied. -#}
+    (and fires eos/cluster/join/failed). The roles step either applies the roles or, when
+    another join's eos_roles.apply is still settling, hands this join to it and ends at once
+    (a waiting join held one of the reactor's ten worker threads); the run that applies the
+    roles fires eos/cluster/roles/changed with joined: <id>, or eos/cluster/join/failed. -#}
 {%- set mid = salt['pillar.get']('eos_join:id') %}
 {%- set settle = salt['pillar.get']('eos_join:settle', salt['pillar.get']('eos:cluster:join_settle', 5)) %}
 {%- set attempts = salt['pillar.get']('eos_join:wait_attempts', 6) %}
@@ -57,18 +60,9 @@ eos-join-roles:
     - lock_timeout: 900
     - fire: False
     - joining: {{ mid | tojson }}
+    - trigger: {{ salt['pillar.get']('eos_join:trigger', '') | tojson }}
     - require:
       - salt: eos-join-refresh-grains
-
-eos-join-roles-changed:
-  salt.runner:
-    - name: event.send
-    - tag: eos/cluster/roles/changed
-    - data:
-        joined: {{ mid | tojson }}
-        trigger: {{ salt['pillar.get']('eos_join:trigger', '') | tojson }}
-    - require:
-      - salt: eos-join-roles
 
 eos-join-abandoned:
   salt.runner:
