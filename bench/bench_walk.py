@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """top_consumers vs `du -x` on a generated tree of 1,000,000 files (loop-backed XFS when root,
-a temporary directory otherwise), one run each: time with cold filesystem caches (the
-filesystem freshly mounted) and warm, peak memory, and syscalls per entry from `strace -c -f`.
-Results go to bench/README.md under "Tree walk: top_consumers vs du -x".
+a temporary directory otherwise): time with cold filesystem caches (the filesystem freshly
+mounted) and warm, as medians of rounds that alternate the tools (a single warm run swings by
+a quarter from one minute to the next on this shared machine), peak memory, and syscalls per
+entry from `strace -c -f`. Results go to bench/README.md under "Tree walk: top_consumers vs du -x".
 
-EOS_BENCH_WALK_FILES=N changes the number of files (default 1000000)."""
+EOS_BENCH_WALK_FILES=N changes the number of files (default 1000000);
+EOS_BENCH_WALK_ROUNDS (default 5) and EOS_BENCH_WALK_COLD_ROUNDS (default 3) the rounds."""
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,8 @@ from bench.common import run, write_section  # noqa: E402
 from tests.support import mountns  # noqa: E402
 
 NFILES = int(os.environ.get("EOS_BENCH_WALK_FILES", "1000000"))
+ROUNDS = int(os.environ.get("EOS_BENCH_WALK_ROUNDS", "5"))
+COLD_ROUNDS = int(os.environ.get("EOS_BENCH_WALK_COLD_ROUNDS", "3"))
 HEADING = "## Tree walk: top_consumers vs du -x"
 EOS_SNIPPET = ("import eos, json, resource, sys, time\n"
                "rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
@@ -35,6 +40,8 @@ EOS_SNIPPET = ("import eos, json, resource, sys, time\n"
 
 
 def timed(argv):
+    """(wall, CPU, the walk's own wall) of one run; the last is None for du (no start-up to
+    tell apart), and for eos the time inside top_consumers, without Python's start-up."""
     t0 = time.perf_counter()
     pid = os.posix_spawnp(argv[0], argv, os.environ,
                           file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null" if argv[0] == "du" else
@@ -43,7 +50,16 @@ def timed(argv):
     wall = time.perf_counter() - t0
     if status:
         raise RuntimeError(f"{argv!r} failed with status {status}")
-    return wall, ru.ru_utime + ru.ru_stime
+    walk = None
+    if argv[0] != "du":
+        with open(OUT) as f:
+            walk = json.load(f)["seconds"]
+    return wall, ru.ru_utime + ru.ru_stime, walk
+
+
+def medians(runs):
+    """The median of each of (wall, CPU, walk) over runs."""
+    return tuple(None if r[0] is None else statistics.median(r) for r in zip(*runs))
 
 
 def strace_counts(argv):
@@ -117,14 +133,25 @@ def main():
         eos1_argv = [sys.executable, "-c", EOS_SNIPPET, target.root, "1"]
         du_argv = ["du", "-x", "-B1", "-s", target.root]
 
+        load0 = os.getloadavg()[0]
         cold = {}
-        if target.drop_caches():
-            cold["du"] = timed(du_argv)
+        runs = {"du": [], "eos": []}
+        for _ in range(COLD_ROUNDS if target.loop else 0):
             target.drop_caches()
-            cold["eos"] = timed(eos_argv)
-        warm = {"du": timed(du_argv), "eos": timed(eos_argv)}
-        single = {"du": warm["du"], "eos": timed(eos1_argv)}
-        timed(eos_argv)                  # leaves the default run's result in OUT
+            runs["du"].append(timed(du_argv))
+            target.drop_caches()
+            runs["eos"].append(timed(eos_argv))   # leaves the caches warm for what follows
+        if runs["du"]:
+            cold = {k: medians(v) for k, v in runs.items()}
+        runs = {"du": [], "eos1": [], "eos": []}
+        for _ in range(ROUNDS):          # eos last: its default run's result stays in OUT
+            runs["du"].append(timed(du_argv))
+            runs["eos1"].append(timed(eos1_argv))
+            runs["eos"].append(timed(eos_argv))
+        med = {k: medians(v) for k, v in runs.items()}
+        warm = {"du": med["du"], "eos": med["eos"]}
+        single = {"du": med["du"], "eos": med["eos1"]}
+        load1 = os.getloadavg()[0]
         with open(OUT) as f:
             res = json.load(f)
         du_bytes = int(run(du_argv).split()[0])
@@ -147,10 +174,12 @@ def main():
         lines = [HEADING, "",
                  f"`python bench/bench_walk.py`: {nfiles:,} files in {ndirs:,} directories "
                  f"(plus {nlinks:,} hard links), generated on a {target.kind} in {gen_s:.0f} s. "
-                 f"One run each; {os.cpu_count()} CPUs, load average at the start "
-                 f"{os.getloadavg()[0]:.1f} (other work shares this machine). "
-                 f"eos: `eos.top_consumers(root, 2, 20)` in a fresh Python process (its start-up "
-                 f"included); du: `du -x -B1 -s root`.",
+                 f"Medians of {ROUNDS} warm rounds and {COLD_ROUNDS if cold else 0} cold ones, each "
+                 f"round running du then eos; {os.cpu_count()} CPUs, load average "
+                 f"{load0:.1f} at the start and {load1:.1f} at the end of the timed runs (other work "
+                 f"shares this machine). eos: `eos.top_consumers(root, 2, 20)` in a fresh Python "
+                 f"process (its start-up included; the walk's own time in brackets); "
+                 f"du: `du -x -B1 -s root`.",
                  "",
                  f"Exact: eos {res['bytes']:,} bytes, du {du_bytes:,} bytes: "
                  f"{'identical' if exact else 'DIFFERENT'}.",
@@ -160,7 +189,7 @@ def main():
         for label, m in (("cold (fs just mounted)", cold), ("warm", warm),
                          ("warm, eos with 1 thread", single)):
             if m:
-                lines.append(f"| {label} | {m['du'][0]:.2f} s | {m['eos'][0]:.2f} s | "
+                lines.append(f"| {label} | {m['du'][0]:.2f} s | {m['eos'][0]:.2f} s ({m['eos'][2]:.2f} s) | "
                              f"**{m['du'][0] / m['eos'][0]:.2f}x** | {m['du'][1]:.2f} s / {m['eos'][1]:.2f} s |")
         lines += ["",
                   f"Memory: the eos process peaked at {res['rss'] / 1024:.0f} MiB RSS, Python included "
@@ -168,10 +197,11 @@ def main():
                   f"directories in flight, the top lists and the hard-linked inodes, not the tree. "
                   f"eos walks with its default thread count ({min(16, 4 * os.cpu_count())} threads: 4 per "
                   f"CPU, since the walk waits on metadata reads); du is single-threaded. Warm runs are "
-                  f"CPU-bound and both tools do one stat per entry, so their CPU times are close and "
-                  f"eos's wall-time gain there depends on a second CPU being free (this machine was "
-                  f"loaded, see the load average: one run each, so the two warm eos rows can swap); "
-                  f"the cold run waits on metadata reads, where parallel directory walks help most.",
+                  f"CPU-bound and spent almost all in the kernel: both tools make one stat call per "
+                  f"entry (eos statx, du fstatat, which cost the kernel the same), so eos's CPU time "
+                  f"can only undercut du's by du's own user-space share, and its wall-time gain comes "
+                  f"from the second CPU, when that one is free (see the load average); the cold run "
+                  f"waits on metadata reads, where parallel directory walks help most.",
                   "",
                   f"Syscalls per entry (`strace -c -f`, {entries:,} entries = files, extra hard links and directories; "
                   f"the minimum is 1, one statx each): **eos {per(walk_total):.3f}**, du {per(du_total):.3f} "
