@@ -816,7 +816,9 @@ def reconcile(settle=10, timeout=None, state_timeout=300):
     - a key accepted at least ``eos_roles_reconcile_after`` seconds ago (master option, default
       180) whose minion is not assigned: its join was lost or failed. A minion the last run
       found unresponsive is tried again once that run is as old;
-    - an assigned minion whose key is gone.
+    - an assigned minion whose key is gone;
+    - a minion whose role states failed in the last run (or whose answer was lost), once that
+      run is as old: the apply gives it its role states again.
 
     Otherwise it does nothing: no publish, no pillar compile. Meant for the master's schedule
     (``salt/reactor/eos_schedule.conf``). Salt's events are fire-and-forget: a master too busy
@@ -848,10 +850,13 @@ def reconcile(settle=10, timeout=None, state_timeout=300):
     waiting = set(last.get("unresponsive") or []) if now - state.get("calculated_at", 0) < after else set()
     unassigned = sorted(m for m in keys - assigned - waiting if now - _accepted_at(m) >= after)
     gone = sorted(assigned - keys)
-    if not unassigned and not gone:
+    failures = last.get("failures") if isinstance(last.get("failures"), dict) else {}
+    failed = sorted(m for m in failures if m in keys) if now - state.get("calculated_at", 0) >= after else []
+    if not unassigned and not gone and not failed:
         return {"reconciled": False, "comment": "the last assignment covers every accepted key "
                                                  f"older than {after:g} s"}
-    log.info("eos_roles.reconcile: not assigned %s, keys gone %s: applying", unassigned, gone)
+    log.info("eos_roles.reconcile: not assigned %s, keys gone %s, failed %s: applying",
+             unassigned, gone, failed)
     if unassigned:
         # What the node-addition orchestration would have done before its apply: the minion's
         # Eos modules and grains (eos_storage, eos_zone) are there only after a sync.
@@ -859,6 +864,6 @@ def reconcile(settle=10, timeout=None, state_timeout=300):
         _local().cmd(unassigned, "saltutil.sync_all", tgt_type="list", timeout=max(wait, 60))
         _local().cmd(unassigned, "saltutil.refresh_grains", tgt_type="list", timeout=wait)
     plan = apply(timeout=timeout, state_timeout=state_timeout, settle=settle)
-    return {"reconciled": True, "unassigned": unassigned, "gone": gone,
+    return {"reconciled": True, "unassigned": unassigned, "gone": gone, "failed": failed,
             "generation": plan.get("generation"), "changed": plan.get("changed"),
             "skipped": plan.get("skipped")}

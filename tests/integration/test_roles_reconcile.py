@@ -1,9 +1,11 @@
 """A join whose event was lost: the master's schedule (salt/reactor/eos_schedule.conf) runs
-eos_roles.reconcile, which assigns roles to an accepted minion that never joined.
+eos_roles.reconcile, which assigns roles to an accepted minion that never joined, and gives a
+minion whose role states failed in the last run its role states again.
 
 The master here has no node-join reactor at all, so the minion's start event goes unread, as it
 does when a busy master drops its reactor as a slow subscriber (bench_fleet at N=50). The
 schedule and eos_roles_reconcile_after are shortened to seconds."""
+import json
 import os
 import pathlib
 import time
@@ -69,3 +71,21 @@ def test_schedule_assigns_a_minion_whose_join_was_never_handled(master):
         time.sleep(6)  # one more scheduled run
         again = yaml.safe_load((master.eos_pillar / "eos_roles.sls").read_text())
         assert again["eos"]["cluster"]["roles_generation"] == 1
+
+        # The last run's role states failed on the minion (or its answer was lost): once that
+        # run is older than eos_roles_reconcile_after, the schedule applies them again.
+        path = pathlib.Path(master.config["cachedir"]) / "eos_roles" / "state.json"
+        state = json.loads(path.read_text())
+        state["last"]["failures"] = {minion.id: "state.apply roles: simulated failure"}
+        state["last"]["applied"] = {}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.rename(path)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            last = json.loads(path.read_text())["last"]
+            if not last.get("failures") and minion.id in (last.get("applied") or {}):
+                break
+            time.sleep(2)
+        assert not last.get("failures") and minion.id in last["applied"], last
+        assert last["generation"] == 1
