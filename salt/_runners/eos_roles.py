@@ -313,6 +313,21 @@ def _marker_path():
     return os.path.join(_state_dir(), "settling.json")
 
 
+def _read_marker():
+    """The settling run's marker {"pid", "handed": {id: trigger}}, or None (read under
+    _joining_lock)."""
+    try:
+        with open(_marker_path(), encoding="utf-8") as f:
+            marker = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict):
+        return None
+    if not isinstance(marker.get("handed"), dict):
+        marker["handed"] = {}
+    return marker
+
+
 def _pid_alive(pid):
     try:
         os.kill(int(pid), 0)
@@ -331,19 +346,11 @@ def _hand_over(joining, trigger):
     the whole of the other run: at 30 minions the joins went through in waves of ten, each wave
     calculating again after the one before. Handing over frees the thread at once."""
     with _joining_lock():
-        try:
-            with open(_marker_path(), encoding="utf-8") as f:
-                marker = json.load(f)
-        except (OSError, ValueError):
-            return None
-        if not isinstance(marker, dict) or not _pid_alive(marker.get("pid")) or not _apply_running():
-            return None   # a leader that died left its marker: this run leads
-        handed = marker.get("handed")
-        if not isinstance(handed, dict):
-            handed = {}
+        marker = _read_marker()
+        if marker is None or not _pid_alive(marker.get("pid")) or not _apply_running():
+            return None   # none, or a leader that died left its marker: this run leads
         if joining is not None:
-            handed[joining] = str(trigger or "")[:200]
-        marker["handed"] = handed
+            marker["handed"][joining] = trigger
         _atomic_write(_marker_path(), json.dumps(marker, sort_keys=True), keep_previous=False)
         return marker.get("pid")
 
@@ -359,12 +366,7 @@ def _settling_marker():
         yield taken
     finally:
         with _joining_lock():
-            try:
-                with open(_marker_path(), encoding="utf-8") as f:
-                    handed = json.load(f).get("handed")
-                taken.update(handed if isinstance(handed, dict) else {})
-            except (OSError, ValueError, AttributeError):
-                pass
+            taken.update((_read_marker() or {}).get("handed") or {})
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(_marker_path())
 
@@ -545,6 +547,7 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
     """
     requested = time.time()
     settle = float(settle)
+    trigger = str(trigger or "")[:200]  # the start event's tag, passed on in the announcement
     mid = None
     if joining is not None:  # requested when its preparation started (eos_roles.joining)
         mid = _join_id(joining)
@@ -553,13 +556,12 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
         # A join handed over counts as a request too: the run it joins waits `settle` seconds
         # after it for the next joins, whose orchestrations start as the reactor's threads free.
         _note_request()
-    if settle and not test:
         leader = _hand_over(mid, trigger)
         if leader is not None:
             return {"skipped": f"handed to the eos_roles.apply settling in process {leader}: it "
                                "calculates after this request and announces the join",
                     "handed_to": leader}
-    joins = {mid: str(trigger or "")[:200]} if mid is not None else {}
+    joins = {mid: trigger} if mid is not None else {}
     with _lock(float(lock_timeout)):
         state = _load_state()
         if settle and state.get("calculated_at", 0) >= requested and "last" in state:
