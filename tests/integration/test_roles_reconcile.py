@@ -9,6 +9,7 @@ import json
 import os
 import pathlib
 import time
+import warnings
 
 import pytest
 import yaml
@@ -60,21 +61,34 @@ def test_schedule_assigns_a_minion_whose_join_was_never_handled(master):
         assert written["eos"]["cluster"]["roles_generation"] == 1
 
         # Covered now: a reconcile changes nothing (once the scheduled run that assigned it has
-        # saved its state), and the schedule made one generation only.
-        for _ in range(30):
-            ret = master.salt_run_cli(timeout=60).run("eos_roles.reconcile")
-            if ret.returncode or "under way" not in str(ret.data):
+        # saved its state), and the schedule made one generation only. On a loaded host that
+        # run's role states can fail on the minion just started (CI saw it once): then one
+        # reconcile applies them again, as below, and never assigns again.
+        path = pathlib.Path(master.config["cachedir"]) / "eos_roles" / "state.json"
+        retried = []
+        for _ in range(40):
+            before = (json.loads(path.read_text()).get("last") or {}) if path.exists() else {}
+            ret = master.salt_run_cli(timeout=120).run("eos_roles.reconcile")
+            if ret.returncode or not isinstance(ret.data, dict):
                 break
-            time.sleep(2)
+            if "under way" in str(ret.data.get("comment")):
+                time.sleep(2)
+                continue
+            if not ret.data["reconciled"] or ret.data["unassigned"] or ret.data["gone"]:
+                break
+            retried.append((ret.data["failed"], before.get("failures")))
+            time.sleep(4)
         assert ret.returncode == 0, ret
-        assert ret.data["reconciled"] is False, ret.data
+        assert ret.data["reconciled"] is False, (ret.data, retried)
+        assert len(retried) <= 1 and all(failed == [minion.id] for failed, _ in retried), retried
+        if retried:  # said in the run's summary: why the first apply failed
+            warnings.warn(f"the scheduled run's role states failed and one reconcile applied them again: {retried}")
         time.sleep(6)  # one more scheduled run
         again = yaml.safe_load((master.eos_pillar / "eos_roles.sls").read_text())
         assert again["eos"]["cluster"]["roles_generation"] == 1
 
         # The last run's role states failed on the minion (or its answer was lost): once that
         # run is older than eos_roles_reconcile_after, the schedule applies them again.
-        path = pathlib.Path(master.config["cachedir"]) / "eos_roles" / "state.json"
         state = json.loads(path.read_text())
         state["last"]["failures"] = {minion.id: "state.apply roles: simulated failure"}
         state["last"]["applied"] = {}
