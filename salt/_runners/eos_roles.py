@@ -27,6 +27,7 @@ import time
 
 import salt.client
 import salt.config
+import salt.exceptions
 import salt.key
 import salt.pillar
 import salt.utils.event
@@ -323,8 +324,9 @@ def _read_marker():
         return None
     if not isinstance(marker, dict):
         return None
-    if not isinstance(marker.get("handed"), dict):
-        marker["handed"] = {}
+    for key in ("handed", "prepare"):
+        if not isinstance(marker.get(key), dict):
+            marker[key] = {}
     return marker
 
 
@@ -336,11 +338,12 @@ def _pid_alive(pid):
     return True
 
 
-def _hand_over(joining, trigger):
+def _hand_over(joining, trigger, attempts=None):
     """Hand this join to the eos_roles.apply that holds the lock and is still settling: it
     calculates after this request, so it covers it, and it announces the join when its role
-    states are applied (or fires eos/cluster/join/failed). Returns the marker's pid, or None
-    when no apply is settling (then this run waits for the lock, or leads).
+    states are applied (or fires eos/cluster/join/failed). With ``attempts`` the join has not
+    been prepared: that run prepares it first (_prepare_joins). Returns the marker's pid, or
+    None when no apply is settling (then this run waits for the lock, or leads).
 
     A join waiting for the lock holds one of the reactor's worker threads (10 by default) for
     the whole of the other run: at 30 minions the joins went through in waves of ten, each wave
@@ -349,7 +352,9 @@ def _hand_over(joining, trigger):
         marker = _read_marker()
         if marker is None or not _pid_alive(marker.get("pid")) or not _apply_running():
             return None   # none, or a leader that died left its marker: this run leads
-        if joining is not None:
+        if joining is not None and attempts is not None:
+            marker["prepare"][joining] = {"trigger": trigger, "attempts": attempts}
+        elif joining is not None:
             marker["handed"][joining] = trigger
         _atomic_write(_marker_path(), json.dumps(marker, sort_keys=True), keep_previous=False)
         return marker.get("pid")
@@ -358,17 +363,93 @@ def _hand_over(joining, trigger):
 @contextlib.contextmanager
 def _settling_marker():
     """Say, while this run settles, that a join may hand itself over (see _hand_over); the
-    joins handed over are read when the settle ends, under the same lock the joins write it."""
-    taken = {}
+    joins handed over are read when the settle ends, under the same lock the joins write it:
+    ``handed`` {id: trigger} (prepared by their orchestration) and ``prepare`` {id: {trigger,
+    attempts}} (handed before their preparation)."""
+    taken = {"handed": {}, "prepare": {}}
     with _joining_lock():
-        _atomic_write(_marker_path(), json.dumps({"pid": os.getpid(), "handed": {}}), keep_previous=False)
+        _atomic_write(_marker_path(), json.dumps({"pid": os.getpid(), "handed": {}, "prepare": {}}),
+                      keep_previous=False)
     try:
         yield taken
     finally:
         with _joining_lock():
-            taken.update((_read_marker() or {}).get("handed") or {})
+            marker = _read_marker() or {}
+            for key in taken:
+                taken[key].update(marker.get(key) or {})
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(_marker_path())
+
+
+def _unprepared():
+    """The joins handed to this settling run before their preparation, so far."""
+    with _joining_lock():
+        return dict((_read_marker() or {}).get("prepare") or {})
+
+
+def _answers(ret, minions, fun, timeout):
+    """{id: reason} for the minions of a full_return LocalClient answer that did not succeed."""
+    bad = {}
+    for mid in minions:
+        r = ret.get(mid)
+        if not isinstance(r, dict):
+            bad[mid] = f"{fun}: no answer within {timeout} s"
+        elif r.get("retcode", 0) != 0:
+            bad[mid] = f"{fun} failed: {r.get('ret')!r}"[:500]
+    return bad
+
+
+def _prepare_joins(joins):
+    """The node-addition orchestration's preparation, for the joins handed over before it: one
+    job per step for all of them (test.ping, tried up to each join's ``attempts`` times 5 s
+    apart; saltutil.sync_all refresh=False; saltutil.refresh_grains, which reloads the modules,
+    grains and pillar), not five orchestration steps per join on the reactor's threads. Returns
+    {id: reason} for the joins whose preparation failed."""
+    failures = {}
+    pending = sorted(joins)
+    tries = {m: max(1, int(joins[m].get("attempts") or 1)) for m in pending}
+    attempt = 0
+    while pending:
+        if attempt:
+            time.sleep(5)
+        attempt += 1
+        ret = _local().cmd(pending, "test.ping", tgt_type="list", timeout=10)
+        pending = [m for m in pending if ret.get(m) is not True]
+        for mid in [m for m in pending if tries[m] <= attempt]:
+            failures[mid] = f"no answer to test.ping in {tries[mid]} tries"
+            pending.remove(mid)
+    ready = sorted(m for m in joins if m not in failures)
+    for fun, kwarg, timeout in (("saltutil.sync_all", {"refresh": False}, 120),
+                                ("saltutil.refresh_grains", {}, 60)):
+        if not ready:
+            break
+        ret = _local().cmd(ready, fun, kwarg=kwarg, tgt_type="list", timeout=timeout, full_return=True)
+        failures.update(_answers(ret, ready, fun, timeout))
+        ready = [m for m in ready if m not in failures]
+    for mid, why in sorted(failures.items()):
+        log.warning("eos_roles: the join of %s failed its preparation: %s", mid, why)
+    return failures
+
+
+class _Preparation:
+    """Prepares each join handed over unprepared once, as they come (see _prepare_joins)."""
+
+    def __init__(self):
+        self.done = {}
+        self.failures = {}
+
+    def __call__(self, joins):
+        todo = {m: v for m, v in joins.items() if m not in self.done and isinstance(v, dict)}
+        if todo:
+            self.done.update(todo)
+            try:
+                self.failures.update(_prepare_joins(todo))
+            except salt.exceptions.SaltException as exc:  # fails these joins, not the run holding them
+                self.failures.update({m: f"preparation failed: {exc}" for m in todo})
+
+    def joined(self):
+        """{id: trigger} of the joins prepared."""
+        return {m: str(v.get("trigger") or "")[:200] for m, v in self.done.items() if m not in self.failures}
 
 
 def _announce(joins, plan, own=None):
@@ -385,14 +466,16 @@ def _announce(joins, plan, own=None):
                                                 "generation": plan.get("generation")})
 
 
-def _settle(settle, settle_max):
+def _settle(settle, settle_max, tick=None):
     """Wait until no join has been requested for ``settle`` seconds and no join is still being
     prepared (eos_roles.joining), at most ``settle_max``: a fleet starting over minutes gets one
     calculation after the last join, not one per ``settle`` window, and the joins of minions
     starting together end in one calculation even when preparing them (sync, grains) takes
-    longer than ``settle`` on a busy master."""
+    longer than ``settle`` on a busy master. ``tick()`` runs first in each round."""
     end_by = time.time() + settle_max
     while True:
+        if tick:
+            tick()
         try:
             with open(os.path.join(_state_dir(), "requested"), encoding="utf-8") as f:
                 last = float(f.read())
@@ -572,10 +655,16 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
             if mid is not None and mid in (last.get("failures") or {}):
                 raise CommandExecutionError(f"{mid}: {last['failures'][mid]}")
             return last
+        prepared = _Preparation()
         if settle and not test:
-            with _settling_marker() as handed:
-                _settle(settle, float(settle_max or __opts__.get("eos_roles_settle_max", 300)))
-            joins.update(handed)
+            with _settling_marker() as taken:
+                _settle(settle, float(settle_max or __opts__.get("eos_roles_settle_max", 300)),
+                        tick=lambda: prepared(_unprepared()))
+            prepared(taken["prepare"])  # handed over after the last round
+            joins.update(taken["handed"])
+            joins.update(prepared.joined())
+            for failed, why in sorted(prepared.failures.items()):
+                _fire("eos/cluster/join/failed", {"id": failed, "reason": why})
         calculated_at = time.time()
         plan = _plan(inventory, current, timeout)
         if test:
@@ -616,6 +705,8 @@ def apply(inventory=None, current=None, timeout=None, state_timeout=300, settle=
     if joins:
         plan["joins"] = sorted(joins)
         _announce(joins, plan, own=mid)
+    if prepared.failures:
+        plan["join_failures"] = dict(prepared.failures)
     if plan["failures"]:
         raise CommandExecutionError(
             "roles written (generation {}) but not applied everywhere: {}".format(
@@ -628,6 +719,37 @@ def _join_id(minion_id):
         return eos_events.minion_id(minion_id)
     except eos_events.EventRejected as exc:
         raise CommandExecutionError(str(exc)) from exc
+
+
+def join(minion_id, trigger=None, wait_attempts=6, test=False):
+    """
+    The node-addition orchestration's first call, made as it renders: when an
+    ``eos_roles.apply`` is settling, hand the join of ``minion_id`` to it and return
+    ``{"handed_to": <its pid>}``; the orchestration then does nothing more. That run prepares
+    every join handed to it in one job per step (``test.ping``, tried up to ``wait_attempts``
+    times; ``saltutil.sync_all``; ``saltutil.refresh_grains``), calculates after them and
+    announces each (``eos/cluster/roles/changed`` with ``joined`` and ``trigger``, or
+    ``eos/cluster/join/failed`` with the reason). Otherwise returns ``{"handed_to": None}``:
+    the orchestration prepares the minion itself and calls ``eos_roles.apply``. ``test=True``
+    hands nothing over.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run eos_roles.join web-7
+    """
+    mid = _join_id(minion_id)
+    try:
+        attempts = int(wait_attempts)
+    except (TypeError, ValueError):
+        raise CommandExecutionError(f"wait_attempts must be a whole number, not {wait_attempts!r}") from None
+    if not 1 <= attempts <= 100:
+        raise CommandExecutionError(f"wait_attempts must be 1 to 100, not {attempts}")
+    if test:
+        return {"handed_to": None, "test": True}
+    _note_request()  # counts as a request: the settling run waits `settle` seconds after it
+    return {"handed_to": _hand_over(mid, str(trigger or "")[:200], attempts)}
 
 
 def joining(minion_id, done=False):
@@ -863,8 +985,12 @@ def reconcile(settle=10, timeout=None, state_timeout=300):
         # What the node-addition orchestration would have done before its apply: the minion's
         # Eos modules and grains (eos_storage, eos_zone) are there only after a sync.
         wait = int(timeout or __opts__.get("eos_roles_grains_timeout", 10))
-        _local().cmd(unassigned, "saltutil.sync_all", tgt_type="list", timeout=max(wait, 60))
-        _local().cmd(unassigned, "saltutil.refresh_grains", tgt_type="list", timeout=wait)
+        try:
+            _local().cmd(unassigned, "saltutil.sync_all", tgt_type="list", timeout=max(wait, 60))
+            _local().cmd(unassigned, "saltutil.refresh_grains", tgt_type="list", timeout=wait)
+        except salt.exceptions.SaltClientError as exc:  # N=100 here: the master's workers starved
+            raise CommandExecutionError(f"the master did not take the sync of {', '.join(unassigned)}: "
+                                        f"{exc}; the next scheduled reconcile tries again") from exc
     plan = apply(timeout=timeout, state_timeout=state_timeout, settle=settle)
     return {"reconciled": True, "unassigned": unassigned, "gone": gone, "failed": failed,
             "generation": plan.get("generation"), "changed": plan.get("changed"),

@@ -156,6 +156,60 @@ def _assert_role_states(master, minions, assignment, timeout=120):
         time.sleep(3)
 
 
+def _join_handed_over_before_its_preparation(master, event_listener, minion):
+    """A join whose orchestration starts while another eos_roles.apply settles hands itself over
+    as the orchestration renders: the orchestration ends at once, and the settling run prepares
+    the minion (test.ping, saltutil.sync_all, saltutil.refresh_grains: one job each for all the
+    joins it holds), then announces the join. A handed join whose minion never answers is
+    announced failed, and fails only itself."""
+    import threading
+
+    marker = pathlib.Path(master.config["cachedir"]) / "eos_roles" / "settling.json"
+    start = time.time()
+    settling = []
+    leader = threading.Thread(target=lambda: settling.append(
+        master.salt_run_cli(timeout=400).run("eos_roles.apply", "settle=15", "timeout=10")))
+    leader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert marker.exists(), f"eos_roles.apply never settled; master log: {_log_tail(master)}"
+        handed = {}
+
+        def orchestrate(mid, attempts):
+            handed[mid] = master.salt_run_cli(timeout=120).run(
+                "state.orchestrate", "orchestration.node_addition",
+                f'pillar={{"eos_join": {{"id": "{mid}", "trigger": "handover-test", "wait_attempts": {attempts}}}}}')
+
+        joins = [threading.Thread(target=orchestrate, args=a) for a in ((minion.id, 6), ("eos-ghost-handed", 1))]
+        for t in joins:
+            t.start()
+        for t in joins:
+            t.join(timeout=150)
+    finally:
+        leader.join(timeout=400)
+    assert sorted(handed) == sorted([minion.id, "eos-ghost-handed"]), handed
+    for mid, ret in handed.items():
+        out = str(ret.data)
+        assert ret.returncode == 0, ret
+        assert "eos-join-handed-over" in out and "handed to the eos_roles.apply settling" in out, out
+        assert "eos-join-sync" not in out, out   # none of its own preparation steps ran
+    assert settling and settling[0].returncode == 0, settling
+    ran = settling[0].data
+    assert minion.id in ran["joins"] and "eos-ghost-handed" not in ran["joins"], ran
+    assert "test.ping" in ran["join_failures"]["eos-ghost-handed"], ran
+    _wait_for_event(event_listener, master, "eos/cluster/roles/changed",
+                    lambda d: d.get("joined") == minion.id and d.get("trigger") == "handover-test", start, 60)
+    _wait_for_event(event_listener, master, "eos/cluster/join/failed",
+                    lambda d: d.get("id") == "eos-ghost-handed" and "test.ping" in d.get("reason", ""), start, 60)
+    # the settling run prepared the minion itself, by exact id
+    jobs = [e.data for e in event_listener.get_events([(master.id, "salt/job/*/new")], after_time=start)]
+    for fun in ("test.ping", "saltutil.sync_all", "saltutil.refresh_grains"):
+        assert any(j.get("fun") == fun and j.get("tgt_type") == "list" and minion.id in (j.get("tgt") or [])
+                   for j in jobs), (fun, jobs)
+
+
 def test_node_join_end_to_end(master, event_listener):
     with contextlib.ExitStack() as stack:
         minions = []
@@ -212,6 +266,8 @@ def test_node_join_end_to_end(master, event_listener):
         ret = master.salt_cli(timeout=60).run("eos_cluster.join", f"min_free_bytes={1 << 62}",
                                               minion_tgt=fourth.id)
         assert "pre-join health check failed" in str(ret.data)
+
+        _join_handed_over_before_its_preparation(master, event_listener, minions[1])
 
         # One node stops: the recalculation reports it and moves its roles.
         gone = minions[0]
