@@ -264,8 +264,9 @@ def run_one(n, work, syndics=0):
         res["storm_cpu"] = top.daemon.cpu_seconds() - c1
         res["master_rss_mib"] = top.daemon.rss_bytes() / MiB
         res["load_end"] = os.getloadavg()[0]
-    except Exception:
+    except Exception as exc:
         show_logs(fl)
+        exc.eos_measured = dict(res, load_end=os.getloadavg()[0])
         raise
     finally:
         if bus:
@@ -330,6 +331,8 @@ def main(argv):
             except Exception as exc:  # pylint: disable=broad-except
                 failed.append(f"N={n}: {exc}")
                 print(f"N={n} failed: {exc}", file=sys.stderr)
+                print(json.dumps({"failed": str(exc)[:300], **getattr(exc, "eos_measured", {})}, default=str),
+                      flush=True)  # what was measured before it failed (N=100: up and converge)
                 continue
             print(json.dumps(r, default=str), flush=True)
             rows.append(row(r))
