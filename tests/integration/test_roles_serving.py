@@ -236,6 +236,12 @@ def _leaks(c, record):
     return found
 
 
+def _what_changed(ret):
+    """{minion: {state id: (comment, changes)}} of the states that reported changes."""
+    return {m: {v["__id__"]: (v.get("comment"), v.get("changes")) for v in r.values() if v.get("changes")}
+            for m, r in ret.items()}
+
+
 def _prom(c, mid, query):
     r = requests.get(c.url(mid, "prometheus", "/api/v1/query"), params={"query": query}, timeout=5)
     r.raise_for_status()
@@ -430,7 +436,7 @@ def test_roles_serve_join_and_leave(cluster, ceph_cluster):
     # Idempotent: a second apply changes nothing.
     again = c.apply(ids)
     changed = {m: [v["__id__"] for v in r.values() if v.get("changes")] for m, r in again.items()}
-    assert not any(changed.values()), changed
+    assert not any(changed.values()), (changed, _what_changed(again), c.logs())
 
     # A fourth node joins, with the data role: after one apply it runs its node exporter and
     # is scraped, and its OSD (on its unused 10 GiB loop device, the Ceph client key read from
