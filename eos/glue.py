@@ -153,6 +153,19 @@ def load_json_dict(path):
     return data
 
 
+def failed_answers(ret, minions, what, timeout):
+    """{minion: reason} for each of minions whose answer in a LocalClient.cmd(...,
+    full_return=True) result is missing or has a non-zero retcode; ``what`` names the call."""
+    bad = {}
+    for mid in minions:
+        r = ret.get(mid)
+        if not isinstance(r, dict):
+            bad[mid] = f"no answer to {what} within {timeout} s"
+        elif r.get("retcode", 0) != 0:
+            bad[mid] = f"{what} failed: {r.get('ret')!r}"[:2000]
+    return bad
+
+
 def write_atomic(path, text, keep_previous=True):
     """save_text (mode 0640) for the pillar files runners write; with keep_previous the
     replaced file stays as path.prev. OSError becomes CommandExecutionError."""

@@ -39,7 +39,9 @@ try:
     import eos
     from eos import events as eos_events
     from eos.glue import include_in_top as _include_in_top
+    from eos.glue import load_json_dict as _load_json_dict
     from eos.glue import read_pillar_file as _read_pillar_file
+    from eos.glue import failed_answers as _failed_answers
     from eos.glue import write_atomic as _atomic_write
     from eos.glue import pending_finger as _pending_finger
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -315,14 +317,13 @@ def _marker_path():
 
 
 def _read_marker():
-    """The settling run's marker {"pid", "handed": {id: trigger}}, or None (read under
-    _joining_lock)."""
+    """The settling run's marker {"pid", "handed": {id: trigger}, "prepare": {id: {trigger,
+    attempts}}}, or None (read under _joining_lock)."""
     try:
-        with open(_marker_path(), encoding="utf-8") as f:
-            marker = json.load(f)
+        marker = _load_json_dict(_marker_path())
     except (OSError, ValueError):
         return None
-    if not isinstance(marker, dict):
+    if not marker:
         return None
     for key in ("handed", "prepare"):
         if not isinstance(marker.get(key), dict):
@@ -387,18 +388,6 @@ def _unprepared():
         return dict((_read_marker() or {}).get("prepare") or {})
 
 
-def _answers(ret, minions, fun, timeout):
-    """{id: reason} for the minions of a full_return LocalClient answer that did not succeed."""
-    bad = {}
-    for mid in minions:
-        r = ret.get(mid)
-        if not isinstance(r, dict):
-            bad[mid] = f"{fun}: no answer within {timeout} s"
-        elif r.get("retcode", 0) != 0:
-            bad[mid] = f"{fun} failed: {r.get('ret')!r}"[:500]
-    return bad
-
-
 def _prepare_joins(joins):
     """The node-addition orchestration's preparation, for the joins handed over before it: one
     job per step for all of them (test.ping, tried up to each join's ``attempts`` times 5 s
@@ -424,7 +413,7 @@ def _prepare_joins(joins):
         if not ready:
             break
         ret = _local().cmd(ready, fun, kwarg=kwarg, tgt_type="list", timeout=timeout, full_return=True)
-        failures.update(_answers(ret, ready, fun, timeout))
+        failures.update(_failed_answers(ret, ready, fun, timeout))
         ready = [m for m in ready if m not in failures]
     for mid, why in sorted(failures.items()):
         log.warning("eos_roles: the join of %s failed its preparation: %s", mid, why)
@@ -449,7 +438,7 @@ class _Preparation:
 
     def joined(self):
         """{id: trigger} of the joins prepared."""
-        return {m: str(v.get("trigger") or "")[:200] for m, v in self.done.items() if m not in self.failures}
+        return {m: str(v.get("trigger") or "") for m, v in self.done.items() if m not in self.failures}
 
 
 def _announce(joins, plan, own=None):
@@ -556,14 +545,11 @@ def _apply_states(minions, assignment, timeout, fresh=()):
     for mods, targets in sorted(groups.items()):
         ret = client.cmd(targets, "state.apply", [mods], tgt_type="list", timeout=timeout,
                          full_return=True)
+        failures.update(_failed_answers(ret, targets, f"state.apply {mods}", timeout))
         for mid in targets:
-            r = ret.get(mid)
-            if not isinstance(r, dict):
-                failures[mid] = f"no answer to state.apply {mods} within {timeout} s"
-                continue
-            states = r.get("ret")
-            if r.get("retcode", 0) != 0 or not isinstance(states, dict):
-                failures[mid] = f"state.apply {mods} failed: {states!r}"[:2000]
+            states = ret[mid].get("ret") if mid not in failures else None
+            if mid in failures or not isinstance(states, dict):
+                failures.setdefault(mid, f"state.apply {mods} failed: {states!r}"[:2000])
                 continue
             bad = [f"{v.get('__id__', k)}: {v.get('comment')}" for k, v in states.items()
                    if isinstance(v, dict) and v.get("result") is False]
@@ -983,11 +969,10 @@ def reconcile(settle=10, timeout=None, state_timeout=300):
              unassigned, gone, failed)
     if unassigned:
         # What the node-addition orchestration would have done before its apply: the minion's
-        # Eos modules and grains (eos_storage, eos_zone) are there only after a sync.
-        wait = int(timeout or __opts__.get("eos_roles_grains_timeout", 10))
+        # Eos modules and grains (eos_storage, eos_zone) are there only after a sync. One that
+        # fails it is left to the apply, which reports it unresponsive or failed.
         try:
-            _local().cmd(unassigned, "saltutil.sync_all", tgt_type="list", timeout=max(wait, 60))
-            _local().cmd(unassigned, "saltutil.refresh_grains", tgt_type="list", timeout=wait)
+            _prepare_joins({m: {"attempts": 1} for m in unassigned})
         except salt.exceptions.SaltClientError as exc:  # N=100 here: the master's workers starved
             raise CommandExecutionError(f"the master did not take the sync of {', '.join(unassigned)}: "
                                         f"{exc}; the next scheduled reconcile tries again") from exc
