@@ -56,15 +56,16 @@ ctest: $(VENV)/.deps
 	$(MAKE) -C csrc/tests run
 
 # libFuzzer (clang, ASan+UBSan) on every parser of outside input, seeded from
-# csrc/tests/fuzz/corpus: `make fuzz` runs each target FUZZ_SECONDS (60); `make fuzz-smoke`
-# (part of `make test`) replays the whole corpus and fuzzes each target SMOKE_SECONDS (3).
+# csrc/tests/fuzz/corpus: `make fuzz` explores each target FUZZ_SECONDS (60) from a new seed;
+# `make fuzz-smoke` (part of `make test`) replays the whole corpus and tries SMOKE_RUNS inputs
+# per target from a fixed seed, so that a failure in CI can be reproduced here.
 FUZZ_SECONDS  ?= 60
-SMOKE_SECONDS ?= 3
+SMOKE_RUNS    ?= 40000
 fuzz: $(VENV)/.deps
 	$(MAKE) -C csrc/tests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 fuzz-smoke: $(VENV)/.deps
-	$(MAKE) -C csrc/tests/fuzz smoke SMOKE_SECONDS=$(SMOKE_SECONDS)
+	$(MAKE) -C csrc/tests/fuzz smoke SMOKE_RUNS=$(SMOKE_RUNS)
 
 # The suite against an ASan/UBSan build of the extension: the C tests, then the unit and
 # functional tests (the extension in-process and in salt-call) with the runtimes preloaded.

@@ -77,7 +77,10 @@ void test_lvm_report(void)
 
 	/* Unparseable or wrong-shaped output: -EINVAL naming the tool. */
 	const char *bad[] = {"", "{\"report\": 5}", "{\"report\": [{\"vg\": [{\"vg_name\":\"a\", \"vg_size\":\"12x\"}]}]}",
-			     "Volume group not found", NULL};
+			     "Volume group not found",
+			     /* found by fuzz_lvm_report: an LV that no VG owns */
+			     "{\"report\": [{\"lv\": [{\"lv_name\":\"data\", \"lv_size\":\"4096\"}]}]}",
+			     NULL};
 	for (int i = 0; bad[i]; i++) {
 		CHECK(eos_lvm_report_parse(bad[i], strlen(bad[i]), &r, &e) == -EINVAL);
 		CHECK(strstr(e.msg, "lvm fullreport") != NULL);

@@ -117,6 +117,11 @@ static int parse_lv(const struct eos_json *o, const char *vg_name, struct eos_lv
 		lv->active = lv->attr[4] == 'a' ? 1 : lv->attr[4] == '-' ? 0 : -1;
 	if (!lv->name)
 		return eos_fail(e, EINVAL, WHAT, "%s: an LV without lv_name", WHAT);
+	/* Every LV lives in a VG; one whose VG the report does not name cannot be looked up
+	 * or acted on, so the report is not one lvm wrote. */
+	if (!lv->vg_name)
+		return eos_fail(e, EINVAL, WHAT, "%s: LV '%s' without a VG (no vg row, no lv_full_name)",
+				WHAT, lv->name);
 	return 0;
 }
 
