@@ -322,9 +322,12 @@ def _osd_serves_data_pool(c, ceph, mid, ret, osd_dev, data_root, files):
     meta = ceph.ceph("osd", "metadata", str(osd_id), fmt_json=True)
     assert meta["osd_objectstore"] == "bluestore" and meta["devices"] == os.path.basename(osd_dev)
 
-    ceph.wait_healthy(180)      # the PGs CRUSH gave the new OSD are active+clean on it
+    # The PGs CRUSH gives the new OSD move to it, then are active+clean there. HEALTH_OK alone
+    # is not the sign: CI once saw it (and every PG clean) before the remap had begun.
     pool = ceph.fs_data_pool()
-    assert [pg for pg, acting in ceph.pool_pgs(pool).items() if acting == [osd_id]], ceph.pool_pgs(pool)
+    _wait(f"a PG of {pool} acting on osd.{osd_id} alone",
+          lambda: [pg for pg, acting in ceph.pool_pgs(pool).items() if acting == [osd_id]], timeout=180)
+    ceph.wait_healthy(180)
     # A file written through CephFS (libcephfs): its first object is in the data pool, on a PG
     # the new OSD serves (weighted by size, it has most of them: a few files at most).
     conn = {"conf": ceph.conf, "keyring": ceph.keyring, "timeout": 20}
