@@ -547,9 +547,11 @@ def _apply_states(minions, assignment, timeout, fresh=()):
                          full_return=True)
         failures.update(_failed_answers(ret, targets, f"state.apply {mods}", timeout))
         for mid in targets:
-            states = ret[mid].get("ret") if mid not in failures else None
-            if mid in failures or not isinstance(states, dict):
-                failures.setdefault(mid, f"state.apply {mods} failed: {states!r}"[:2000])
+            if mid in failures:
+                continue
+            states = ret[mid].get("ret")
+            if not isinstance(states, dict):
+                failures[mid] = f"state.apply {mods} failed: {states!r}"[:2000]
                 continue
             bad = [f"{v.get('__id__', k)}: {v.get('comment')}" for k, v in states.items()
                    if isinstance(v, dict) and v.get("result") is False]

@@ -438,8 +438,8 @@ def test_roles_serve_join_and_leave(cluster, ceph_cluster):
 
     # Idempotent: a second apply changes nothing.
     again = c.apply(ids)
-    changed = {m: [v["__id__"] for v in r.values() if v.get("changes")] for m, r in again.items()}
-    assert not any(changed.values()), (changed, _what_changed(again), c.logs())
+    changed = _what_changed(again)
+    assert not any(changed.values()), (changed, c.logs())
 
     # A fourth node joins, with the data role: after one apply it runs its node exporter and
     # is scraped, and its OSD (on its unused 10 GiB loop device, the Ceph client key read from
